@@ -1,0 +1,51 @@
+# The one entry point: `make demo` and `make test` do all the set-up they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
+
+.PHONY: demo test check test-sqlite test-postgres clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "reportcycle needs Python 3.11 or newer; set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the dependencies change (a stamp per extra).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/reportcycle demo
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+# PostgreSQL when a server answers; CI sets REQUIRE_POSTGRES=1 so a missing server fails the run.
+test-postgres: $(VENV)/.installed-test
+	@if pg_isready -q -h 127.0.0.1 -p 5432; then \
+		TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "no PostgreSQL on 127.0.0.1:5432 and REQUIRE_POSTGRES is set"; exit 1; \
+	else \
+		echo "no PostgreSQL on 127.0.0.1:5432: skipping the PostgreSQL run"; \
+	fi
+
+test: check test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""A cycle, the contributions asked for in it, their revisions, decisions and personal links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, append_only, json_column
+
+
+class Cycle(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("partnership_id", "label"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    label: str = Field(max_length=32)  # "2018/19"
+    title: str = Field(max_length=300)
+    status: str = Field(default="planned", max_length=16)
+    period_start: dt.date
+    period_end: dt.date
+    requests_on: dt.date
+    contributions_due: dt.date
+    cut_off: dt.time  # local wall-clock time on the due day
+    review_due: dt.date
+    publish_by: dt.date
+    chair: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
+    priorities: list[dict[str, Any]] = Field(sa_column=Column(json_column(), nullable=False))
+    brief: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
+    reminder_policy: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
+    recipients: list[dict[str, Any]] = Field(sa_column=Column(json_column(), nullable=False))
+    opened_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Contribution(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("cycle_id", "agency_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    status: str = Field(default="pending", max_length=16)
+    due_date: dt.date  # the agency's own deadline: a local date...
+    cut_off: dt.time  # ...and a local cut-off time on it
+    deadline_set_on: dt.date  # local day the current deadline was set: reminders before it never apply
+    requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    current_revision: int = 0
+
+
+@append_only
+class Revision(SQLModel, table=True):
+    """One save or submission of a contribution. Never updated: a change is a new revision."""
+
+    __table_args__ = (UniqueConstraint("contribution_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    number: int
+    sections: dict[str, str] = Field(sa_column=Column(json_column(), nullable=False))
+    content_hash: str = Field(max_length=64)  # sha256 of the canonical JSON of `sections`
+    source: str = Field(max_length=32)  # portal, upload, other-means
+    created_by: str = Field(max_length=320)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class ReviewDecision(SQLModel, table=True):
+    __tablename__ = "review_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    revision_id: int = Field(foreign_key="revision.id")
+    decision: str = Field(max_length=16)  # approve | return
+    comments: str = ""
+    decided_by: str = Field(max_length=320)
+    decided_at: dt.datetime = Field(sa_type=UTCDateTime)
+    applied_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PersonalLink(SQLModel, table=True):
+    """A link for one contact to one contribution. Only the token's hash is kept."""
+
+    __tablename__ = "personal_link"
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,46 @@
+"""Every email is an outbox row before it is a message on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, json_column
+
+
+class OutboxStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"  # claimed by a worker; committed before the SMTP call
+    sent = "sent"
+    failed = "failed"  # permanent: a 5xx, a refused recipient, or out of attempts
+    superseded = "superseded"  # a later step of the ladder went instead; never sent
+
+
+class OutboundEmail(SQLModel, table=True):
+    __tablename__ = "outbound_email"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=255)
+    message_id: str = Field(unique=True, max_length=255)
+    kind: str = Field(max_length=32, index=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
+    from_addr: str = Field(max_length=320)
+    to_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
+    cc_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
+    subject: str = Field(max_length=500)
+    text_body: str
+    html_body: str
+    attachments: list[dict[str, Any]] = Field(sa_column=Column(json_column(), nullable=False))
+    status: str = Field(default=OutboxStatus.queued, max_length=16, index=True)
+    attempts: int = 0
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    claimed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    smtp_reply: str | None = None
+    last_error: str | None = None

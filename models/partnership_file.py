@@ -1,0 +1,159 @@
+"""Reading a partnership file (TOML): the partnership, its agencies, and a cycle's plan.
+
+Parsing is pure: a file is either turned into a `PartnershipFile` or refused
+with a `PartnershipFileError` that names the file, the field and the fix.
+Nothing is written to the database here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import EmailStr, Field, ValidationError, model_validator
+
+from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy, Value
+
+
+class ContactSpec(Person):
+    role: str = Field(pattern=r"^(lead|deputy|senior)$")
+
+
+class AgencySpec(Value):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    name: str = Field(min_length=1)
+    contacts: tuple[ContactSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _roles(self) -> AgencySpec:
+        roles = [c.role for c in self.contacts]
+        if "lead" not in roles:
+            raise ValueError(f'agency {self.slug!r} has no lead contact; add one with role = "lead"')
+        repeated = sorted({r for r in roles if roles.count(r) > 1})
+        if repeated:
+            raise ValueError(f"agency {self.slug!r} has more than one {repeated[0]} contact; keep one per role")
+        return self
+
+
+class PartnershipSpec(Value):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    name: str = Field(min_length=1)
+    from_address: EmailStr
+    business_manager: Person
+
+
+class CycleSpec(Value):
+    label: str = Field(min_length=1, max_length=32)
+    title: str = Field(min_length=1)
+    period_start: dt.date
+    period_end: dt.date
+    requests_on: dt.date
+    contributions_due: dt.date
+    cut_off: dt.time = dt.time(17, 0)
+    review_due: dt.date
+    publish_by: dt.date
+    chair: Person
+
+    @model_validator(mode="after")
+    def _in_order(self) -> CycleSpec:
+        order = ["period_start", "period_end", "requests_on", "contributions_due", "review_due", "publish_by"]
+        for earlier, later in itertools.pairwise(order):
+            a, b = getattr(self, earlier), getattr(self, later)
+            if b < a if earlier == "period_end" else b <= a:
+                raise ValueError(
+                    f"dates out of order: {later} ({b}) must come after {earlier} ({a}); "
+                    f"the order is {' < '.join(order)}"
+                )
+        return self
+
+
+class Statutory(Value):
+    publish_within_months: int = Field(default=3, gt=0)
+    send_to_national_within_days: int = Field(default=7, gt=0)
+
+
+class PartnershipFile(Value):
+    partnership: PartnershipSpec
+    calendar: Calendar = Calendar()
+    statutory: Statutory = Statutory()
+    reminders: ReminderPolicy = ReminderPolicy()
+    priorities: tuple[Priority, ...] = Field(min_length=1)
+    brief: Brief
+    agencies: tuple[AgencySpec, ...] = Field(min_length=1)
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+    cycle: CycleSpec
+
+    @model_validator(mode="after")
+    def _unique(self) -> PartnershipFile:
+        for what, keys in (
+            ("agency slug", [a.slug for a in self.agencies]),
+            ("agency name", [a.name for a in self.agencies]),
+            ("priority key", [p.key for p in self.priorities]),
+        ):
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            if repeated:
+                raise ValueError(f"duplicate {what} {repeated[0]!r}: each must appear once")
+        return self
+
+
+class PartnershipFileError(ValueError):
+    """A partnership file that cannot be used, with every problem found in it."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+_FIXES = {
+    "extra_forbidden": "remove it or check its spelling",
+    "missing": "add it",
+    "value_error": "",
+}
+
+
+def _where(data: Any, loc: tuple[int | str, ...]) -> str:
+    """`agencies[3].contacts[0].email`, with the agency's slug when there is one."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                slug = node[part].get("slug") or node[part].get("key")
+                if slug:
+                    label = f"[{part}:{slug}]"
+            parts.append(label)
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            parts.append(("." if parts else "") + part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def parse(path: Path) -> PartnershipFile:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PartnershipFileError(path, [f"cannot read the file ({exc.strerror})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PartnershipFileError(path, ["not UTF-8 text; save the file as UTF-8"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PartnershipFileError(path, [f"not valid TOML: {exc}"]) from None
+    try:
+        return PartnershipFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _where(data, tuple(err["loc"]))
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            fix = _FIXES.get(err["type"], "")
+            problems.append(f"{where}: {msg}" + (f" ({fix})" if fix else ""))
+        raise PartnershipFileError(path, problems) from None

@@ -1,0 +1,65 @@
+"""Revisions: immutable, numbered, hashed content per brief section."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlmodel import Session
+
+from models.cycle import Contribution, Revision
+from models.store import transition
+from models.values import Brief
+
+
+class IncompleteContribution(ValueError):
+    pass
+
+
+def content_hash(sections: dict[str, str]) -> str:
+    canonical = json.dumps(sections, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_sections(brief: Brief, sections: dict[str, str]) -> None:
+    unknown = sorted(set(sections) - {s.key for s in brief.sections})
+    if unknown:
+        raise IncompleteContribution(
+            f"unknown section(s) {', '.join(unknown)}; the brief's sections are "
+            + ", ".join(s.key for s in brief.sections)
+        )
+    missing = [s.title for s in brief.sections if s.required and not sections.get(s.key, "").strip()]
+    if missing:
+        raise IncompleteContribution(f"required section(s) empty: {', '.join(missing)}; write them and submit again")
+
+
+def add_revision(
+    session: Session,
+    contribution: Contribution,
+    sections: dict[str, str],
+    *,
+    brief: Brief,
+    source: str,
+    at: dt.datetime,
+    actor: str,
+) -> Revision:
+    """Submit: a new revision, and the contribution moves to submitted (or is refused, changing nothing)."""
+    check_sections(brief, sections)
+    ordered = {s.key: sections.get(s.key, "") for s in brief.sections}
+    transition(session, contribution, "submit", at=at, actor=actor, revision=contribution.current_revision + 1)
+    revision = Revision(
+        contribution_id=contribution.id or 0,
+        number=contribution.current_revision + 1,
+        sections=ordered,
+        content_hash=content_hash(ordered),
+        source=source,
+        created_by=actor,
+        created_at=at,
+    )
+    contribution.current_revision = revision.number
+    contribution.submitted_at = at
+    session.add(revision)
+    session.add(contribution)
+    session.flush()
+    return revision

@@ -1,0 +1,224 @@
+"""Data access. Every function takes the session explicitly and never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.audit import record
+from models.calendar import WorkingCalendar
+from models.cycle import Contribution, Cycle
+from models.lifecycle import ContributionState, CycleState, next_contribution_state
+from models.partnership import Agency, Contact, Partnership
+from models.partnership_file import PartnershipFile
+from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    partnership: str
+    agencies_added: int
+    agencies_updated: int
+    contacts_written: int
+    cycle: str
+    cycle_action: str  # created | updated | kept (already opened)
+
+
+def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime, actor: str) -> LoadReport:
+    """Create or update a partnership, its agencies and contacts, and its planned cycle."""
+    p = spec.partnership
+    cal = spec.calendar
+    partnership = session.exec(select(Partnership).where(Partnership.slug == p.slug)).first()
+    if partnership is None:
+        partnership = Partnership(
+            slug=p.slug,
+            name=p.name,
+            from_address=p.from_address,
+            business_manager_name=p.business_manager.name,
+            business_manager_email=p.business_manager.email,
+        )
+    partnership.name = p.name
+    partnership.from_address = p.from_address
+    partnership.business_manager_name = p.business_manager.name
+    partnership.business_manager_email = p.business_manager.email
+    partnership.timezone = cal.timezone
+    partnership.holidays = cal.holidays
+    partnership.send_window_start = cal.send_window_start.strftime("%H:%M")
+    partnership.send_window_end = cal.send_window_end.strftime("%H:%M")
+    session.add(partnership)
+    session.flush()
+    assert partnership.id is not None
+
+    existing = {a.slug: a for a in session.exec(select(Agency).where(Agency.partnership_id == partnership.id))}
+    added = updated = contacts = 0
+    for a in spec.agencies:
+        agency = existing.get(a.slug)
+        if agency is None:
+            agency = Agency(partnership_id=partnership.id, slug=a.slug, name=a.name)
+            added += 1
+        else:
+            updated += 1
+        agency.name = a.name
+        agency.active = True
+        session.add(agency)
+        session.flush()
+        by_role = {c.role: c for c in session.exec(select(Contact).where(Contact.agency_id == agency.id))}
+        for spec_contact in a.contacts:
+            contact = by_role.pop(spec_contact.role, None) or Contact(
+                agency_id=agency.id or 0, role=spec_contact.role, name="", email=""
+            )
+            contact.name, contact.email = spec_contact.name, str(spec_contact.email)
+            session.add(contact)
+            contacts += 1
+        for stale in by_role.values():
+            session.delete(stale)
+    for slug, agency in existing.items():
+        if slug not in {a.slug for a in spec.agencies}:
+            agency.active = False  # kept for past cycles; not asked in new ones
+            session.add(agency)
+
+    c = spec.cycle
+    cycle = session.exec(select(Cycle).where(Cycle.partnership_id == partnership.id, Cycle.label == c.label)).first()
+    if cycle is not None and cycle.status != CycleState.planned:
+        action = "kept"
+    else:
+        action = "created" if cycle is None else "updated"
+        values: dict[str, Any] = dict(
+            partnership_id=partnership.id,
+            label=c.label,
+            title=c.title,
+            period_start=c.period_start,
+            period_end=c.period_end,
+            requests_on=c.requests_on,
+            contributions_due=c.contributions_due,
+            cut_off=c.cut_off,
+            review_due=c.review_due,
+            publish_by=c.publish_by,
+            chair=c.chair.model_dump(mode="json"),
+            priorities=[x.model_dump(mode="json") for x in spec.priorities],
+            brief=spec.brief.model_dump(mode="json"),
+            reminder_policy=spec.reminders.model_dump(mode="json"),
+            recipients=[x.model_dump(mode="json") for x in spec.recipients],
+        )
+        if cycle is None:
+            cycle = Cycle(**values)
+        else:
+            for k, v in values.items():
+                setattr(cycle, k, v)
+        session.add(cycle)
+        session.flush()
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action="partnership.load",
+        subject=f"partnership:{partnership.id}",
+        cycle_id=cycle.id,
+        agencies_added=added,
+        agencies_updated=updated,
+        cycle=c.label,
+        cycle_action=action,
+    )
+    return LoadReport(p.slug, added, updated, contacts, c.label, action)
+
+
+def calendar_of(partnership: Partnership) -> WorkingCalendar:
+    return WorkingCalendar(
+        Calendar(
+            timezone=partnership.timezone,
+            holidays=partnership.holidays,
+            send_window_start=dt.time.fromisoformat(partnership.send_window_start),
+            send_window_end=dt.time.fromisoformat(partnership.send_window_end),
+        )
+    )
+
+
+def find_cycle(session: Session, partnership_slug: str | None = None, label: str | None = None) -> Cycle:
+    """The cycle asked for, or the only one still running when none is named."""
+    query = select(Cycle, Partnership).join(Partnership)
+    if partnership_slug:
+        query = query.where(Partnership.slug == partnership_slug)
+    query = query.where(Cycle.label == label) if label else query.where(col(Cycle.status) != CycleState.closed)
+    rows = session.exec(query.order_by(col(Cycle.id))).all()
+    what = " ".join(x for x in (partnership_slug, label) if x) or "running"
+    if not rows:
+        raise NotFound(f"no {what} cycle found; load a partnership file first (reportcycle partnership load FILE)")
+    if len(rows) > 1:
+        names = ", ".join(f"{p.slug} {c.label}" for c, p in rows)
+        raise NotFound(f"more than one cycle matches ({names}); name one with --partnership and --cycle")
+    return rows[0][0]
+
+
+def partnership_of(session: Session, cycle: Cycle) -> Partnership:
+    partnership = session.get(Partnership, cycle.partnership_id)
+    assert partnership is not None
+    return partnership
+
+
+def find_agency(session: Session, cycle: Cycle, slug: str) -> Agency:
+    agency = session.exec(
+        select(Agency).where(Agency.partnership_id == cycle.partnership_id, Agency.slug == slug)
+    ).first()
+    if agency is None:
+        known = session.exec(select(Agency.slug).where(Agency.partnership_id == cycle.partnership_id)).all()
+        raise NotFound(f"no agency {slug!r} in this partnership; known agencies: {', '.join(sorted(known))}")
+    return agency
+
+
+def contribution_for(session: Session, cycle: Cycle, agency: Agency) -> Contribution:
+    contribution = session.exec(
+        select(Contribution).where(Contribution.cycle_id == cycle.id, Contribution.agency_id == agency.id)
+    ).first()
+    if contribution is None:
+        raise NotFound(
+            f"{agency.name} has no contribution in {cycle.label}: open the cycle first (reportcycle cycle open)"
+        )
+    return contribution
+
+
+def contributions(session: Session, cycle: Cycle) -> list[tuple[Contribution, Agency]]:
+    rows = session.exec(
+        select(Contribution, Agency).join(Agency).where(Contribution.cycle_id == cycle.id).order_by(col(Agency.id))
+    ).all()
+    return [(c, a) for c, a in rows]
+
+
+def contacts_of(session: Session, agency: Agency) -> dict[str, Contact]:
+    return {c.role: c for c in session.exec(select(Contact).where(Contact.agency_id == agency.id))}
+
+
+def transition(
+    session: Session, contribution: Contribution, action: str, *, at: dt.datetime, actor: str, **detail: object
+) -> None:
+    """Apply a lifecycle action to a contribution and audit it (the only way its status changes)."""
+    before = contribution.status
+    contribution.status = next_contribution_state(ContributionState(before), action)
+    session.add(contribution)
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action=f"contribution.{action}",
+        subject=f"contribution:{contribution.id}",
+        cycle_id=contribution.cycle_id,
+        before=before,
+        after=contribution.status,
+        **detail,
+    )
+
+
+def cycle_values(cycle: Cycle) -> tuple[Brief, list[Priority], ReminderPolicy, list[Recipient], Person]:
+    return (
+        Brief.model_validate(cycle.brief),
+        [Priority.model_validate(p) for p in cycle.priorities],
+        ReminderPolicy.model_validate(cycle.reminder_policy),
+        [Recipient.model_validate(r) for r in cycle.recipients],
+        Person.model_validate(cycle.chair),
+    )

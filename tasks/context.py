@@ -1,0 +1,62 @@
+"""What the email templates are given about a contribution and its deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from models.calendar import WorkingCalendar
+from models.cycle import Contribution, Cycle
+from models.partnership import Agency, Contact, Partnership
+from models.store import cycle_values
+
+
+def day_text(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def days_text(deadline: dt.date, today: dt.date) -> str:
+    n = (deadline - today).days
+    if n > 1:
+        return f"{n} days from today"
+    if n == 1:
+        return "tomorrow"
+    if n == 0:
+        return "today"
+    return "1 day overdue" if n == -1 else f"{-n} days overdue"
+
+
+def email_context(
+    *,
+    partnership: Partnership,
+    cycle: Cycle,
+    agency: Agency,
+    contribution: Contribution,
+    contact: Contact | Any,
+    calendar: WorkingCalendar,
+    at: dt.datetime,
+    link: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    brief, priorities, _, _, _ = cycle_values(cycle)
+    today = calendar.local(at).date()
+    return {
+        "partnership": {"name": partnership.name},
+        "business_manager": {"name": partnership.business_manager_name, "email": partnership.business_manager_email},
+        "cycle": {
+            "title": cycle.title,
+            "label": cycle.label,
+            "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+        },
+        "agency": {"name": agency.name, "slug": agency.slug},
+        "contact": {"name": contact.name, "email": contact.email},
+        "deadline": {
+            "date_text": day_text(contribution.due_date),
+            "text": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
+            "days_text": days_text(contribution.due_date, today),
+        },
+        "brief": brief.model_dump(),
+        "priorities": [p.model_dump() for p in priorities],
+        "link": link,
+        **extra,
+    }

@@ -1,0 +1,70 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), a real SMTP server, Prefect."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reportcycle import prefect_env
+
+prefect_env.apply()
+
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session, SQLModel  # noqa: E402
+
+import models  # noqa: E402, F401
+from models.db import engine_for  # noqa: E402
+from reportcycle.mailsink import MailSink  # noqa: E402
+from reportcycle.settings import PROJECT_ROOT, get_settings  # noqa: E402
+
+EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
+SECOND = Path(__file__).parent / "data" / "riverside-sab.toml"
+
+
+@pytest.fixture(scope="session")
+def prefect() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows._runtime import short_runs
+
+    with prefect_test_harness(server_startup_timeout=120), short_runs():
+        yield
+
+
+def reset_schema(url: str) -> None:
+    engine = engine_for(url)
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    reset_schema(url)
+    SQLModel.metadata.create_all(engine_for(url))
+    monkeypatch.setenv("REPORTCYCLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    with Session(engine_for(database_url), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def mail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MailSink]:
+    with MailSink(tmp_path / "mail") as sink:
+        monkeypatch.setenv("REPORTCYCLE_SMTP_HOST", sink.host)
+        monkeypatch.setenv("REPORTCYCLE_SMTP_PORT", str(sink.port))
+        get_settings.cache_clear()
+        yield sink
+    get_settings.cache_clear()
