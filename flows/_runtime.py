@@ -40,6 +40,22 @@ def now(at: dt.datetime | None) -> dt.datetime:
     return resolve(at)
 
 
+def run_name(verb: str) -> Callable[[], str]:
+    """A flow-run name that says what the run is for: "chase 2019-05-13 09:30 UTC"."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        params = flow_run.parameters
+        at = params.get("at")
+        when = f"{resolve(at):%Y-%m-%d %H:%M} UTC" if isinstance(at, dt.datetime) else "now"
+        who = " ".join(str(params[k]) for k in ("partnership", "cycle") if params.get(k))
+        dry = " (dry run)" if params.get("dry_run") else ""
+        return " ".join(x for x in (verb, who, when) if x) + dry
+
+    return name
+
+
 @contextmanager
 def short_runs() -> Iterator[None]:
     """Flow runs started in-process (CLI, demo, tests) skip the heartbeat thread.
@@ -51,4 +67,4 @@ def short_runs() -> Iterator[None]:
         yield
 
 
-__all__ = ["Settings", "get_settings", "in_session", "now", "short_runs"]
+__all__ = ["Settings", "get_settings", "in_session", "now", "run_name", "short_runs"]

@@ -7,7 +7,7 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._runtime import get_settings, in_session, now
+from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
 from tasks.chase import ChaseReport, chase_cycle
@@ -31,7 +31,7 @@ def chase_task(partnership: str | None, cycle: str | None, at: dt.datetime, dry_
     )
 
 
-@flow(name="chase", flow_run_name="chase {at}")
+@flow(name="chase", flow_run_name=run_name("chase"))
 def chase_flow(
     partnership: str | None = None,
     cycle: str | None = None,

@@ -7,7 +7,7 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._runtime import get_settings, now
+from flows._runtime import get_settings, now, run_name
 from tasks.outbox import DispatchReport, dispatch_due
 
 
@@ -32,6 +32,6 @@ def dispatch_task(at: dt.datetime) -> DispatchReport:
     return report
 
 
-@flow(name="dispatch", flow_run_name="dispatch {at}", log_prints=True)
+@flow(name="dispatch", flow_run_name=run_name("dispatch"), log_prints=True)
 def dispatch_flow(at: dt.datetime | None = None) -> DispatchReport:
     return dispatch_task(now(at))

@@ -7,7 +7,7 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._runtime import get_settings, in_session, now
+from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
 from tasks.cycle_open import OpenReport, open_cycle
@@ -34,7 +34,7 @@ def open_cycle_task(
     )
 
 
-@flow(name="open-cycle", flow_run_name="open {partnership} {cycle}")
+@flow(name="open-cycle", flow_run_name=run_name("open"))
 def open_cycle_flow(
     partnership: str | None = None,
     cycle: str | None = None,

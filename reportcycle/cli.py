@@ -241,7 +241,7 @@ def status() -> None:
                 str(r.days_left),
                 str(r.chasers_sent),
                 str(r.failed_emails),
-                f"{r.last_activity:%Y-%m-%d %H:%M}" if r.last_activity else "",
+                f"{r.last_activity.astimezone(r.deadline.tzinfo):%Y-%m-%d %H:%M}" if r.last_activity else "",
             )
         console.print(table)
 

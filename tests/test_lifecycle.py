@@ -56,7 +56,9 @@ def test_cycle_runs_forward_only() -> None:
     assert next_cycle_state(CycleState.open, "start_review") == CycleState.in_review
     assert next_cycle_state(CycleState.in_review, "publish") == CycleState.published
     assert next_cycle_state(CycleState.published, "close") == CycleState.closed
-    with pytest.raises(IllegalTransition, match="cannot open a cycle that is published; from 'published' it can: close"):
+    with pytest.raises(
+        IllegalTransition, match="cannot open a cycle that is published; from 'published' it can: close"
+    ):
         next_cycle_state(CycleState.published, "open")
     with pytest.raises(IllegalTransition, match="cannot publish a cycle that is open"):
         next_cycle_state(CycleState.open, "publish")

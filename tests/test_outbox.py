@@ -1,0 +1,125 @@
+"""The outbox over a real SMTP server: one row per key, one message per row, failures kept on the row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+
+from sqlmodel import Session, select
+
+from models.audit import AuditEvent
+from models.outbox import OutboundEmail, OutboxStatus
+from reportcycle.mailsink import MailSink, free_port
+from tasks.messages import message_id_for
+from tasks.outbox import Envelope, backoff, dispatch_due, enqueue
+from tasks.render import RenderedEmail
+
+AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)
+TEXT = RenderedEmail(subject="Reminder", text="Please write.\n", html="<p>Please write.</p>")
+
+
+def _enqueue(session: Session, key: str, to: str = "lead@bcc.example.org") -> OutboundEmail | None:
+    row = enqueue(session, Envelope(key=key, kind="reminder", from_addr="report@p.example.org", to=[to]), TEXT, at=AT)
+    session.commit()
+    return row
+
+
+def _dispatch(url: str, sink_port: int, at: dt.datetime = AT, worker: str = "w1", attempts: int = 3):  # type: ignore[no-untyped-def]
+    return dispatch_due(
+        url, at=at, worker=worker, smtp_host="127.0.0.1", smtp_port=sink_port, smtp_timeout=5,
+        max_attempts=attempts, rng=random.Random(7),
+    )  # fmt: skip
+
+
+def test_same_key_twice_is_one_row_and_one_message(database_url: str, session: Session) -> None:
+    assert _enqueue(session, "contribution:1:reminder-7d") is not None
+    assert _enqueue(session, "contribution:1:reminder-7d") is None
+    assert len(session.exec(select(OutboundEmail)).all()) == 1
+    with MailSink() as sink:
+        first = _dispatch(database_url, sink.port)
+        second = _dispatch(database_url, sink.port)
+    assert (first.sent, second.sent) == (1, 0)
+    assert len(sink.received) == 1
+    received = sink.received[0]
+    assert received.message_id == message_id_for("contribution:1:reminder-7d", "report@p.example.org")
+    assert received.message_id.endswith("@p.example.org>")
+    row = session.exec(select(OutboundEmail)).one()
+    session.refresh(row)
+    assert (row.status, row.attempts, row.claimed_by, row.sent_at) == (OutboxStatus.sent, 1, "w1", AT)
+    assert row.smtp_reply == "2.0.0 Message accepted"
+
+
+def test_message_id_is_stable_and_distinct_per_key() -> None:
+    a = message_id_for("contribution:1:request:contact:2", "x@p.example.org")
+    assert a == message_id_for("contribution:1:request:contact:2", "x@p.example.org")
+    assert a != message_id_for("contribution:1:request:contact:3", "x@p.example.org")
+
+
+def test_refused_connection_is_retried_later_from_the_row(database_url: str, session: Session) -> None:
+    _enqueue(session, "k1")
+    dead_port = free_port()  # nothing listens here
+    report = _dispatch(database_url, dead_port)
+    assert (report.sent, report.retrying, report.failed) == (0, 1, 0)
+    row = session.exec(select(OutboundEmail)).one()
+    session.refresh(row)
+    assert row.status == OutboxStatus.queued and row.attempts == 1
+    assert row.last_error and "Connect" in row.last_error
+    wait = row.next_attempt_at - AT
+    assert dt.timedelta(seconds=30) <= wait <= dt.timedelta(seconds=60)  # first backoff: 30-60 s
+    # Not due yet: a dispatch a moment later leaves it alone; once due, it goes.
+    with MailSink() as sink:
+        assert _dispatch(database_url, sink.port, at=AT + dt.timedelta(seconds=10)).sent == 0
+        assert _dispatch(database_url, sink.port, at=AT + dt.timedelta(minutes=2)).sent == 1
+    assert len(sink.received) == 1
+
+
+def test_out_of_attempts_is_failed_not_retried_forever(database_url: str, session: Session) -> None:
+    _enqueue(session, "k1")
+    dead_port = free_port()
+    at = AT
+    for _ in range(2):
+        _dispatch(database_url, dead_port, at=at, attempts=2)
+        at += dt.timedelta(hours=2)
+    row = session.exec(select(OutboundEmail)).one()
+    session.refresh(row)
+    assert (row.status, row.attempts) == (OutboxStatus.failed, 2)
+
+
+def test_refused_recipient_is_a_permanent_failure(database_url: str, session: Session) -> None:
+    _enqueue(session, "k1", to="gone@bcc.example.org")
+    with MailSink() as sink:
+        sink.refuse.add("gone@bcc.example.org")
+        report = _dispatch(database_url, sink.port)
+    assert (report.sent, report.failed) == (0, 1)
+    assert "gone@bcc.example.org: 550" in report.errors[0]
+    row = session.exec(select(OutboundEmail)).one()
+    session.refresh(row)
+    assert row.status == OutboxStatus.failed and row.attempts == 1
+    assert sink.received == []
+    audit = session.exec(select(AuditEvent).where(AuditEvent.action == "email.failed")).one()
+    assert audit.detail["to"] == ["gone@bcc.example.org"]
+
+
+def test_two_dispatchers_at_once_send_each_row_once(database_url: str, session: Session) -> None:
+    for n in range(20):
+        _enqueue(session, f"key-{n}", to=f"lead{n}@bcc.example.org")
+    with MailSink() as sink:
+        threads = [
+            threading.Thread(target=_dispatch, args=(database_url, sink.port), kwargs={"worker": name})
+            for name in ("w1", "w2")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == sorted(f"lead{n}@bcc.example.org" for n in range(20))
+    rows = session.exec(select(OutboundEmail)).all()
+    assert all(r.status == OutboxStatus.sent and r.attempts == 1 for r in rows)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(1)
+    assert dt.timedelta(seconds=30) <= backoff(1, rng) <= dt.timedelta(seconds=60)
+    assert dt.timedelta(seconds=120) <= backoff(3, rng) <= dt.timedelta(seconds=240)
+    assert backoff(30, rng) <= dt.timedelta(hours=1)
