@@ -198,3 +198,38 @@ def test_cli_errors_are_one_clear_line(
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_open_dry_run_writes_nothing_then_links_are_stored_hashed(
+    prefect: None, database_url: str, mail: MailSink, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from reportcycle import cli
+    from tasks.tokens import hash_token
+
+    monkeypatch.setattr(cli, "console", Console(width=250))
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="test")
+    session.commit()
+    before = counts(session)
+    dry = CliRunner().invoke(app, ["--at", "2019-04-15T09:00+01:00", "cycle", "open", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would queue 23 requests" in dry.output
+    assert counts(session) == before and mail.received == []
+    assert find_cycle(session).status == "planned"
+
+    real = CliRunner().invoke(app, ["--at", "2019-04-15T09:00+01:00", "cycle", "open"])
+    assert real.exit_code == 0, real.output
+    assert "queued 23 requests" in real.output
+    assert len(mail.received) == 23
+    from models.cycle import PersonalLink
+    from models.partnership import Contact
+
+    for r in mail.received:
+        body = r.message.get_body(("plain",)).get_content()
+        (token,) = re.findall(r"http://127\.0\.0\.1:8000/c/([A-Za-z0-9_-]{43})", body)
+        link = session.exec(select(PersonalLink).where(PersonalLink.token_hash == hash_token(token))).one()
+        contact = session.get(Contact, link.contact_id)
+        assert contact is not None and contact.email == str(r.message["To"])
+        assert link.expires_at - link.created_at == dt.timedelta(days=120)
+        assert token not in str(link.model_dump())
