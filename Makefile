@@ -15,8 +15,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# WeasyPrint renders the PDF with Pango; Debian's packages bring it and a font when they are missing.
+SYSTEM_LIBS := libpango-1.0.so.0 libpangoft2-1.0.so.0
+$(VENV)/.system-libs: | $(BIN)/python
+	@for lib in $(SYSTEM_LIBS); do ldconfig -p | grep -q $$lib || missing=1; done; \
+	if [ -n "$$missing" ] || ! fc-list | grep -q .; then \
+		echo "installing Pango and fonts for PDF output"; \
+		apt-get update -q && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig; \
+	fi
+	touch $@
+
 # Reinstall only when the dependencies change (a stamp per extra).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml $(VENV)/.system-libs | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

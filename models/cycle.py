@@ -30,6 +30,7 @@ class Cycle(SQLModel, table=True):
     brief: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
     reminder_policy: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
     recipients: list[dict[str, Any]] = Field(sa_column=Column(json_column(), nullable=False))
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))
     opened_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -64,14 +65,24 @@ class Revision(SQLModel, table=True):
 
 class ReviewDecision(SQLModel, table=True):
     __tablename__ = "review_decision"
+    """The Chair's decision on one contribution's revision or one central section's text.
+
+    Recorded by people (portal, CLI); the review flow applies it. Nothing waits on a person.
+    """
+
     id: int | None = Field(default=None, primary_key=True)
-    contribution_id: int = Field(foreign_key="contribution.id", index=True)
-    revision_id: int = Field(foreign_key="revision.id")
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
+    revision_id: int | None = Field(default=None, foreign_key="revision.id")
+    central_section_id: int | None = Field(default=None, foreign_key="central_section.id", index=True)
+    content_hash: str = Field(max_length=64)  # what the Chair read
     decision: str = Field(max_length=16)  # approve | return
     comments: str = ""
+    brief_section: str | None = Field(default=None, max_length=64)  # the part of the brief a return points at
     decided_by: str = Field(max_length=320)
     decided_at: dt.datetime = Field(sa_type=UTCDateTime)
     applied_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=32)  # applied | stale (the text changed since)
 
 
 class PersonalLink(SQLModel, table=True):

@@ -21,6 +21,8 @@ class Kind(StrEnum):
     final_notice = "final_notice"
     escalation = "escalation"
     receipt = "receipt"
+    returned = "returned"
+    published = "published"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def ladder(policy: ReminderPolicy, deadline: dt.date, calendar: WorkingCalendar)
 def due_now(steps: list[Step], today: dt.date, since: dt.date, done: set[str]) -> tuple[list[Step], list[Step]]:
     """(to send, superseded) today, given the step names already sent or superseded.
 
-    Steps that fell due before `since` (the day the deadline was set: the
+    Steps that fell due on or before `since` (the day the deadline was set: the
     request, or an extension) never applied and are ignored. On each track
     only the latest step that has fallen due is sent; earlier ones nobody sent
     (an outage, a missed run) are superseded, never sent in a burst.
@@ -73,7 +75,7 @@ def due_now(steps: list[Step], today: dt.date, since: dt.date, done: set[str]) -
     send: list[Step] = []
     superseded: list[Step] = []
     for track in ("agency", "escalation"):
-        pending = [s for s in steps if s.track == track and since <= s.due_on <= today and s.name not in done]
+        pending = [s for s in steps if s.track == track and since < s.due_on <= today and s.name not in done]
         if pending:
             *older, latest = pending
             send.append(latest)

@@ -54,8 +54,26 @@ CONTRIBUTION_TRANSITIONS: dict[tuple[ContributionState, str], ContributionState]
     (_CS.returned, "extend"): _CS.returned,
 }
 
+
+class CentralState(StrEnum):
+    draft = "draft"
+    approved = "approved"
+    returned = "returned"
+
+
+CENTRAL_TRANSITIONS: dict[tuple[CentralState, str], CentralState] = {
+    (CentralState.draft, "edit"): CentralState.draft,
+    (CentralState.returned, "edit"): CentralState.draft,
+    # editing an approved text sends it back for the Chair to see again
+    (CentralState.approved, "edit"): CentralState.draft,
+    (CentralState.draft, "approve"): CentralState.approved,
+    (CentralState.draft, "return"): CentralState.returned,
+}
+
 # States in which the chase run writes to the agency.
 AWAITING = frozenset({_CS.requested, _CS.returned})
+# States that let the report be published.
+SETTLED = frozenset({_CS.approved, _CS.excused})
 
 
 class IllegalTransition(ValueError):
@@ -72,6 +90,10 @@ def next_cycle_state(state: CycleState, action: str) -> CycleState:
 
 def next_contribution_state(state: ContributionState, action: str) -> ContributionState:
     return _advance("contribution", CONTRIBUTION_TRANSITIONS, state, action)
+
+
+def next_central_state(state: CentralState, action: str) -> CentralState:
+    return _advance("central section", CENTRAL_TRANSITIONS, state, action)
 
 
 def _advance(thing: str, table: dict[tuple[S, str], S], state: S, action: str) -> S:

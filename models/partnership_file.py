@@ -70,6 +70,23 @@ class CycleSpec(Value):
         return self
 
 
+class CentralSectionSpec(Value):
+    """A part of the report the partnership writes itself (foreword, key facts, governance...)."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    title: str = Field(min_length=1)
+
+
+class ReportSpec(Value):
+    """Where the agencies' contributions sit among the central sections, and what that part is called."""
+
+    contributions_title: str = "Partner agencies' contributions"
+    contributions_intro: str = ""
+    contributions_after: str | None = Field(
+        default=None, description="key of the central section the contributions follow; default: after them all"
+    )
+
+
 class Statutory(Value):
     publish_within_months: int = Field(default=3, gt=0)
     send_to_national_within_days: int = Field(default=7, gt=0)
@@ -82,6 +99,8 @@ class PartnershipFile(Value):
     reminders: ReminderPolicy = ReminderPolicy()
     priorities: tuple[Priority, ...] = Field(min_length=1)
     brief: Brief
+    central_sections: tuple[CentralSectionSpec, ...] = ()
+    report: ReportSpec = ReportSpec()
     agencies: tuple[AgencySpec, ...] = Field(min_length=1)
     recipients: tuple[Recipient, ...] = Field(min_length=1)
     cycle: CycleSpec
@@ -92,10 +111,15 @@ class PartnershipFile(Value):
             ("agency slug", [a.slug for a in self.agencies]),
             ("agency name", [a.name for a in self.agencies]),
             ("priority key", [p.key for p in self.priorities]),
+            ("central section key", [c.key for c in self.central_sections]),
         ):
             repeated = sorted({k for k in keys if keys.count(k) > 1})
             if repeated:
                 raise ValueError(f"duplicate {what} {repeated[0]!r}: each must appear once")
+        after = self.report.contributions_after
+        if after is not None and after not in {c.key for c in self.central_sections}:
+            known = ", ".join(c.key for c in self.central_sections) or "none defined"
+            raise ValueError(f"report.contributions_after {after!r} is not a central section key ({known})")
         return self
 
 

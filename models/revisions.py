@@ -22,15 +22,20 @@ def content_hash(sections: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_sections(brief: Brief, sections: dict[str, str]) -> None:
+def missing_sections(brief: Brief, sections: dict[str, str]) -> list[str]:
+    """Titles of the required sections left empty."""
+    return [s.title for s in brief.sections if s.required and not sections.get(s.key, "").strip()]
+
+
+def check_sections(brief: Brief, sections: dict[str, str], *, allow_incomplete: bool = False) -> None:
     unknown = sorted(set(sections) - {s.key for s in brief.sections})
     if unknown:
         raise IncompleteContribution(
             f"unknown section(s) {', '.join(unknown)}; the brief's sections are "
             + ", ".join(s.key for s in brief.sections)
         )
-    missing = [s.title for s in brief.sections if s.required and not sections.get(s.key, "").strip()]
-    if missing:
+    missing = missing_sections(brief, sections)
+    if missing and not allow_incomplete:
         raise IncompleteContribution(f"required section(s) empty: {', '.join(missing)}; write them and submit again")
 
 
@@ -43,11 +48,15 @@ def add_revision(
     source: str,
     at: dt.datetime,
     actor: str,
+    allow_incomplete: bool = False,
 ) -> Revision:
     """Submit: a new revision, and the contribution moves to submitted (or is refused, changing nothing)."""
-    check_sections(brief, sections)
+    check_sections(brief, sections, allow_incomplete=allow_incomplete)
     ordered = {s.key: sections.get(s.key, "") for s in brief.sections}
-    transition(session, contribution, "submit", at=at, actor=actor, revision=contribution.current_revision + 1)
+    transition(
+        session, contribution, "submit", at=at, actor=actor, revision=contribution.current_revision + 1,
+        empty_required=missing_sections(brief, ordered),
+    )  # fmt: skip
     revision = Revision(
         contribution_id=contribution.id or 0,
         number=contribution.current_revision + 1,

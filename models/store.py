@@ -14,6 +14,7 @@ from models.cycle import Contribution, Cycle
 from models.lifecycle import ContributionState, CycleState, next_contribution_state
 from models.partnership import Agency, Contact, Partnership
 from models.partnership_file import PartnershipFile
+from models.report import CentralSection
 from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy
 
 
@@ -106,6 +107,7 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
             brief=spec.brief.model_dump(mode="json"),
             reminder_policy=spec.reminders.model_dump(mode="json"),
             recipients=[x.model_dump(mode="json") for x in spec.recipients],
+            report=spec.report.model_dump(mode="json"),
         )
         if cycle is None:
             cycle = Cycle(**values)
@@ -114,6 +116,7 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
                 setattr(cycle, k, v)
         session.add(cycle)
         session.flush()
+        _plan_central_sections(session, cycle, spec)
     record(
         session,
         at=at,
@@ -127,6 +130,26 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
         cycle_action=action,
     )
     return LoadReport(p.slug, added, updated, contacts, c.label, action)
+
+
+def _plan_central_sections(session: Session, cycle: Cycle, spec: PartnershipFile) -> None:
+    existing = {c.key: c for c in session.exec(select(CentralSection).where(CentralSection.cycle_id == cycle.id))}
+    for position, cs in enumerate(spec.central_sections):
+        section = existing.pop(cs.key, None) or CentralSection(cycle_id=cycle.id or 0, key=cs.key, title=cs.title,
+                                                               position=position)  # fmt: skip
+        section.title, section.position = cs.title, position
+        session.add(section)
+    for stale in existing.values():
+        if not stale.body_md:
+            session.delete(stale)
+
+
+def central_sections(session: Session, cycle: Cycle) -> list[CentralSection]:
+    return list(
+        session.exec(
+            select(CentralSection).where(CentralSection.cycle_id == cycle.id).order_by(col(CentralSection.position))
+        )
+    )
 
 
 def calendar_of(partnership: Partnership) -> WorkingCalendar:

@@ -25,7 +25,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pret
 partnership_app = typer.Typer(no_args_is_help=True, help="Partnership files.")
 cycle_app = typer.Typer(no_args_is_help=True, help="Cycles.")
 app.add_typer(partnership_app, name="partnership")
+central_app = typer.Typer(no_args_is_help=True, help="Central sections (the partnership's own text).")
 app.add_typer(cycle_app, name="cycle")
+app.add_typer(central_app, name="central")
 
 
 @dataclass
@@ -80,6 +82,8 @@ def _errors() -> Iterator[None]:
     from models.partnership_file import PartnershipFileError
     from models.revisions import IncompleteContribution
     from models.store import NotFound
+    from tasks.publish import NotReadyToPublish
+    from tasks.review import ReviewError
     from tasks.submission import SubmissionFileError
 
     try:
@@ -89,7 +93,10 @@ def _errors() -> Iterator[None]:
         for problem in exc.problems:
             err_console.print(f"  - {problem}", highlight=False)
         raise typer.Exit(1) from None
-    except (NotFound, IllegalTransition, IncompleteContribution, SubmissionFileError, CliError, ValueError) as exc:
+    except (
+        NotFound, IllegalTransition, IncompleteContribution, SubmissionFileError, ReviewError, NotReadyToPublish,
+        CliError, ValueError,
+    ) as exc:  # fmt: skip
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
             message = f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
@@ -315,11 +322,104 @@ def submit(agency: str, file: Path) -> None:
             dispatch_flow(_now())
 
 
+@cycle_app.command("run")
+def cycle_run() -> None:
+    """Run every stage of the cycle that is due now (open, review, chase, collate, publish)."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.annual_cycle import annual_cycle_flow
+
+        with short_runs():
+            done = annual_cycle_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        console.print(f"stages run: {', '.join(done) or 'none due'}")
+
+
+@central_app.command("set")
+def central_set(key: str, file: Path) -> None:
+    """Set a central section's text from a Markdown file (the Chair sees it again)."""
+    with _errors():
+        from models.store import find_cycle
+        from tasks.central import set_central_text
+
+        try:
+            body = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"{file}: cannot read it as UTF-8 text ({exc})") from None
+        section = _in_session(
+            lambda s: set_central_text(s, find_cycle(s, OPTIONS.partnership, OPTIONS.cycle), key, body,
+                                       at=_now(), actor=OPTIONS.actor)
+        )  # fmt: skip
+        console.print(f"{key}: {len(body.split())} words, {section.status}")
+
+
+@app.command()
+def collate() -> None:
+    """Collate a numbered draft of the report (HTML) from every current revision and the central sections."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.collate import collate_flow
+
+        with short_runs():
+            result = collate_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        verb = "collated" if result.created else "nothing changed since"
+        console.print(f"{verb} draft {result.number}: {result.path}")
+        for label, items in result.summary.items():
+            if items:
+                console.print(f"  {label.replace('_', ' ')}: {'; '.join(items)}", highlight=False)
+
+
+@app.command()
+def review(
+    name: Annotated[str, typer.Argument(help="An agency slug or a central section key.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve what the Chair read.")] = False,
+    return_: Annotated[str | None, typer.Option("--return", help="Return it with these comments.")] = None,
+    section: Annotated[str | None, typer.Option(help="The brief section a return points at.")] = None,
+    chair: Annotated[str | None, typer.Option(help="Who decided (default: the cycle's Chair).")] = None,
+) -> None:
+    """Record the Chair's decision and apply it (a return goes back to the agency with a new deadline)."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.review import review_flow
+        from models.store import cycle_values, find_cycle
+        from tasks.review import record_decision
+
+        if approve == (return_ is not None):
+            raise CliError('give exactly one of --approve or --return "comments"')
+
+        def work(s: Any) -> None:
+            cycle = find_cycle(s, OPTIONS.partnership, OPTIONS.cycle)
+            who = chair or str(cycle_values(cycle)[4].email)
+            record_decision(s, cycle, name, "approve" if approve else "return", comments=return_ or "",
+                            brief_section=section, at=_now(), actor=who)  # fmt: skip
+
+        _in_session(work)
+        with short_runs():
+            report = review_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        for item in report.applied:
+            console.print(f"applied: {item}")
+        for item in report.stale:
+            err_console.print(f"[yellow]not applied[/yellow] (the text changed after it was read): {item}")
+
+
+@app.command()
+def publish() -> None:
+    """Publish the approved report: HTML and PDF, frozen with SHA-256, sent to the recipients."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.publish import publish_flow
+
+        with short_runs():
+            result = publish_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        console.print(f"published to {result.folder} ({result.notices_queued} notices queued)")
+        for f in result.files:
+            console.print(f"  {f['sha256']}  {f['name']}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its database and mail.")] = Path("out"),
 ) -> None:
-    """Run the example through the first half of a year on a simulated clock."""
+    """Run the example through a whole year on a simulated clock, ending with the published report."""
     with _errors():
         from reportcycle.demo import run_demo
 

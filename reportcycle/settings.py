@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     worker_name: str = "worker"
     max_send_attempts: int = Field(default=5, ge=1)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    output_dir: Path = Field(default=Path("out"), description="drafts/ and site/ are written here")
+    public_site_url: str = Field(default="http://127.0.0.1:8000/site", description="where out/site is served")
 
     @field_validator("database_url")
     @classmethod
@@ -37,11 +39,11 @@ class Settings(BaseSettings):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "public_site_url")
     @classmethod
     def _no_trailing_slash(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
-            raise ValueError(f"public_base_url {url!r} must start with http:// or https://")
+            raise ValueError(f"{url!r} must start with http:// or https://")
         return url.rstrip("/")
 
 

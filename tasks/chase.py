@@ -180,7 +180,7 @@ def next_due(session: Session, cycle: Cycle, after: dt.date) -> dt.date | None:
         for c, _a in contributions(session, cycle)
         if c.status in AWAITING
         for s in ladder(policy, c.due_date, calendar)
-        if s.due_on > after and s.due_on >= c.deadline_set_on
+        if s.due_on > after and s.due_on > c.deadline_set_on
     ]
     return min(days) if days else None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from models.partnership import Agency, ContactRole
 from models.revisions import add_revision
 from models.store import calendar_of, contacts_of, cycle_values, partnership_of
 from models.values import Brief
+from tasks.content import markdown_to_html
 from tasks.context import email_context
 from tasks.outbox import Envelope, enqueue
 from tasks.render import render_email
@@ -30,23 +30,11 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-def text_to_html(text: str) -> str:
-    """Plain text (blank-line paragraphs, '- ' bullets) as the limited HTML revisions hold."""
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
-        if not lines:
-            continue
-        if all(ln.startswith(("- ", "* ")) for ln in lines):
-            items = "".join(f"<li>{html.escape(ln[2:].strip())}</li>" for ln in lines)
-            blocks.append(f"<ul>{items}</ul>")
-        else:
-            blocks.append(f"<p>{html.escape(' '.join(lines))}</p>")
-    return "\n".join(blocks)
-
-
 def split_sections(path: Path, brief: Brief) -> dict[str, str]:
-    """Split a text/Markdown file into the brief's sections by its headings (key or title)."""
+    """Split a Markdown file into the brief's sections by its level 1-3 headings (key or title).
+
+    Level-4 headings and below stay inside a section (an agency's own sub-headings).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -77,7 +65,7 @@ def split_sections(path: Path, brief: Brief) -> dict[str, str]:
             )
     if not parts:
         raise SubmissionFileError(f"{path}: no section headings found; start each section with '## <section title>'")
-    return {key: text_to_html("\n".join(lines)) for key, lines in parts.items()}
+    return {key: markdown_to_html("\n".join(lines), shift_headings=1) for key, lines in parts.items()}
 
 
 def submit_file(
@@ -93,9 +81,11 @@ def submit_file(
     templates_dir: Path,
 ) -> Revision:
     brief, _, _, _, _ = cycle_values(cycle)
+    # Received by other means: recorded as it came, gaps and all; the draft's summary shows the gaps.
     revision = add_revision(
-        session, contribution, split_sections(path, brief), brief=brief, source="other-means", at=at, actor=actor
-    )
+        session, contribution, split_sections(path, brief), brief=brief, source="other-means", at=at, actor=actor,
+        allow_incomplete=True,
+    )  # fmt: skip
     enqueue_receipt(
         session, cycle, agency, contribution, revision, at=at, base_url=base_url, templates_dir=templates_dir
     )

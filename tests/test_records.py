@@ -80,10 +80,15 @@ def test_submission_file_is_split_by_the_brief_headings(session: Session, tmp_pa
     load_partnership(session, parse(EXAMPLE), at=AT, actor="test")
     brief = cycle_values(find_cycle(session))[0]
     good = tmp_path / "good.md"
-    good.write_text("# Statutory Role\n\nWe <b>lead</b>.\n\n## looking-ahead\n\n- a\n- b\n", encoding="utf-8")
+    good.write_text(
+        "# Statutory Role\n\nWe **lead**.<script>alert(1)</script>\n\n#### Our team\n\n"
+        "## looking-ahead\n\n- a\n- [b](javascript:alert(2))\n",
+        encoding="utf-8",
+    )
     assert split_sections(good, brief) == {
-        "statutory-role": "<p>We &lt;b&gt;lead&lt;/b&gt;.</p>",  # text, never markup
-        "looking-ahead": "<ul><li>a</li><li>b</li></ul>",
+        # sanitised Markdown; the agency's own sub-headings sit one level below the brief's sections
+        "statutory-role": "<p>We <strong>lead</strong>.</p>\n<h5>Our team</h5>",
+        "looking-ahead": '<ul>\n<li>a</li>\n<li><a rel="noopener noreferrer">b</a></li>\n</ul>',
     }
     stray = tmp_path / "stray.md"
     stray.write_text("## Statutory role\n\nx\n\n## Our vision\n\ny\n", encoding="utf-8")

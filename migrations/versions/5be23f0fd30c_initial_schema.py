@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7c7f70e0c240
+Revision ID: 5be23f0fd30c
 Revises: 
-Create Date: 2026-11-26 22:51:24.974508
+Create Date: 2026-11-26 23:11:33.407737
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import models.types  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '7c7f70e0c240'
+revision: str = '5be23f0fd30c'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -35,8 +35,8 @@ def upgrade() -> None:
     sa.Column('holidays', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('send_window_start', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('send_window_end', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('slug')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_partnership')),
+    sa.UniqueConstraint('slug', name=op.f('uq_partnership_slug'))
     )
     op.create_table('agency',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -44,9 +44,9 @@ def upgrade() -> None:
     sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('partnership_id', 'slug')
+    sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], name=op.f('fk_agency_partnership_id_partnership')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agency')),
+    sa.UniqueConstraint('partnership_id', 'slug', name=op.f('uq_agency_partnership_id'))
     )
     with op.batch_alter_table('agency', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agency_partnership_id'), ['partnership_id'], unique=False)
@@ -69,10 +69,11 @@ def upgrade() -> None:
     sa.Column('brief', sa.JSON(), nullable=False),
     sa.Column('reminder_policy', sa.JSON(), nullable=False),
     sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=False),
     sa.Column('opened_at', models.types.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('partnership_id', 'label')
+    sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], name=op.f('fk_cycle_partnership_id_partnership')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cycle')),
+    sa.UniqueConstraint('partnership_id', 'label', name=op.f('uq_cycle_partnership_id'))
     )
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cycle_partnership_id'), ['partnership_id'], unique=False)
@@ -85,12 +86,30 @@ def upgrade() -> None:
     sa.Column('cycle_id', sa.Integer(), nullable=True),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_audit_event_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_cycle_id'), ['cycle_id'], unique=False)
+
+    op.create_table('central_section',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('body_md', sa.Text(), nullable=False),
+    sa.Column('body_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('updated_at', models.types.UTCDateTime(), nullable=True),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_central_section_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_central_section')),
+    sa.UniqueConstraint('cycle_id', 'key', name=op.f('uq_central_section_cycle_id'))
+    )
+    with op.batch_alter_table('central_section', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_central_section_cycle_id'), ['cycle_id'], unique=False)
 
     op.create_table('contact',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -98,9 +117,9 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('agency_id', 'role')
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_contact_agency_id_agency')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact')),
+    sa.UniqueConstraint('agency_id', 'role', name=op.f('uq_contact_agency_id'))
     )
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_agency_id'), ['agency_id'], unique=False)
@@ -116,15 +135,43 @@ def upgrade() -> None:
     sa.Column('requested_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('current_revision', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
-    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('cycle_id', 'agency_id')
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_contribution_agency_id_agency')),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_contribution_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution')),
+    sa.UniqueConstraint('cycle_id', 'agency_id', name=op.f('uq_contribution_cycle_id'))
     )
     with op.batch_alter_table('contribution', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contribution_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contribution_cycle_id'), ['cycle_id'], unique=False)
 
+    op.create_table('draft',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('inputs_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('html_path', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('html_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_draft_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_draft')),
+    sa.UniqueConstraint('cycle_id', 'number', name=op.f('uq_draft_cycle_id'))
+    )
+    with op.batch_alter_table('draft', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_draft_cycle_id'), ['cycle_id'], unique=False)
+
+    op.create_table('publication',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('draft_number', sa.Integer(), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('frozen_at', models.types.UTCDateTime(), nullable=False),
+    sa.Column('notified_at', models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_publication_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_publication')),
+    sa.UniqueConstraint('cycle_id', name=op.f('uq_publication_cycle_id'))
+    )
     op.create_table('outbound_email',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -148,11 +195,11 @@ def upgrade() -> None:
     sa.Column('sent_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('smtp_reply', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], ),
-    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('idempotency_key'),
-    sa.UniqueConstraint('message_id')
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_outbound_email_contribution_id_contribution')),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_outbound_email_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_email')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbound_email_idempotency_key')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_outbound_email_message_id'))
     )
     with op.batch_alter_table('outbound_email', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_email_contribution_id'), ['contribution_id'], unique=False)
@@ -169,10 +216,10 @@ def upgrade() -> None:
     sa.Column('created_at', models.types.UTCDateTime(), nullable=False),
     sa.Column('expires_at', models.types.UTCDateTime(), nullable=False),
     sa.Column('revoked_at', models.types.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], ),
-    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token_hash')
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_personal_link_contact_id_contact')),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_personal_link_contribution_id_contribution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_personal_link_token_hash'))
     )
     with op.batch_alter_table('personal_link', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_personal_link_contact_id'), ['contact_id'], unique=False)
@@ -187,28 +234,37 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('created_at', models.types.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('contribution_id', 'number')
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_revision_contribution_id_contribution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revision')),
+    sa.UniqueConstraint('contribution_id', 'number', name=op.f('uq_revision_contribution_id'))
     )
     with op.batch_alter_table('revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revision_contribution_id'), ['contribution_id'], unique=False)
 
     op.create_table('review_decision',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('contribution_id', sa.Integer(), nullable=False),
-    sa.Column('revision_id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=True),
+    sa.Column('revision_id', sa.Integer(), nullable=True),
+    sa.Column('central_section_id', sa.Integer(), nullable=True),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('comments', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('brief_section', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('decided_at', models.types.UTCDateTime(), nullable=False),
     sa.Column('applied_at', models.types.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], ),
-    sa.ForeignKeyConstraint(['revision_id'], ['revision.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['central_section_id'], ['central_section.id'], name=op.f('fk_review_decision_central_section_id_central_section')),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_review_decision_contribution_id_contribution')),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_review_decision_cycle_id_cycle')),
+    sa.ForeignKeyConstraint(['revision_id'], ['revision.id'], name=op.f('fk_review_decision_revision_id_revision')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_decision'))
     )
     with op.batch_alter_table('review_decision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_decision_central_section_id'), ['central_section_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_decision_contribution_id'), ['contribution_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_decision_cycle_id'), ['cycle_id'], unique=False)
 
     # ### end Alembic commands ###
 
@@ -217,7 +273,9 @@ def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('review_decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_decision_cycle_id'))
         batch_op.drop_index(batch_op.f('ix_review_decision_contribution_id'))
+        batch_op.drop_index(batch_op.f('ix_review_decision_central_section_id'))
 
     op.drop_table('review_decision')
     with op.batch_alter_table('revision', schema=None) as batch_op:
@@ -237,6 +295,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbound_email_contribution_id'))
 
     op.drop_table('outbound_email')
+    op.drop_table('publication')
+    with op.batch_alter_table('draft', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_draft_cycle_id'))
+
+    op.drop_table('draft')
     with op.batch_alter_table('contribution', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contribution_cycle_id'))
         batch_op.drop_index(batch_op.f('ix_contribution_agency_id'))
@@ -246,6 +309,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contact_agency_id'))
 
     op.drop_table('contact')
+    with op.batch_alter_table('central_section', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_central_section_cycle_id'))
+
+    op.drop_table('central_section')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_cycle_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))

@@ -1,0 +1,56 @@
+"""The parent flow: run each stage of the cycle that is due now.
+
+Safe to run as often as you like (the deployment runs it every working
+morning): each stage is a reconciler that does only what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows._runtime import get_settings, in_session, now, run_name
+from flows.chase import chase_flow
+from flows.collate import collate_flow
+from flows.open_cycle import open_cycle_flow
+from flows.publish import publish_flow
+from flows.review import review_flow
+from models.store import find_cycle
+from tasks.plan import Plan, plan
+
+
+@task(name="what is due", cache_policy=NO_CACHE)
+def plan_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> Plan:
+    return in_session(get_settings(), lambda s: plan(s, find_cycle(s, partnership, cycle), at=at), dry_run=True)
+
+
+@flow(name="annual-cycle", flow_run_name=run_name("annual cycle"))
+def annual_cycle_flow(
+    partnership: str | None = None, cycle: str | None = None, at: dt.datetime | None = None, actor: str = "system"
+) -> list[str]:
+    moment = now(at)
+    logger = get_run_logger()
+    done: list[str] = []
+    due = plan_task(partnership, cycle, moment)
+    if due.open:
+        open_cycle_flow(partnership, cycle, moment, actor=actor)
+        done.append("open")
+        due = plan_task(partnership, cycle, moment)
+    if due.review:
+        review_flow(partnership, cycle, moment, actor=actor)
+        done.append("review")
+    if due.chase:
+        report = chase_flow(partnership, cycle, moment, actor=actor)
+        if report.emails:
+            done.append("chase")
+    if due.collate:
+        collate_flow(partnership, cycle, moment, actor=actor)
+        done.append("collate")
+    # Decisions and collation may have settled the last item: look again before publishing.
+    if plan_task(partnership, cycle, moment).publish:
+        publish_flow(partnership, cycle, moment, actor=actor)
+        done.append("publish")
+    logger.info("stages run: %s", ", ".join(done) or "none due")
+    return done

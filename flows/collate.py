@@ -1,0 +1,34 @@
+"""Collate a numbered draft of the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows._runtime import get_settings, in_session, now, run_name
+from models.store import find_cycle
+from tasks.collate import CollateResult, collate
+
+
+# Safe to retry: an unchanged collation returns the existing draft; files are written atomically.
+@task(name="collate draft", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def collate_task(partnership: str | None, cycle: str | None, at: dt.datetime, actor: str) -> CollateResult:
+    s = get_settings()
+    return in_session(
+        s,
+        lambda session: collate(session, find_cycle(session, partnership, cycle), at=at, actor=actor,
+                                output_dir=s.output_dir, templates_dir=s.templates_dir),
+        dry_run=False,
+    )  # fmt: skip
+
+
+@flow(name="collate", flow_run_name=run_name("collate"))
+def collate_flow(
+    partnership: str | None = None, cycle: str | None = None, at: dt.datetime | None = None, actor: str = "system"
+) -> CollateResult:
+    result = collate_task(partnership, cycle, now(at), actor)
+    verb = "collated" if result.created else "unchanged since"
+    get_run_logger().info("%s draft %d: %s", verb, result.number, result.path)
+    return result

@@ -1,0 +1,61 @@
+"""Collate: every current revision and the central sections into a numbered draft."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from models.audit import record
+from models.cycle import Cycle
+from models.report import Draft
+from models.store import partnership_of
+from tasks.files import cycle_folder, sha256_file, write_atomic
+from tasks.report import build_view, inputs_hash, render_html, view_summary
+
+
+@dataclass(frozen=True)
+class CollateResult:
+    number: int
+    created: bool  # False: nothing changed since the last draft, which is returned
+    path: str
+    summary: dict[str, list[str]]
+
+
+def latest_draft(session: Session, cycle: Cycle) -> Draft | None:
+    return session.exec(select(Draft).where(Draft.cycle_id == cycle.id).order_by(col(Draft.number).desc())).first()
+
+
+def collate(
+    session: Session, cycle: Cycle, *, at: dt.datetime, actor: str, output_dir: Path, templates_dir: Path
+) -> CollateResult:
+    latest = latest_draft(session, cycle)
+    number = (latest.number + 1) if latest else 1
+    view = build_view(session, cycle, at=at, draft_number=number)
+    fingerprint = inputs_hash(view.inputs())
+    if latest and latest.inputs_hash == fingerprint:
+        path = Path(latest.html_path)
+        if path.exists() and sha256_file(path) == latest.html_sha256:
+            return CollateResult(latest.number, False, latest.html_path, latest.summary)
+        # The file went missing or was altered: write this draft number again from the same inputs.
+        number = latest.number
+        view = build_view(session, cycle, at=latest.created_at, draft_number=number)
+    partnership = partnership_of(session, cycle)
+    path = cycle_folder(output_dir / "drafts", partnership.slug, cycle.label) / f"draft-{number}.html"
+    sha = write_atomic(path, render_html(templates_dir, view).encode())
+    summary = view_summary(view)
+    if latest and latest.number == number:
+        latest.html_sha256 = sha
+        session.add(latest)
+        record(session, at=at, actor=actor, action="draft.rewrite", subject=f"draft:{latest.id}", cycle_id=cycle.id,
+               number=number)  # fmt: skip
+    else:
+        draft = Draft(cycle_id=cycle.id or 0, number=number, inputs_hash=fingerprint, inputs=view.inputs(),
+                      summary=summary, html_path=str(path), html_sha256=sha, created_at=at)  # fmt: skip
+        session.add(draft)
+        session.flush()
+        record(session, at=at, actor=actor, action="draft.collate", subject=f"draft:{draft.id}", cycle_id=cycle.id,
+               number=number, missing=summary["missing"], path=str(path))  # fmt: skip
+    return CollateResult(number, True, str(path), summary)

@@ -1,0 +1,131 @@
+"""Publish: gate, render for the last time, freeze with SHA-256, notify the recipients and partners.
+
+Each step is keyed so a publish interrupted half-way completes when run
+again: files are written before the freeze commits; a frozen publication is
+verified, not re-rendered; notices are keyed outbox rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from models.audit import record
+from models.cycle import Cycle
+from models.ladder import Kind
+from models.lifecycle import SETTLED, CentralState, CycleState, next_cycle_state
+from models.partnership import ContactRole
+from models.report import Publication
+from models.store import calendar_of, central_sections, contacts_of, contributions, cycle_values, partnership_of
+from tasks.collate import collate
+from tasks.context import day_text
+from tasks.files import cycle_folder, sha256_file, write_atomic
+from tasks.outbox import Envelope, enqueue
+from tasks.render import render_email
+from tasks.report import build_view, render_html, render_pdf
+
+
+class NotReadyToPublish(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    folder: str
+    files: list[dict[str, str]]
+    newly_frozen: bool
+    notices_queued: int
+
+
+def unsettled(session: Session, cycle: Cycle) -> list[str]:
+    """What still stands between the cycle and publication, in words; empty when it may be published."""
+    problems = [f"{a.slug} is {c.status}" for c, a in contributions(session, cycle) if c.status not in SETTLED]
+    problems += [f"central section {s.key} is {s.status}" for s in central_sections(session, cycle)
+                 if s.status != CentralState.approved]  # fmt: skip
+    return problems
+
+
+def publish(
+    session: Session, cycle: Cycle, *, at: dt.datetime, actor: str, output_dir: Path, templates_dir: Path,
+    site_url: str,
+) -> PublishResult:  # fmt: skip
+    partnership = partnership_of(session, cycle)
+    publication = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
+    folder = cycle_folder(output_dir / "site", partnership.slug, cycle.label)
+    newly = publication is None
+    if publication is None:
+        problems = unsettled(session, cycle)
+        if problems:
+            raise NotReadyToPublish(
+                "cannot publish yet: every contribution must be approved or excused and every central section "
+                "approved; still open: " + "; ".join(problems)
+            )
+        draft = collate(session, cycle, at=at, actor=actor, output_dir=output_dir, templates_dir=templates_dir)
+        html = render_html(templates_dir, build_view(session, cycle, at=at, draft_number=None))
+        files = []
+        for name, data in (("index.html", html.encode()), ("report.pdf", render_pdf(html))):
+            files.append({"name": name, "sha256": write_atomic(folder / name, data)})
+        sums = "".join(f"{f['sha256']}  {f['name']}\n" for f in files)
+        write_atomic(folder / "SHA256SUMS", sums.encode())
+        publication = Publication(cycle_id=cycle.id or 0, draft_number=draft.number, files=files, frozen_at=at)
+        session.add(publication)
+        session.flush()
+        record(session, at=at, actor=actor, action="publication.freeze", subject=f"publication:{publication.id}",
+               cycle_id=cycle.id, files=files, draft=draft.number)  # fmt: skip
+    else:
+        for f in publication.files:
+            path = folder / f["name"]
+            if not path.exists() or sha256_file(path) != f["sha256"]:
+                raise NotReadyToPublish(
+                    f"the published file {path} is missing or changed since it was frozen "
+                    f"(expected SHA-256 {f['sha256']}); restore it from a backup"
+                )
+    queued = _notify(session, cycle, publication, at=at, templates_dir=templates_dir, site_url=site_url)
+    if cycle.status != CycleState.published:
+        cycle.status = next_cycle_state(CycleState(cycle.status), "publish")
+        session.add(cycle)
+        record(session, at=at, actor=actor, action="cycle.publish", subject=f"cycle:{cycle.id}", cycle_id=cycle.id)
+    publication.notified_at = publication.notified_at or at
+    session.add(publication)
+    return PublishResult(str(folder), publication.files, newly, queued)
+
+
+def _notify(
+    session: Session, cycle: Cycle, publication: Publication, *, at: dt.datetime, templates_dir: Path, site_url: str
+) -> int:
+    """The statutory recipients and every partner agency's contacts, one keyed email each."""
+    partnership = partnership_of(session, cycle)
+    calendar = calendar_of(partnership)
+    _, _, _, recipients, _ = cycle_values(cycle)
+    people: dict[str, tuple[str, str]] = {str(r.email): (r.name, r.role) for r in recipients}
+    for _, agency in contributions(session, cycle):
+        for role, contact in contacts_of(session, agency).items():
+            if role in (ContactRole.lead, ContactRole.senior):
+                people.setdefault(contact.email, (contact.name, f"a partner at {agency.name}"))
+    base = f"{site_url}/{cycle_folder(Path(), partnership.slug, cycle.label).as_posix()}"
+    queued = 0
+    for email, (name, role) in people.items():
+        context = {
+            "partnership": {"name": partnership.name},
+            "business_manager": {"name": partnership.business_manager_name,
+                                 "email": partnership.business_manager_email},
+            "cycle": {"title": cycle.title, "label": cycle.label,
+                      "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}"},
+            "recipient": {"name": name, "role": role},
+            "site_link": f"{base}/index.html",
+            "pdf_link": f"{base}/report.pdf",
+            "files": publication.files,
+        }  # fmt: skip
+        row = enqueue(
+            session,
+            Envelope(key=f"publication:{publication.id}:notice:{email.lower()}", kind=Kind.published,
+                     from_addr=partnership.from_address, to=[email], cycle_id=cycle.id),
+            render_email(templates_dir, Kind.published, context),
+            at=at,
+            send_after=calendar.next_send_time(at),
+        )  # fmt: skip
+        queued += row is not None
+    return queued
