@@ -10,19 +10,29 @@ from prefect.cache_policies import NO_CACHE
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
-from tasks.publish import PublishResult, publish
+from tasks.publish import NotReadyToPublish, PublishResult, publish
 
 
 # Not retried by Prefect: a refused gate is an answer, not a fault; a re-run resumes where it stopped.
 @task(name="publish report", cache_policy=NO_CACHE)
 def publish_task(partnership: str | None, cycle: str | None, at: dt.datetime, actor: str) -> PublishResult:
     s = get_settings()
-    return in_session(
-        s,
-        lambda session: publish(session, find_cycle(session, partnership, cycle), at=at, actor=actor,
-                                output_dir=s.output_dir, templates_dir=s.templates_dir, site_url=s.public_site_url),
-        dry_run=False,
-    )  # fmt: skip
+    try:
+        return in_session(
+            s,
+            lambda session: publish(
+                session,
+                find_cycle(session, partnership, cycle),
+                at=at,
+                actor=actor,
+                output_dir=s.output_dir,
+                templates_dir=s.templates_dir,
+                site_url=s.public_site_url,
+            ),
+            dry_run=False,
+        )
+    except NotReadyToPublish as refusal:  # an answer, not a fault: the run completes and says why
+        return PublishResult(folder="", files=[], newly_frozen=False, notices_queued=0, refused=str(refusal))
 
 
 @flow(name="publish", flow_run_name=run_name("publish"))
@@ -35,6 +45,9 @@ def publish_flow(
 ) -> PublishResult:
     moment = now(at)
     result = publish_task(partnership, cycle, moment, actor)
+    if result.refused:
+        get_run_logger().info("not published: %s", result.refused)
+        return result
     get_run_logger().info("published to %s; %d notices queued", result.folder, result.notices_queued)
     if send:
         dispatch_task(moment)

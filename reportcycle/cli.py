@@ -122,6 +122,13 @@ def _in_session(work: Callable[[Any], T]) -> T:
     return in_session(_settings(), work, dry_run=False)
 
 
+def _check_cycle() -> None:
+    """Resolve the cycle before starting a flow, so a wrong name is one line, not a failed flow run."""
+    from models.store import find_cycle
+
+    _in_session(lambda s: find_cycle(s, OPTIONS.partnership, OPTIONS.cycle).id)
+
+
 def _now() -> dt.datetime:
     from reportcycle.clock import resolve
 
@@ -182,6 +189,7 @@ def cycle_open(
         from flows._runtime import short_runs
         from flows.open_cycle import open_cycle_flow
 
+        _check_cycle()
         with short_runs():
             report = open_cycle_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)
         for warning in report.warnings:
@@ -199,6 +207,7 @@ def chase(
         from flows._runtime import short_runs
         from flows.chase import chase_flow
 
+        _check_cycle()
         with short_runs():
             report = chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)
         if report.skipped_because:
@@ -329,6 +338,7 @@ def cycle_run() -> None:
         from flows._runtime import short_runs
         from flows.annual_cycle import annual_cycle_flow
 
+        _check_cycle()
         with short_runs():
             done = annual_cycle_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         console.print(f"stages run: {', '.join(done) or 'none due'}")
@@ -359,6 +369,7 @@ def collate() -> None:
         from flows._runtime import short_runs
         from flows.collate import collate_flow
 
+        _check_cycle()
         with short_runs():
             result = collate_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         verb = "collated" if result.created else "nothing changed since"
@@ -408,8 +419,11 @@ def publish() -> None:
         from flows._runtime import short_runs
         from flows.publish import publish_flow
 
+        _check_cycle()
         with short_runs():
             result = publish_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        if result.refused:
+            raise CliError(result.refused)
         console.print(f"published to {result.folder} ({result.notices_queued} notices queued)")
         for f in result.files:
             console.print(f"  {f['sha256']}  {f['name']}")

@@ -38,6 +38,7 @@ class PublishResult:
     files: list[dict[str, str]]
     newly_frozen: bool
     notices_queued: int
+    refused: str | None = None  # why the cycle cannot be published yet; nothing was done
 
 
 def unsettled(session: Session, cycle: Cycle) -> list[str]:
