@@ -18,10 +18,16 @@ def collate_task(partnership: str | None, cycle: str | None, at: dt.datetime, ac
     s = get_settings()
     return in_session(
         s,
-        lambda session: collate(session, find_cycle(session, partnership, cycle), at=at, actor=actor,
-                                output_dir=s.output_dir, templates_dir=s.templates_dir),
+        lambda session: collate(
+            session,
+            find_cycle(session, partnership, cycle),
+            at=at,
+            actor=actor,
+            output_dir=s.output_dir,
+            templates_dir=s.templates_dir,
+        ),
         dry_run=False,
-    )  # fmt: skip
+    )
 
 
 @flow(name="collate", flow_run_name=run_name("collate"))

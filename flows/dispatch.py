@@ -17,13 +17,7 @@ from tasks.outbox import DispatchReport, dispatch_due
 def dispatch_task(at: dt.datetime) -> DispatchReport:
     s = get_settings()
     report = dispatch_due(
-        s.database_url,
-        at=at,
-        worker=s.worker_name,
-        smtp_host=s.smtp_host,
-        smtp_port=s.smtp_port,
-        smtp_timeout=s.smtp_timeout_seconds,
-        max_attempts=s.max_send_attempts,
+        s.database_url, at=at, worker=s.worker_name, smtp=s.smtp_config(), max_attempts=s.max_send_attempts
     )
     logger = get_run_logger()
     logger.info("sent %d, retrying %d, failed %d", report.sent, report.retrying, report.failed)

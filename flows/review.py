@@ -19,10 +19,16 @@ def review_task(partnership: str | None, cycle: str | None, at: dt.datetime, act
     s = get_settings()
     return in_session(
         s,
-        lambda session: apply_decisions(session, find_cycle(session, partnership, cycle), at=at, actor=actor,
-                                        base_url=s.public_base_url, templates_dir=s.templates_dir),
+        lambda session: apply_decisions(
+            session,
+            find_cycle(session, partnership, cycle),
+            at=at,
+            actor=actor,
+            base_url=s.public_base_url,
+            templates_dir=s.templates_dir,
+        ),
         dry_run=False,
-    )  # fmt: skip
+    )
 
 
 @flow(name="review", flow_run_name=run_name("review"))

@@ -46,6 +46,7 @@ class Contribution(SQLModel, table=True):
     requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     current_revision: int = 0
+    calendar_sequence: int = 0  # SEQUENCE of its calendar entry: +1 at every change of deadline
 
 
 @append_only

@@ -22,6 +22,8 @@ class Kind(StrEnum):
     escalation = "escalation"
     receipt = "receipt"
     returned = "returned"
+    extension = "extension"
+    digest = "digest"
     published = "published"
 
 

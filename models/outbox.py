@@ -18,6 +18,7 @@ class OutboxStatus(StrEnum):
     sent = "sent"
     failed = "failed"  # permanent: a 5xx, a refused recipient, or out of attempts
     superseded = "superseded"  # a later step of the ladder went instead; never sent
+    held = "held"  # an escalation waiting for the business manager's confirmation
 
 
 class OutboundEmail(SQLModel, table=True):
@@ -31,6 +32,7 @@ class OutboundEmail(SQLModel, table=True):
     from_addr: str = Field(max_length=320)
     to_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
     cc_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
+    reply_to: str | None = Field(default=None, max_length=320)
     subject: str = Field(max_length=500)
     text_body: str
     html_body: str

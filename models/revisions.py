@@ -54,9 +54,14 @@ def add_revision(
     check_sections(brief, sections, allow_incomplete=allow_incomplete)
     ordered = {s.key: sections.get(s.key, "") for s in brief.sections}
     transition(
-        session, contribution, "submit", at=at, actor=actor, revision=contribution.current_revision + 1,
+        session,
+        contribution,
+        "submit",
+        at=at,
+        actor=actor,
+        revision=contribution.current_revision + 1,
         empty_required=missing_sections(brief, ordered),
-    )  # fmt: skip
+    )
     revision = Revision(
         contribution_id=contribution.id or 0,
         number=contribution.current_revision + 1,

@@ -135,8 +135,9 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
 def _plan_central_sections(session: Session, cycle: Cycle, spec: PartnershipFile) -> None:
     existing = {c.key: c for c in session.exec(select(CentralSection).where(CentralSection.cycle_id == cycle.id))}
     for position, cs in enumerate(spec.central_sections):
-        section = existing.pop(cs.key, None) or CentralSection(cycle_id=cycle.id or 0, key=cs.key, title=cs.title,
-                                                               position=position)  # fmt: skip
+        section = existing.pop(cs.key, None) or CentralSection(
+            cycle_id=cycle.id or 0, key=cs.key, title=cs.title, position=position
+        )
         section.title, section.position = cs.title, position
         session.add(section)
     for stale in existing.values():

@@ -59,6 +59,9 @@ class ReminderPolicy(Value):
     overdue_every_working_days: int = Field(default=3, gt=0)
     escalate_after_working_days: int = Field(default=5, gt=0)
     final_after_working_days: int = Field(default=10, gt=0)
+    escalation_needs_confirmation: bool = Field(
+        default=False, description="hold escalations to a chief officer until the business manager confirms"
+    )
     returned_deadline_working_days: int = Field(
         default=10, gt=0, description="working days an agency gets to revise a contribution the Chair returned"
     )

@@ -94,9 +94,15 @@ def _errors() -> Iterator[None]:
             err_console.print(f"  - {problem}", highlight=False)
         raise typer.Exit(1) from None
     except (
-        NotFound, IllegalTransition, IncompleteContribution, SubmissionFileError, ReviewError, NotReadyToPublish,
-        CliError, ValueError,
-    ) as exc:  # fmt: skip
+        NotFound,
+        IllegalTransition,
+        IncompleteContribution,
+        SubmissionFileError,
+        ReviewError,
+        NotReadyToPublish,
+        CliError,
+        ValueError,
+    ) as exc:
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
             message = f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
@@ -284,11 +290,21 @@ def extend(agency: str, date: Annotated[str, typer.Argument(help="New deadline, 
         except ValueError:
             raise CliError(f"{date!r} is not a date; write it as YYYY-MM-DD") from None
         warnings = _contribution_action(
-            agency, lambda s, cycle, _a, c: extend_deadline(s, cycle, c, new_date, at=_now(), actor=OPTIONS.actor)
+            agency,
+            lambda s, cycle, _a, c: extend_deadline(
+                s,
+                cycle,
+                c,
+                new_date,
+                at=_now(),
+                actor=OPTIONS.actor,
+                base_url=_settings().public_base_url,
+                templates_dir=_settings().templates_dir,
+            ),
         )
         for warning in warnings:
             err_console.print(f"[yellow]warning:[/yellow] {warning}")
-        console.print(f"{agency}: deadline moved to {new_date:%A %d %B %Y}")
+        console.print(f"{agency}: deadline moved to {new_date:%A %d %B %Y}; the agency will be told")
 
 
 @app.command()
@@ -301,6 +317,16 @@ def excuse(agency: str, reason: Annotated[str, typer.Option(help="Why the agency
             agency, lambda s, _cy, _a, c: excuse_agency(s, c, at=_now(), actor=OPTIONS.actor, reason=reason)
         )
         console.print(f"{agency}: excused")
+
+
+@app.command("confirm-escalation")
+def confirm_escalation(agency: str) -> None:
+    """Send an escalation the cycle's policy held for your confirmation."""
+    with _errors():
+        from tasks.desk import confirm_escalation as confirm
+
+        n = _contribution_action(agency, lambda s, cycle, _a, c: confirm(s, cycle, c, at=_now(), actor=OPTIONS.actor))
+        console.print(f"{agency}: {n} escalation{'s' if n != 1 else ''} released; dispatch sends it in the window")
 
 
 @app.command()
@@ -356,9 +382,10 @@ def central_set(key: str, file: Path) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"{file}: cannot read it as UTF-8 text ({exc})") from None
         section = _in_session(
-            lambda s: set_central_text(s, find_cycle(s, OPTIONS.partnership, OPTIONS.cycle), key, body,
-                                       at=_now(), actor=OPTIONS.actor)
-        )  # fmt: skip
+            lambda s: set_central_text(
+                s, find_cycle(s, OPTIONS.partnership, OPTIONS.cycle), key, body, at=_now(), actor=OPTIONS.actor
+            )
+        )
         console.print(f"{key}: {len(body.split())} words, {section.status}")
 
 
@@ -400,8 +427,16 @@ def review(
         def work(s: Any) -> None:
             cycle = find_cycle(s, OPTIONS.partnership, OPTIONS.cycle)
             who = chair or str(cycle_values(cycle)[4].email)
-            record_decision(s, cycle, name, "approve" if approve else "return", comments=return_ or "",
-                            brief_section=section, at=_now(), actor=who)  # fmt: skip
+            record_decision(
+                s,
+                cycle,
+                name,
+                "approve" if approve else "return",
+                comments=return_ or "",
+                brief_section=section,
+                at=_now(),
+                actor=who,
+            )
 
         _in_session(work)
         with short_runs():

@@ -154,8 +154,11 @@ class Year:
 
         upgrade(self.settings.database_url)
         first = dt.datetime.combine(self.spec.cycle.requests_on - dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
-        in_session(self.settings, lambda s: load_partnership(s, parse(self.example), at=first, actor=self.manager),
-                   dry_run=False)  # fmt: skip
+        in_session(
+            self.settings,
+            lambda s: load_partnership(s, parse(self.example), at=first, actor=self.manager),
+            dry_run=False,
+        )
         self.calendar = in_session(
             self.settings, lambda s: calendar_of(partnership_of(s, find_cycle(s, self.slug, self.label))), dry_run=True
         )
@@ -164,8 +167,12 @@ class Year:
         deadline = self.spec.cycle.contributions_due
         run_days = {self.spec.cycle.requests_on, deadline}
         day = self.spec.cycle.requests_on - dt.timedelta(days=1)
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stages]}"),
-                   TimeElapsedColumn())  # fmt: skip
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[stages]}"),
+            TimeElapsedColumn(),
+        )
         total = (self.spec.cycle.publish_by - day).days
         with tags(self.tag), short_runs(), Progress(*columns, console=self.console) as progress:
             bar = progress.add_task("starting", total=total, stages="")
@@ -178,8 +185,9 @@ class Year:
                 if not upcoming or self._published():
                     break
                 day = min(upcoming)
-                progress.update(bar, completed=(day - self.spec.cycle.requests_on).days + 1,
-                                description=f"{day:%a %d %b %Y}")  # fmt: skip
+                progress.update(
+                    bar, completed=(day - self.spec.cycle.requests_on).days + 1, description=f"{day:%a %d %b %Y}"
+                )
                 if day in run_days or day == ladder_day:
                     done = annual_cycle_flow(self.slug, self.label, self.calendar.at_local(day, dt.time(9, 30)))
                     self._note_stages(day, done)
@@ -234,16 +242,33 @@ class Year:
             contribution = contribution_for(s, cycle, agency)
             if a.what == "extend":
                 new = deadline + dt.timedelta(days=self.plans[a.slug].extend_to_offset or 0)
-                extend(s, cycle, contribution, new, at=at, actor=self.manager)
+                extend(
+                    s,
+                    cycle,
+                    contribution,
+                    new,
+                    at=at,
+                    actor=self.manager,
+                    base_url=self.settings.public_base_url,
+                    templates_dir=self.settings.templates_dir,
+                )
                 self.timeline[a.slug].append(f"{a.day:%d %b} extension granted to {new:%d %b}")
             elif a.what == "excuse":
                 excuse(s, contribution, at=at, actor=self.manager, reason="no response after the final notice")
                 self.timeline[a.slug].append(f"{a.day:%d %b} excused by the business manager")
             else:
                 path = self._contribution_text(a.slug, revised=a.what == "revise")
-                revision = submit_file(s, cycle, agency, contribution, path, at=at, actor=f"lead@{a.slug}",
-                                       base_url=self.settings.public_base_url,
-                                       templates_dir=self.settings.templates_dir)  # fmt: skip
+                revision = submit_file(
+                    s,
+                    cycle,
+                    agency,
+                    contribution,
+                    path,
+                    at=at,
+                    actor=f"lead@{a.slug}",
+                    base_url=self.settings.public_base_url,
+                    templates_dir=self.settings.templates_dir,
+                )
                 self.timeline[a.slug].append(f"{a.day:%d %b} submitted revision {revision.number}")
 
         in_session(self.settings, work, dry_run=False)
@@ -259,9 +284,17 @@ class Year:
                 continue
             if a.what == "review" and self.plans[agency.slug].returned:
                 last = self.spec.brief.sections[-1]
-                record_decision(session, cycle, agency.slug, "return", at=at, actor=chair, brief_section=last.key,
-                                comments=f"Please say what will change next year and how the partnership will "
-                                f"know: '{last.title}' is too general as it stands.")  # fmt: skip
+                record_decision(
+                    session,
+                    cycle,
+                    agency.slug,
+                    "return",
+                    at=at,
+                    actor=chair,
+                    brief_section=last.key,
+                    comments=f"Please say what will change next year and how the partnership will "
+                    f"know: '{last.title}' is too general as it stands.",
+                )
                 self.timeline[agency.slug].append(f"{a.day:%d %b} returned by the Chair")
             else:
                 record_decision(session, cycle, agency.slug, "approve", at=at, actor=chair)
@@ -275,12 +308,15 @@ class Year:
         if source.exists():
             text = source.read_text(encoding="utf-8")
         else:  # a partnership without sample texts: a short text per section of its brief
-            text = "\n\n".join(f"## {s.title}\n\n{self.names[slug]}: {s.guidance or s.title}"
-                               for s in self.spec.brief.sections)  # fmt: skip
+            text = "\n\n".join(
+                f"## {s.title}\n\n{self.names[slug]}: {s.guidance or s.title}" for s in self.spec.brief.sections
+            )
         if revised:
             last = self.spec.brief.sections[-1].title
-            addition = (f"\n\n## {last}\n\nIn response to the Chair: next year we will report quarterly to the "
-                        "partnership on the measures above, starting in the autumn.\n")  # fmt: skip
+            addition = (
+                f"\n\n## {last}\n\nIn response to the Chair: next year we will report quarterly to the "
+                "partnership on the measures above, starting in the autumn.\n"
+            )
             text = text + addition if f"## {last}" not in text else text.replace(f"## {last}\n", addition.lstrip(), 1)
         path = self.out / "demo-texts" / f"{slug}{'-revised' if revised else ''}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,15 +344,17 @@ class Year:
         from models.store import find_cycle
         from tasks.chase import next_due
 
-        return in_session(self.settings, lambda s: next_due(s, find_cycle(s, self.slug, self.label), after),
-                          dry_run=True)  # fmt: skip
+        return in_session(
+            self.settings, lambda s: next_due(s, find_cycle(s, self.slug, self.label), after), dry_run=True
+        )
 
     def _published(self) -> bool:
         from flows._runtime import in_session
         from models.store import find_cycle
 
-        return in_session(self.settings, lambda s: find_cycle(s, self.slug, self.label).status == "published",
-                          dry_run=True)  # fmt: skip
+        return in_session(
+            self.settings, lambda s: find_cycle(s, self.slug, self.label).status == "published", dry_run=True
+        )
 
     def _dispatch_now(self, day: dt.date, hour: int) -> None:
         """Receipts are transactional: they go when the person acts, not with the next chase."""
@@ -357,8 +395,11 @@ class Year:
         from flows._runtime import in_session
         from models.store import contributions, find_cycle
 
-        return in_session(self.settings, lambda s: {c.id: a.slug for c, a in contributions(
-            s, find_cycle(s, self.slug, self.label))}, dry_run=True)  # fmt: skip
+        return in_session(
+            self.settings,
+            lambda s: {c.id: a.slug for c, a in contributions(s, find_cycle(s, self.slug, self.label))},
+            dry_run=True,
+        )
 
     def _site_files(self) -> list[dict[str, str]]:
         from sqlmodel import select
@@ -388,8 +429,11 @@ class Year:
         from flows._runtime import in_session
         from models.store import contributions, find_cycle
 
-        states = in_session(self.settings, lambda s: {a.slug: c.status for c, a in contributions(
-            s, find_cycle(s, self.slug, self.label))}, dry_run=True)  # fmt: skip
+        states = in_session(
+            self.settings,
+            lambda s: {a.slug: c.status for c, a in contributions(s, find_cycle(s, self.slug, self.label))},
+            dry_run=True,
+        )
         kinds = Table(title="Emails the SMTP server received, by kind")
         kinds.add_column("kind")
         kinds.add_column("count", justify="right")

@@ -45,6 +45,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = self.sink._next_failure()
+        if reply:
+            return reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.sink._keep(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message), envelope.content)
@@ -63,9 +66,19 @@ class MailSink:
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.received: list[Received] = []
-        self.refuse: set[str] = set()
+        self.refuse: set[str] = set()  # recipients answered 550
+        self._failures: list[str] = []  # replies to give the next DATA commands instead of accepting
         self._lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+
+    def fail_next(self, n: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
+        """Answer the next `n` messages with `reply` (a 4xx or 5xx) instead of taking them."""
+        with self._lock:
+            self._failures.extend([reply] * n)
+
+    def _next_failure(self) -> str | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
 
     def _keep(self, received: Received, raw: bytes) -> None:
         with self._lock:

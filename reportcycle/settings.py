@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from tasks.smtp import SmtpConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +25,12 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="none (local relay), starttls (port 587) or tls (implicit, port 465)"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    bounce_address: str | None = Field(default=None, description="envelope sender for bounces; default: From")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Base of personal links")
     link_valid_days: int = Field(default=120, ge=1)
     worker_name: str = "worker"
@@ -45,6 +55,20 @@ class Settings(BaseSettings):
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"{url!r} must start with http:// or https://")
         return url.rstrip("/")
+
+    def smtp_config(self) -> SmtpConfig:
+        from tasks.smtp import SmtpConfig
+
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            timeout=self.smtp_timeout_seconds,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            use_tls=self.smtp_security == "tls",
+            start_tls=self.smtp_security == "starttls",
+            envelope_from=self.bounce_address,
+        )
 
 
 @lru_cache

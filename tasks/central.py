@@ -30,6 +30,14 @@ def set_central_text(
     section.body_md, section.body_hash = body_md, body_hash
     section.updated_at, section.updated_by = at, actor
     session.add(section)
-    record(session, at=at, actor=actor, action="central.edit", subject=f"central:{section.id}", cycle_id=cycle.id,
-           key=key, body_hash=body_hash)  # fmt: skip
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action="central.edit",
+        subject=f"central:{section.id}",
+        cycle_id=cycle.id,
+        key=key,
+        body_hash=body_hash,
+    )
     return section

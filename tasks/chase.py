@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from models.audit import record
-from models.cycle import Contribution, Cycle, PersonalLink
+from models.cycle import Contribution, Cycle
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING
 from models.outbox import OutboundEmail, OutboxStatus
-from models.partnership import Agency, Contact, ContactRole
-from models.store import calendar_of, contacts_of, contributions, cycle_values, partnership_of
+from models.partnership import Contact, ContactRole
+from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.context import email_context
 from tasks.cycle_open import PlannedEmail
+from tasks.digest import enqueue_digest
 from tasks.outbox import Envelope, enqueue
 from tasks.render import render_email
 
@@ -36,12 +38,25 @@ def step_key(contribution: Contribution, step: Step) -> str:
     return f"contribution:{contribution.id}:deadline:{contribution.due_date.isoformat()}:{step.name}"
 
 
-def _done(session: Session, contribution: Contribution) -> set[str]:
-    prefix = f"contribution:{contribution.id}:deadline:{contribution.due_date.isoformat()}:"
+def _done(session: Session, cycle: Cycle) -> dict[tuple[int, str], set[str]]:
+    """Steps already sent or superseded, by (contribution, deadline): one query for the whole cycle."""
     keys = session.exec(
-        select(OutboundEmail.idempotency_key).where(col(OutboundEmail.idempotency_key).startswith(prefix))
+        select(OutboundEmail.idempotency_key).where(
+            OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.idempotency_key).contains(":deadline:")
+        )
     ).all()
-    return {k.removeprefix(prefix) for k in keys}
+    done: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for key in keys:
+        _, contribution_id, _, deadline, step = key.split(":", 4)
+        done[(int(contribution_id), deadline)].add(step)
+    return done
+
+
+def _contacts(session: Session, agency_ids: list[int]) -> dict[int, dict[str, Contact]]:
+    found: dict[int, dict[str, Contact]] = defaultdict(dict)
+    for contact in session.exec(select(Contact).where(col(Contact.agency_id).in_(agency_ids))):
+        found[contact.agency_id][contact.role] = contact
+    return found
 
 
 def _audience(
@@ -67,41 +82,46 @@ def chase_cycle(
     base_url: str,
     templates_dir: Path,
 ) -> ChaseReport:
+    """Enqueue what the ladder says is due today for every awaiting contribution, then the digest.
+
+    A fixed number of queries per cycle, however many agencies it has, plus one
+    insert per email actually due.
+    """
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
     today = calendar.local(at).date()
     report = ChaseReport(cycle=f"{partnership.slug} {cycle.label}", local_date=today)
     if not calendar.is_working_day(today):
-        report.skipped_because = f"{today:%A %d %B %Y} is not a working day" + (
-            f" ({calendar.holiday_name(today)})" if calendar.holiday_name(today) else ""
-        )
+        holiday = calendar.holiday_name(today)
+        report.skipped_because = f"{today:%A %d %B %Y} is not a working day" + (f" ({holiday})" if holiday else "")
         return report
     if not calendar.in_send_window(at):
         local = calendar.local(at)
-        report.skipped_because = (
-            f"{local:%H:%M} is outside the send window "
-            f"{calendar.spec.send_window_start:%H:%M}-{calendar.spec.send_window_end:%H:%M}"
-        )
+        window = f"{calendar.spec.send_window_start:%H:%M}-{calendar.spec.send_window_end:%H:%M}"
+        report.skipped_because = f"{local:%H:%M} is outside the send window {window}"
         return report
 
+    awaiting = [(c, a) for c, a in contributions(session, cycle) if c.status in AWAITING]
+    if not awaiting:
+        return report
     _, _, policy, _, _ = cycle_values(cycle)
     manager = Contact(
         agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
     )
-    for contribution, agency in contributions(session, cycle):
-        if contribution.status not in AWAITING:
-            continue
+    done = _done(session, cycle)
+    contacts_by_agency = _contacts(session, [a.id or 0 for _, a in awaiting])
+    did: list[str] = []
+    for contribution, agency in awaiting:
         steps = ladder(policy, contribution.due_date, calendar)
-        send, superseded = due_now(steps, today, contribution.deadline_set_on, _done(session, contribution))
-        if not send and not superseded:
-            continue
-        contacts = contacts_of(session, agency)
-        for step, status in [(s, OutboxStatus.superseded) for s in superseded] + [
-            (s, OutboxStatus.queued) for s in send
-        ]:
+        already = done.get((contribution.id or 0, contribution.due_date.isoformat()), set())
+        send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
+        contacts = contacts_by_agency.get(agency.id or 0, {})
+        for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
             addressee, to, cc = _audience(step, contacts, manager)
             if addressee is None or not to:
                 continue
+            held = step.kind == Kind.escalation and policy.escalation_needs_confirmation and not superseded_step
+            status = OutboxStatus.superseded if superseded_step else OutboxStatus.held if held else OutboxStatus.queued
             context = email_context(
                 partnership=partnership,
                 cycle=cycle,
@@ -110,64 +130,43 @@ def chase_cycle(
                 contact=addressee,
                 calendar=calendar,
                 at=at,
-                link=_link_hint(session, base_url, contribution),
+                link=f"{base_url}/contribution/{contribution.id}",
                 leads=", ".join(c.name for r, c in contacts.items() if r != ContactRole.senior) or "your agency",
             )
-            row = enqueue(
-                session,
-                Envelope(
-                    key=step_key(contribution, step),
-                    kind=step.kind,
-                    from_addr=partnership.from_address,
-                    to=to,
-                    cc=cc,
-                    cycle_id=cycle.id,
-                    contribution_id=contribution.id,
-                ),
-                render_email(templates_dir, step.kind, context),
-                at=at,
-                status=status,
+            envelope = Envelope(
+                key=step_key(contribution, step),
+                kind=step.kind,
+                from_addr=partnership.from_address,
+                reply_to=partnership.business_manager_email,
+                to=to,
+                cc=cc,
+                cycle_id=cycle.id,
+                contribution_id=contribution.id,
             )
+            row = enqueue(session, envelope, render_email(templates_dir, step.kind, context), at=at, status=status)
             if row is None:
                 continue
-            planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=step.name)
-            if status == OutboxStatus.superseded:
-                report.superseded.append(planned)
-                record(
-                    session,
-                    at=at,
-                    actor=actor,
-                    action="chase.superseded",
-                    subject=f"contribution:{contribution.id}",
-                    cycle_id=cycle.id,
-                    step=step.name,
-                    due_on=str(step.due_on),
-                )
-            else:
-                report.emails.append(planned)
-                record(
-                    session,
-                    at=at,
-                    actor=actor,
-                    action=f"chase.{step.kind}",
-                    subject=f"contribution:{contribution.id}",
-                    cycle_id=cycle.id,
-                    step=step.name,
-                    due_on=str(step.due_on),
-                    to=to,
-                    cc=cc,
-                )
+            note = step.name + (" (held for the business manager's confirmation)" if held else "")
+            planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=note)
+            (report.superseded if superseded_step else report.emails).append(planned)
+            verb = "superseded, not sent" if superseded_step else "held" if held else "sent"
+            did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} to {', '.join(to)}")
+            record(
+                session,
+                at=at,
+                actor=actor,
+                subject=f"contribution:{contribution.id}",
+                cycle_id=cycle.id,
+                action="chase.superseded" if superseded_step else f"chase.{step.kind}",
+                step=step.name,
+                due_on=str(step.due_on),
+                to=to,
+                cc=cc,
+                status=status,
+            )
+    if did:
+        enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
     return report
-
-
-def _link_hint(session: Session, base_url: str, contribution: Contribution) -> str:
-    """Reminders point at the portal, not a fresh token: the personal link is in the request.
-
-    Raw tokens exist only in the request email; a chaser that needs a new link
-    uses the portal's "send me a fresh link" page.
-    """
-    has_link = session.exec(select(PersonalLink.id).where(PersonalLink.contribution_id == contribution.id)).first()
-    return f"{base_url}/contribution/{contribution.id}" if has_link else f"{base_url}/"
 
 
 def next_due(session: Session, cycle: Cycle, after: dt.date) -> dt.date | None:
@@ -183,6 +182,3 @@ def next_due(session: Session, cycle: Cycle, after: dt.date) -> dt.date | None:
         if s.due_on > after and s.due_on > c.deadline_set_on
     ]
     return min(days) if days else None
-
-
-__all__ = ["Agency", "ChaseReport", "chase_cycle", "next_due"]

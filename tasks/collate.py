@@ -49,13 +49,37 @@ def collate(
     if latest and latest.number == number:
         latest.html_sha256 = sha
         session.add(latest)
-        record(session, at=at, actor=actor, action="draft.rewrite", subject=f"draft:{latest.id}", cycle_id=cycle.id,
-               number=number)  # fmt: skip
+        record(
+            session,
+            at=at,
+            actor=actor,
+            action="draft.rewrite",
+            subject=f"draft:{latest.id}",
+            cycle_id=cycle.id,
+            number=number,
+        )
     else:
-        draft = Draft(cycle_id=cycle.id or 0, number=number, inputs_hash=fingerprint, inputs=view.inputs(),
-                      summary=summary, html_path=str(path), html_sha256=sha, created_at=at)  # fmt: skip
+        draft = Draft(
+            cycle_id=cycle.id or 0,
+            number=number,
+            inputs_hash=fingerprint,
+            inputs=view.inputs(),
+            summary=summary,
+            html_path=str(path),
+            html_sha256=sha,
+            created_at=at,
+        )
         session.add(draft)
         session.flush()
-        record(session, at=at, actor=actor, action="draft.collate", subject=f"draft:{draft.id}", cycle_id=cycle.id,
-               number=number, missing=summary["missing"], path=str(path))  # fmt: skip
+        record(
+            session,
+            at=at,
+            actor=actor,
+            action="draft.collate",
+            subject=f"draft:{draft.id}",
+            cycle_id=cycle.id,
+            number=number,
+            missing=summary["missing"],
+            path=str(path),
+        )
     return CollateResult(number, True, str(path), summary)

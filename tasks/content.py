@@ -10,9 +10,28 @@ import markdown
 import nh3
 
 ALLOWED_TAGS = {
-    "h3", "h4", "h5", "p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "a", "blockquote",
-    "table", "caption", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
+    "h3",
+    "h4",
+    "h5",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "a",
+    "blockquote",
+    "table",
+    "caption",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "th": {"scope", "colspan", "rowspan"},

@@ -26,6 +26,12 @@ def days_text(deadline: dt.date, today: dt.date) -> str:
     return "1 day overdue" if n == -1 else f"{-n} days overdue"
 
 
+def in_days_text(deadline: dt.date, today: dt.date) -> str:
+    """For a subject line: "in 7 days", "tomorrow", "today"."""
+    n = (deadline - today).days
+    return {0: "today", 1: "tomorrow"}.get(n, f"in {n} days")
+
+
 def email_context(
     *,
     partnership: Partnership,
@@ -54,6 +60,7 @@ def email_context(
             "date_text": day_text(contribution.due_date),
             "text": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
             "days_text": days_text(contribution.due_date, today),
+            "in_text": in_days_text(contribution.due_date, today),
         },
         "brief": brief.model_dump(),
         "priorities": [p.model_dump() for p in priorities],

@@ -14,6 +14,7 @@ from models.ladder import Kind
 from models.lifecycle import ContributionState, CycleState, next_cycle_state
 from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of, transition
+from tasks.calendar_entry import deadline_entry
 from tasks.context import day_text, email_context
 from tasks.outbox import Envelope, already_queued, enqueue
 from tasks.render import render_email
@@ -136,9 +137,22 @@ def open_cycle(
                     key=key,
                     kind=Kind.request,
                     from_addr=partnership.from_address,
+                    reply_to=partnership.business_manager_email,
                     to=[contact.email],
                     cycle_id=cycle.id,
                     contribution_id=contribution.id,
+                    attachments=[
+                        deadline_entry(
+                            partnership=partnership,
+                            cycle=cycle,
+                            agency=agency,
+                            contribution=contribution,
+                            attendees=[contact],
+                            calendar=calendar,
+                            at=at,
+                            link=link_url(base_url, token),
+                        )
+                    ],
                 ),
                 render_email(templates_dir, Kind.request, context),
                 at=at,

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlmodel import Session
 
+from models.audit import record
 from models.cycle import Contribution, Cycle
+from models.ladder import Kind
+from models.outbox import OutboxStatus
+from models.partnership import Agency
 from models.store import calendar_of, partnership_of, transition
 from tasks.context import day_text
+from tasks.deadline_notice import notify_new_deadline
+from tasks.digest import held_escalations
 
 
 def extend(
-    session: Session, cycle: Cycle, contribution: Contribution, new_date: dt.date, *, at: dt.datetime, actor: str
+    session: Session,
+    cycle: Cycle,
+    contribution: Contribution,
+    new_date: dt.date,
+    *,
+    at: dt.datetime,
+    actor: str,
+    base_url: str,
+    templates_dir: Path,
 ) -> list[str]:
-    """Move the agency's deadline; its reminders are derived from it, so they move too."""
+    """Move the agency's deadline and tell it (with an updated calendar entry); its reminders follow."""
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
     if new_date <= today:
@@ -29,8 +44,46 @@ def extend(
     contribution.due_date = new_date
     contribution.deadline_set_on = today
     session.add(contribution)
+    agency = session.get(Agency, contribution.agency_id)
+    assert agency is not None
+    notify_new_deadline(
+        session,
+        cycle,
+        agency,
+        contribution,
+        kind=Kind.extension,
+        key=f"contribution:{contribution.id}:extension:{new_date.isoformat()}",
+        at=at,
+        base_url=base_url,
+        templates_dir=templates_dir,
+        old_deadline_text=day_text(old),
+    )
     return warnings
 
 
 def excuse(session: Session, contribution: Contribution, *, at: dt.datetime, actor: str, reason: str) -> None:
     transition(session, contribution, "excuse", at=at, actor=actor, reason=reason)
+
+
+def confirm_escalation(
+    session: Session, cycle: Cycle, contribution: Contribution, *, at: dt.datetime, actor: str
+) -> int:
+    """Release the escalations held for the business manager's confirmation; they go in the send window."""
+    calendar = calendar_of(partnership_of(session, cycle))
+    rows = held_escalations(session, contribution.id or 0)
+    if not rows:
+        raise ValueError("there is no escalation waiting for confirmation for this agency")
+    for row in rows:
+        row.status = OutboxStatus.queued
+        row.next_attempt_at = calendar.next_send_time(at)
+        session.add(row)
+        record(
+            session,
+            at=at,
+            actor=actor,
+            action="escalation.confirm",
+            subject=f"email:{row.id}",
+            cycle_id=cycle.id,
+            to=row.to_addrs,
+        )
+    return len(rows)

@@ -22,6 +22,8 @@ def build_message(row: OutboundEmail) -> EmailMessage:
     msg["To"] = ", ".join(row.to_addrs)
     if row.cc_addrs:
         msg["Cc"] = ", ".join(row.cc_addrs)
+    if row.reply_to:
+        msg["Reply-To"] = row.reply_to
     msg["Subject"] = row.subject
     msg["Message-ID"] = row.message_id
     msg["Date"] = format_datetime(row.created_at)

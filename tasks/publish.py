@@ -44,15 +44,24 @@ class PublishResult:
 def unsettled(session: Session, cycle: Cycle) -> list[str]:
     """What still stands between the cycle and publication, in words; empty when it may be published."""
     problems = [f"{a.slug} is {c.status}" for c, a in contributions(session, cycle) if c.status not in SETTLED]
-    problems += [f"central section {s.key} is {s.status}" for s in central_sections(session, cycle)
-                 if s.status != CentralState.approved]  # fmt: skip
+    problems += [
+        f"central section {s.key} is {s.status}"
+        for s in central_sections(session, cycle)
+        if s.status != CentralState.approved
+    ]
     return problems
 
 
 def publish(
-    session: Session, cycle: Cycle, *, at: dt.datetime, actor: str, output_dir: Path, templates_dir: Path,
+    session: Session,
+    cycle: Cycle,
+    *,
+    at: dt.datetime,
+    actor: str,
+    output_dir: Path,
+    templates_dir: Path,
     site_url: str,
-) -> PublishResult:  # fmt: skip
+) -> PublishResult:
     partnership = partnership_of(session, cycle)
     publication = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
     folder = cycle_folder(output_dir / "site", partnership.slug, cycle.label)
@@ -74,8 +83,16 @@ def publish(
         publication = Publication(cycle_id=cycle.id or 0, draft_number=draft.number, files=files, frozen_at=at)
         session.add(publication)
         session.flush()
-        record(session, at=at, actor=actor, action="publication.freeze", subject=f"publication:{publication.id}",
-               cycle_id=cycle.id, files=files, draft=draft.number)  # fmt: skip
+        record(
+            session,
+            at=at,
+            actor=actor,
+            action="publication.freeze",
+            subject=f"publication:{publication.id}",
+            cycle_id=cycle.id,
+            files=files,
+            draft=draft.number,
+        )
     else:
         for f in publication.files:
             path = folder / f["name"]
@@ -111,22 +128,33 @@ def _notify(
     for email, (name, role) in people.items():
         context = {
             "partnership": {"name": partnership.name},
-            "business_manager": {"name": partnership.business_manager_name,
-                                 "email": partnership.business_manager_email},
-            "cycle": {"title": cycle.title, "label": cycle.label,
-                      "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}"},
+            "business_manager": {
+                "name": partnership.business_manager_name,
+                "email": partnership.business_manager_email,
+            },
+            "cycle": {
+                "title": cycle.title,
+                "label": cycle.label,
+                "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+            },
             "recipient": {"name": name, "role": role},
             "site_link": f"{base}/index.html",
             "pdf_link": f"{base}/report.pdf",
             "files": publication.files,
-        }  # fmt: skip
+        }
         row = enqueue(
             session,
-            Envelope(key=f"publication:{publication.id}:notice:{email.lower()}", kind=Kind.published,
-                     from_addr=partnership.from_address, to=[email], cycle_id=cycle.id),
+            Envelope(
+                key=f"publication:{publication.id}:notice:{email.lower()}",
+                kind=Kind.published,
+                from_addr=partnership.from_address,
+                reply_to=partnership.business_manager_email,
+                to=[email],
+                cycle_id=cycle.id,
+            ),
             render_email(templates_dir, Kind.published, context),
             at=at,
             send_after=calendar.next_send_time(at),
-        )  # fmt: skip
+        )
         queued += row is not None
     return queued

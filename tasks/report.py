@@ -118,10 +118,14 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
             sections.append(SectionView(s.key, s.title, Markup(html), words, s.word_limit, s.required))
         views.append(
             ContributionView(
-                agency.slug, agency.name, c.status, revision.number if revision else None,
-                revision.content_hash if revision else None, sections,
+                agency.slug,
+                agency.name,
+                c.status,
+                revision.number if revision else None,
+                revision.content_hash if revision else None,
+                sections,
             )
-        )  # fmt: skip
+        )
     before: list[CentralView] = []
     after: list[CentralView] = []
     target = before

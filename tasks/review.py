@@ -12,20 +12,17 @@ from models.audit import record
 from models.cycle import Contribution, Cycle, ReviewDecision, Revision
 from models.ladder import Kind
 from models.lifecycle import CentralState, ContributionState, CycleState, next_central_state, next_cycle_state
-from models.partnership import Agency, ContactRole
+from models.partnership import Agency
 from models.report import CentralSection
 from models.store import (
     NotFound,
     calendar_of,
-    contacts_of,
     contribution_for,
     cycle_values,
     partnership_of,
     transition,
 )
-from tasks.context import day_text, email_context
-from tasks.outbox import Envelope, enqueue
-from tasks.render import render_email
+from tasks.deadline_notice import notify_new_deadline
 
 
 class ReviewError(ValueError):
@@ -73,8 +70,15 @@ def record_decision(
         raise ReviewError(
             f"the brief has no section {brief_section!r}; its sections are {', '.join(s.key for s in brief.sections)}"
         )
-    row = ReviewDecision(cycle_id=cycle.id or 0, decision=decision, comments=comments.strip(),
-                         brief_section=brief_section, decided_by=actor, decided_at=at, content_hash="")  # fmt: skip
+    row = ReviewDecision(
+        cycle_id=cycle.id or 0,
+        decision=decision,
+        comments=comments.strip(),
+        brief_section=brief_section,
+        decided_by=actor,
+        decided_at=at,
+        content_hash="",
+    )
     if contribution is not None:
         if contribution.status != ContributionState.submitted:
             raise ReviewError(f"nothing to review for {name}: its contribution is {contribution.status}")
@@ -93,8 +97,16 @@ def record_decision(
         row.central_section_id, row.content_hash = section.id, section.body_hash
     session.add(row)
     session.flush()
-    record(session, at=at, actor=actor, action=f"review.{decision}.recorded", subject=f"decision:{row.id}",
-           cycle_id=cycle.id, target=name, comments=row.comments)  # fmt: skip
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action=f"review.{decision}.recorded",
+        subject=f"decision:{row.id}",
+        cycle_id=cycle.id,
+        target=name,
+        comments=row.comments,
+    )
     return row
 
 
@@ -121,15 +133,20 @@ def apply_decisions(
     if report.applied and cycle.status == CycleState.open:
         cycle.status = next_cycle_state(CycleState.open, "start_review")
         session.add(cycle)
-        record(session, at=at, actor=actor, action="cycle.start_review", subject=f"cycle:{cycle.id}",
-               cycle_id=cycle.id)  # fmt: skip
+        record(session, at=at, actor=actor, action="cycle.start_review", subject=f"cycle:{cycle.id}", cycle_id=cycle.id)
     return report
 
 
 def _apply(
-    session: Session, cycle: Cycle, d: ReviewDecision, *, at: dt.datetime, actor: str, base_url: str,
+    session: Session,
+    cycle: Cycle,
+    d: ReviewDecision,
+    *,
+    at: dt.datetime,
+    actor: str,
+    base_url: str,
     templates_dir: Path,
-) -> tuple[str, str]:  # fmt: skip
+) -> tuple[str, str]:
     if d.central_section_id is not None:
         section = session.get(CentralSection, d.central_section_id)
         assert section is not None
@@ -137,8 +154,15 @@ def _apply(
             return section.key, "stale"
         section.status = next_central_state(CentralState(section.status), d.decision)
         session.add(section)
-        record(session, at=at, actor=d.decided_by, action=f"central.{d.decision}", subject=f"central:{section.id}",
-               cycle_id=cycle.id, comments=d.comments)  # fmt: skip
+        record(
+            session,
+            at=at,
+            actor=d.decided_by,
+            action=f"central.{d.decision}",
+            subject=f"central:{section.id}",
+            cycle_id=cycle.id,
+            comments=d.comments,
+        )
         return section.key, "applied"
     contribution = session.get(Contribution, d.contribution_id)
     assert contribution is not None
@@ -151,42 +175,42 @@ def _apply(
         or contribution.status != ContributionState.submitted
     ):
         return agency.slug, "stale"
-    transition(session, contribution, d.decision, at=at, actor=d.decided_by, revision=revision.number,
-               comments=d.comments)  # fmt: skip
+    transition(
+        session, contribution, d.decision, at=at, actor=d.decided_by, revision=revision.number, comments=d.comments
+    )
     if d.decision == "return":
         _send_back(session, cycle, agency, contribution, d, at=at, base_url=base_url, templates_dir=templates_dir)
     return agency.slug, "applied"
 
 
 def _send_back(
-    session: Session, cycle: Cycle, agency: Agency, contribution: Contribution, d: ReviewDecision, *,
-    at: dt.datetime, base_url: str, templates_dir: Path,
-) -> None:  # fmt: skip
+    session: Session,
+    cycle: Cycle,
+    agency: Agency,
+    contribution: Contribution,
+    d: ReviewDecision,
+    *,
+    at: dt.datetime,
+    base_url: str,
+    templates_dir: Path,
+) -> None:
     """A new deadline from the cycle's policy, and the Chair's comments to the agency. It re-enters chasing."""
-    partnership = partnership_of(session, cycle)
-    calendar = calendar_of(partnership)
+    calendar = calendar_of(partnership_of(session, cycle))
     brief, _, policy, _, chair = cycle_values(cycle)
     today = calendar.local(at).date()
     contribution.due_date = calendar.add_working_days(today, policy.returned_deadline_working_days)
     contribution.deadline_set_on = today
-    session.add(contribution)
-    contacts = contacts_of(session, agency)
-    asked = [contacts[r] for r in (ContactRole.lead, ContactRole.deputy) if r in contacts]
-    if not asked:
-        return
-    pointed = brief.section(d.brief_section).title if d.brief_section else None
-    context = email_context(
-        partnership=partnership, cycle=cycle, agency=agency, contribution=contribution, contact=asked[0],
-        calendar=calendar, at=at, link=f"{base_url}/contribution/{contribution.id}",
-        chair={"name": chair.name}, comments=d.comments, brief_section=pointed,
-        new_deadline_text=day_text(contribution.due_date),
-    )  # fmt: skip
-    enqueue(
+    notify_new_deadline(
         session,
-        Envelope(key=f"contribution:{contribution.id}:returned:decision:{d.id}", kind=Kind.returned,
-                 from_addr=partnership.from_address, to=[c.email for c in asked], cycle_id=cycle.id,
-                 contribution_id=contribution.id),
-        render_email(templates_dir, Kind.returned, context),
+        cycle,
+        agency,
+        contribution,
+        kind=Kind.returned,
+        key=f"contribution:{contribution.id}:returned:decision:{d.id}",
         at=at,
-        send_after=calendar.next_send_time(at),
-    )  # fmt: skip
+        base_url=base_url,
+        templates_dir=templates_dir,
+        chair={"name": chair.name},
+        comments=d.comments,
+        brief_section=brief.section(d.brief_section).title if d.brief_section else None,
+    )

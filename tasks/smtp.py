@@ -1,10 +1,16 @@
-"""The one module that talks SMTP (aiosmtplib is imported nowhere else)."""
+"""The one module that talks SMTP (aiosmtplib is imported nowhere else).
+
+`SmtpSender` keeps one connection open across a batch of messages, checks it
+with NOOP before reuse, and classifies every outcome as sent, temporary
+(retry later from the outbox row) or permanent (mark the row failed).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 from email.message import EmailMessage
+from types import TracebackType
 
 import aiosmtplib
 
@@ -16,22 +22,83 @@ class SendResult:
     reply: str
 
 
-async def _send(message: EmailMessage, host: str, port: int, timeout: float) -> SendResult:
-    try:
-        errors, reply = await aiosmtplib.send(message, hostname=host, port=port, timeout=timeout)
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-        return SendResult(False, True, f"recipients refused: {detail}")
-    except aiosmtplib.SMTPResponseException as exc:
-        return SendResult(False, exc.code >= 500, f"{exc.code} {exc.message}")
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        # refused connection, timeout, dropped line: the server never took the message
-        return SendResult(False, False, f"{type(exc).__name__}: {exc}")
-    if errors:
-        detail = "; ".join(f"{addr}: {code} {text}" for addr, (code, text) in errors.items())
-        return SendResult(True, False, f"{reply} (some recipients refused: {detail})")
-    return SendResult(True, False, reply)
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    timeout: float = 10.0
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False  # implicit TLS (port 465)
+    start_tls: bool | None = None  # None: upgrade when the server offers it
+    envelope_from: str | None = None  # the bounce address; default: the From header
 
 
-def send(message: EmailMessage, *, host: str, port: int, timeout: float) -> SendResult:
-    return asyncio.run(_send(message, host, port, timeout))
+class SmtpSender:
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._runner = asyncio.Runner()
+        self._client: aiosmtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSender:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> SendResult:
+        return self._runner.run(self._send(message))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._runner.run(self._quit())
+        self._runner.close()
+
+    async def _quit(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            try:
+                await self._client.noop()  # an idle connection the server dropped is found here, before any send
+                return self._client
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                self._client.close()
+        c = self.config
+        client = aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            timeout=c.timeout,
+            use_tls=c.use_tls,
+            start_tls=c.start_tls,
+            username=c.username,
+            password=c.password,
+        )
+        await client.connect()
+        self._client = client
+        return client
+
+    async def _send(self, message: EmailMessage) -> SendResult:
+        try:
+            client = await self._connection()
+            errors, reply = await client.send_message(message, sender=self.config.envelope_from)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            permanent = all(r.code >= 500 for r in exc.recipients)
+            return SendResult(False, permanent, f"recipients refused: {detail}")
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._quit()
+            return SendResult(False, exc.code >= 500, f"{exc.code} {exc.message}")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            # refused connection, timeout, dropped line: retried later from the row
+            await self._quit()
+            return SendResult(False, False, f"{type(exc).__name__}: {exc}")
+        if errors:
+            detail = "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in errors.items())
+            return SendResult(True, False, f"{reply} (some recipients refused: {detail})")
+        return SendResult(True, False, reply)

@@ -83,9 +83,15 @@ def submit_file(
     brief, _, _, _, _ = cycle_values(cycle)
     # Received by other means: recorded as it came, gaps and all; the draft's summary shows the gaps.
     revision = add_revision(
-        session, contribution, split_sections(path, brief), brief=brief, source="other-means", at=at, actor=actor,
+        session,
+        contribution,
+        split_sections(path, brief),
+        brief=brief,
+        source="other-means",
+        at=at,
+        actor=actor,
         allow_incomplete=True,
-    )  # fmt: skip
+    )
     enqueue_receipt(
         session, cycle, agency, contribution, revision, at=at, base_url=base_url, templates_dir=templates_dir
     )
@@ -128,6 +134,7 @@ def enqueue_receipt(
             key=f"contribution:{contribution.id}:receipt:revision:{revision.number}",
             kind=Kind.receipt,
             from_addr=partnership.from_address,
+            reply_to=partnership.business_manager_email,
             to=[lead.email],
             cycle_id=cycle.id,
             contribution_id=contribution.id,

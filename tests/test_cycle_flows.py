@@ -39,7 +39,7 @@ EXPECTED = [
     ("2019-05-03", "reminder", "bct nps swm-crc " + LATE),  # 14 days before is 6 May, a bank holiday
     ("2019-05-08", "receipt", "bct"),  # bct submits after one reminder
     ("2019-05-13", "reminder", "nps swm-crc " + LATE),  # 7 days before
-    # 14 May: nps is given until Monday 3 June; its ladder starts again from that date
+    ("2019-05-14", "extension", "nps"),  # given until Monday 3 June; its ladder starts again from that date
     ("2019-05-17", "reminder", "swm-crc " + LATE),  # 2 days before is a Saturday: the Friday
     ("2019-05-20", "reminder", "nps"),  # 14 days before 3 June
     ("2019-05-21", "overdue", "swm-crc " + LATE),  # the first working day after the deadline
@@ -48,6 +48,20 @@ EXPECTED = [
     ("2019-05-24", "reminder", "nps"),  # 7 days before 3 June is 27 May, a bank holiday
     ("2019-05-28", "escalation", LATE),  # 5 working days overdue, skipping 27 May
     ("2019-05-30", "overdue", LATE),
+    # the business manager's digest after every chase run that did something (bscb.example.org)
+    *[
+        (day, "digest", "bscb")
+        for day in (
+            "2019-05-03",
+            "2019-05-13",
+            "2019-05-17",
+            "2019-05-20",
+            "2019-05-21",
+            "2019-05-24",
+            "2019-05-28",
+            "2019-05-30",
+        )
+    ],
 ]
 
 
@@ -68,10 +82,28 @@ def _act(url: str, day: str, what: str, slug: str, tmp_path: Path) -> None:
                 "## Looking ahead\n\nMore of the same.\n",
                 encoding="utf-8",
             )
-            submit_file(s, cycle, agency, contribution, text, at=at, actor=f"lead@{slug}",
-                        base_url=settings.public_base_url, templates_dir=settings.templates_dir)  # fmt: skip
+            submit_file(
+                s,
+                cycle,
+                agency,
+                contribution,
+                text,
+                at=at,
+                actor=f"lead@{slug}",
+                base_url=settings.public_base_url,
+                templates_dir=settings.templates_dir,
+            )
         elif what == "extend":
-            extend(s, cycle, contribution, dt.date(2019, 6, 3), at=at, actor="manager")
+            extend(
+                s,
+                cycle,
+                contribution,
+                dt.date(2019, 6, 3),
+                at=at,
+                actor="manager",
+                base_url=settings.public_base_url,
+                templates_dir=settings.templates_dir,
+            )
         elif what == "excuse":
             excuse(s, contribution, at=at, actor="manager", reason="test")
 

@@ -46,6 +46,22 @@ EXAMPLE_YEAR = [
     ("2019-05-31", "reminder", "nps"),
     ("2019-06-03", "receipt", "bct roh nps"),
     ("2019-06-04", "final_notice", "swm-crc"),
+    ("2019-05-14", "extension", "nps"),
+    *[
+        (day, "digest", "bscb")
+        for day in (
+            "2019-05-03",
+            "2019-05-13",
+            "2019-05-17",
+            "2019-05-20",
+            "2019-05-21",
+            "2019-05-24",
+            "2019-05-28",
+            "2019-05-30",
+            "2019-05-31",
+            "2019-06-04",
+        )
+    ],
 ]
 
 # Riverside: requests Mon 20 April 2026; deadline Fri 5 June 12:00; reminders 10 and 3 days before;
@@ -64,6 +80,7 @@ SECOND_YEAR = [
     ("2026-06-16", "returned", "riverside-police"),
     ("2026-06-19", "reminder", "riverside-police"),
     ("2026-06-19", "receipt", "riverside-police"),
+    *[(day, "digest", "riverside-sab") for day in ("2026-05-26", "2026-06-02", "2026-06-19")],
 ]
 
 
@@ -122,8 +139,9 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     assert 'returned it for revision, about the section "Looking ahead"' in text
     assert re.search(r"Please revise it by 17:00 on Friday 14 June 2019", text)
     site = out / "site" / "bscb" / "2018-19"
-    _check_publication(out, site, EXAMPLE, "2019-06-10",
-                       excused=["Staffordshire and West Midlands Community Rehabilitation Company"])  # fmt: skip
+    _check_publication(
+        out, site, EXAMPLE, "2019-06-10", excused=["Staffordshire and West Midlands Community Rehabilitation Company"]
+    )
     html = (site / "index.html").read_text(encoding="utf-8")
     assert "In response to the Chair: next year we will report quarterly" in html  # the revised text is published
     assert sorted(p.name for p in (out / "drafts" / "bscb" / "2018-19").iterdir())[0] == "draft-1.html"

@@ -14,22 +14,31 @@ from reportcycle.mailsink import MailSink, free_port
 from tasks.messages import message_id_for
 from tasks.outbox import Envelope, backoff, dispatch_due, enqueue
 from tasks.render import RenderedEmail
+from tasks.smtp import SmtpConfig
 
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)
 TEXT = RenderedEmail(subject="Reminder", text="Please write.\n", html="<p>Please write.</p>")
 
 
 def _enqueue(session: Session, key: str, to: str = "lead@bcc.example.org") -> OutboundEmail | None:
-    row = enqueue(session, Envelope(key=key, kind="reminder", from_addr="report@p.example.org", to=[to]), TEXT, at=AT)
+    envelope = Envelope(
+        key=key, kind="reminder", from_addr="report@p.example.org", to=[to], reply_to="manager@p.example.org"
+    )
+    row = enqueue(session, envelope, TEXT, at=AT)
     session.commit()
     return row
 
 
-def _dispatch(url: str, sink_port: int, at: dt.datetime = AT, worker: str = "w1", attempts: int = 3):  # type: ignore[no-untyped-def]
+def _dispatch(url: str, sink_port: int, at: dt.datetime = AT, worker: str = "w1", attempts: int = 3, **kw):  # type: ignore[no-untyped-def]
     return dispatch_due(
-        url, at=at, worker=worker, smtp_host="127.0.0.1", smtp_port=sink_port, smtp_timeout=5,
-        max_attempts=attempts, rng=random.Random(7),
-    )  # fmt: skip
+        url,
+        at=at,
+        worker=worker,
+        smtp=SmtpConfig("127.0.0.1", sink_port, timeout=5, envelope_from=kw.pop("bounce", None)),
+        max_attempts=attempts,
+        rng=random.Random(7),
+        **kw,
+    )
 
 
 def test_same_key_twice_is_one_row_and_one_message(database_url: str, session: Session) -> None:
@@ -123,3 +132,71 @@ def test_backoff_grows_and_is_capped() -> None:
     assert dt.timedelta(seconds=30) <= backoff(1, rng) <= dt.timedelta(seconds=60)
     assert dt.timedelta(seconds=120) <= backoff(3, rng) <= dt.timedelta(seconds=240)
     assert backoff(30, rng) <= dt.timedelta(hours=1)
+
+
+def test_reply_to_is_the_business_manager_and_bounces_go_to_the_bounce_address(
+    database_url: str, session: Session
+) -> None:
+    _enqueue(session, "k1")
+    with MailSink() as sink:
+        _dispatch(database_url, sink.port, bounce="bounces@p.example.org")
+    (received,) = sink.received
+    assert received.message["Reply-To"] == "manager@p.example.org"
+    assert received.message["From"] == "report@p.example.org"
+    assert received.mail_from == "bounces@p.example.org"
+    assert received.message["Auto-Submitted"] == "auto-generated"
+
+
+def test_451_then_250_is_retried_and_delivered_once(database_url: str, session: Session) -> None:
+    _enqueue(session, "k1")
+    with MailSink() as sink:
+        sink.fail_next(1)  # 451 for the first attempt
+        first = _dispatch(database_url, sink.port)
+        assert (first.sent, first.retrying) == (0, 1)
+        row = session.exec(select(OutboundEmail)).one()
+        session.refresh(row)
+        assert row.last_error and row.last_error.startswith("451")
+        second = _dispatch(database_url, sink.port, at=AT + dt.timedelta(minutes=5))
+    assert second.sent == 1 and len(sink.received) == 1
+    session.refresh(row)
+    assert (row.status, row.attempts) == (OutboxStatus.sent, 2)
+
+
+def test_550_is_failed_at_once(database_url: str, session: Session) -> None:
+    _enqueue(session, "k1")
+    with MailSink() as sink:
+        sink.fail_next(1, "550 5.7.1 Message rejected as spam")
+        report = _dispatch(database_url, sink.port)
+    assert (report.sent, report.failed, sink.received) == (0, 1, [])
+    row = session.exec(select(OutboundEmail)).one()
+    session.refresh(row)
+    assert row.status == OutboxStatus.failed and row.last_error == "550 5.7.1 Message rejected as spam"
+
+
+def test_server_down_for_the_first_part_of_a_run_then_up(database_url: str, session: Session) -> None:
+    for n in range(30):
+        _enqueue(session, f"key-{n}", to=f"lead{n}@bcc.example.org")
+    port = free_port()
+    down = _dispatch(database_url, port, limit=10)  # nothing listens: 10 attempts fail, 20 untouched
+    assert (down.sent, down.retrying) == (0, 10)
+    with MailSink(port=port) as sink:
+        later = AT + dt.timedelta(hours=1)  # past every backoff
+        up = _dispatch(database_url, port, at=later)
+        assert _dispatch(database_url, port, at=later + dt.timedelta(hours=1)).sent == 0
+    assert up.sent == 30
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == sorted(f"lead{n}@bcc.example.org" for n in range(30))
+
+
+def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_lease(database_url: str, session: Session) -> None:
+    from tasks.outbox import LEASE, claim_batch
+
+    _enqueue(session, "k1")
+    assert claim_batch(session, at=AT, worker="dead", limit=5) != []
+    session.commit()  # the worker died here, after its claim, before or after the SMTP call
+    with MailSink() as sink:
+        early = _dispatch(database_url, sink.port, at=AT + LEASE - dt.timedelta(minutes=1))
+        assert (early.reclaimed, early.sent) == (0, 0)  # still within the lease: not touched
+        late = _dispatch(database_url, sink.port, at=AT + LEASE + dt.timedelta(minutes=1))
+    assert (late.reclaimed, late.sent, len(sink.received)) == (1, 1, 1)
+    audit = session.exec(select(AuditEvent).where(AuditEvent.action == "email.reclaimed")).one()
+    assert audit.detail["previous_worker"] == "dead"

@@ -25,12 +25,26 @@ AT = __import__("datetime").datetime(2019, 4, 1, 9, tzinfo=__import__("datetime"
 def test_the_example_is_twelve_agencies_three_priorities_four_sections() -> None:
     spec = parse(EXAMPLE)
     assert [a.slug for a in spec.agencies] == [
-        "bcc", "bct", "bsol-ccg", "bsmhft", "bchc", "bwc", "nps", "swm-crc", "swbh", "roh", "uhb", "wmp",
-    ]  # fmt: skip
+        "bcc",
+        "bct",
+        "bsol-ccg",
+        "bsmhft",
+        "bchc",
+        "bwc",
+        "nps",
+        "swm-crc",
+        "swbh",
+        "roh",
+        "uhb",
+        "wmp",
+    ]
     assert [p.key for p in spec.priorities] == ["leadership", "child-protection", "early-help"]
     assert [s.title for s in spec.brief.sections] == [
-        "Statutory role", "Activity against each priority", "Performance and impact", "Looking ahead",
-    ]  # fmt: skip
+        "Statutory role",
+        "Activity against each priority",
+        "Performance and impact",
+        "Looking ahead",
+    ]
     assert all(str(c.email).endswith(".example.org") for a in spec.agencies for c in a.contacts)
     assert len(spec.recipients) == 7
     assert str(spec.cycle.contributions_due) == "2019-05-20"
@@ -60,8 +74,10 @@ def test_loading_twice_updates_instead_of_duplicating(session: Session) -> None:
 def test_nothing_names_the_example_outside_examples_and_tests() -> None:
     found = subprocess.run(
         ["git", "grep", "-il", "birmingham", "--", ".", ":!examples", ":!tests"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert found.returncode in (0, 1), found.stderr
     assert found.stdout == ""
 
@@ -76,14 +92,17 @@ def _broken(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
 
 BAD_FILES = [
     # (what is changed, replaced by, the message must contain)
-    ('[partnership]\n', '[partnership]\ncolour = "blue"\n', r"partnership\.colour: unknown key \(remove it"),
+    ("[partnership]\n", '[partnership]\ncolour = "blue"\n', r"partnership\.colour: unknown key \(remove it"),
     ('slug = "bct"', 'slug = "bcc"', r"duplicate agency slug 'bcc'"),
-    ('contributions_due = 2019-05-20', 'contributions_due = 2019-04-01',
-     r"contributions_due \(2019-04-01\) must come after requests_on \(2019-04-15\)"),
+    (
+        "contributions_due = 2019-05-20",
+        "contributions_due = 2019-04-01",
+        r"contributions_due \(2019-04-01\) must come after requests_on \(2019-04-15\)",
+    ),
     ('@bcc.example.org"', '@@bcc"', r"agencies\[0:bcc\]\.contacts\[0\]\.email: value is not a valid email"),
     ('timezone = "Europe/London"', 'timezone = "Europe/Lndon"', r"unknown time zone 'Europe/Lndon'"),
     ('role = "lead"', 'role = "boss"', r"agencies\[0:bcc\]\.contacts\[0\]\.role: String should match"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("old", "new", "message"), BAD_FILES)

@@ -28,9 +28,13 @@ def contribution(session: Session) -> Contribution:
     load_partnership(session, parse(EXAMPLE), at=AT, actor="test")
     cycle = find_cycle(session)
     c = Contribution(
-        cycle_id=cycle.id or 0, agency_id=1, status="requested", due_date=dt.date(2019, 5, 20),
-        cut_off=dt.time(17), deadline_set_on=dt.date(2019, 4, 15),
-    )  # fmt: skip
+        cycle_id=cycle.id or 0,
+        agency_id=1,
+        status="requested",
+        due_date=dt.date(2019, 5, 20),
+        cut_off=dt.time(17),
+        deadline_set_on=dt.date(2019, 4, 15),
+    )
     session.add(c)
     session.commit()
     return c
@@ -42,8 +46,9 @@ SECTIONS = {"statutory-role": "<p>Role</p>", "priority-activity": "<p>Work</p>",
 def test_revisions_are_numbered_hashed_and_immutable(session: Session, contribution: Contribution) -> None:
     brief = cycle_values(find_cycle(session))[0]
     first = add_revision(session, contribution, SECTIONS, brief=brief, source="cli", at=AT, actor="a")
-    second = add_revision(session, contribution, {**SECTIONS, "performance": "<p>Data</p>"}, brief=brief,
-                          source="cli", at=AT, actor="a")  # fmt: skip
+    second = add_revision(
+        session, contribution, {**SECTIONS, "performance": "<p>Data</p>"}, brief=brief, source="cli", at=AT, actor="a"
+    )
     session.commit()
     assert (first.number, second.number, contribution.current_revision) == (1, 2, 2)
     assert first.content_hash == content_hash({**SECTIONS, "performance": ""}) != second.content_hash
@@ -59,8 +64,9 @@ def test_revisions_are_numbered_hashed_and_immutable(session: Session, contribut
 def test_missing_required_section_is_refused_and_changes_nothing(session: Session, contribution: Contribution) -> None:
     brief = cycle_values(find_cycle(session))[0]
     with pytest.raises(IncompleteContribution, match="required section\\(s\\) empty: Looking ahead"):
-        add_revision(session, contribution, {**SECTIONS, "looking-ahead": " "}, brief=brief, source="cli",
-                     at=AT, actor="a")  # fmt: skip
+        add_revision(
+            session, contribution, {**SECTIONS, "looking-ahead": " "}, brief=brief, source="cli", at=AT, actor="a"
+        )
     session.rollback()
     assert session.exec(select(Revision)).all() == []
     assert session.get(Contribution, contribution.id).status == "requested"  # type: ignore[union-attr]
@@ -102,8 +108,10 @@ def test_only_the_clock_module_reads_the_system_time(tmp_path: Path) -> None:
     try:
         result = subprocess.run(
             [str(Path(sys.executable).parent / "ruff"), "check", "--select", "TID251", str(offender)],
-            cwd=PROJECT_ROOT, capture_output=True, text=True,
-        )  # fmt: skip
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
     finally:
         offender.unlink()
     assert result.returncode == 1
@@ -111,6 +119,8 @@ def test_only_the_clock_module_reads_the_system_time(tmp_path: Path) -> None:
     assert "`datetime.date.today` is banned" in result.stdout
     clean = subprocess.run(
         [str(Path(sys.executable).parent / "ruff"), "check", "--select", "TID251", "models", "tasks", "flows"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert clean.returncode == 0, clean.stdout

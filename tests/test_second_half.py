@@ -38,14 +38,29 @@ def cycle_with_texts(session: Session, tmp_path: Path, monkeypatch: pytest.Monke
     spec = parse(SECOND)
     load_partnership(session, spec, at=local("2026-04-01"), actor="test")
     cycle = find_cycle(session)
-    open_cycle(session, cycle, at=local("2026-04-20", "09:00"), actor="test", base_url=s.public_base_url,
-               link_valid_days=30, templates_dir=s.templates_dir)  # fmt: skip
+    open_cycle(
+        session,
+        cycle,
+        at=local("2026-04-20", "09:00"),
+        actor="test",
+        base_url=s.public_base_url,
+        link_valid_days=30,
+        templates_dir=s.templates_dir,
+    )
     texts = SECOND.with_suffix("")
     for a in spec.agencies:
         agency = find_agency(session, cycle, a.slug)
-        submit_file(session, cycle, agency, contribution_for(session, cycle, agency),
-                    texts / "contributions" / f"{a.slug}.md", at=local("2026-06-01"), actor="lead",
-                    base_url=s.public_base_url, templates_dir=s.templates_dir)  # fmt: skip
+        submit_file(
+            session,
+            cycle,
+            agency,
+            contribution_for(session, cycle, agency),
+            texts / "contributions" / f"{a.slug}.md",
+            at=local("2026-06-01"),
+            actor="lead",
+            base_url=s.public_base_url,
+            templates_dir=s.templates_dir,
+        )
     for c in spec.central_sections:
         set_central_text(session, cycle, c.key, (texts / "central" / f"{c.key}.md").read_text(), at=AT, actor="bm")
     session.commit()
@@ -75,8 +90,17 @@ def test_collating_twice_returns_the_same_draft(session: Session, cycle_with_tex
         session, cycle_with_texts, at=AT, actor="t", base_url="http://x", templates_dir=_kw()["templates_dir"]
     )
     path = SECOND.with_suffix("") / "contributions" / "rha.md"
-    submit_file(session, cycle_with_texts, rpol, contribution_for(session, cycle_with_texts, rpol), path, at=AT,
-                actor="lead", base_url="http://x", templates_dir=_kw()["templates_dir"])  # fmt: skip
+    submit_file(
+        session,
+        cycle_with_texts,
+        rpol,
+        contribution_for(session, cycle_with_texts, rpol),
+        path,
+        at=AT,
+        actor="lead",
+        base_url="http://x",
+        templates_dir=_kw()["templates_dir"],
+    )
     assert collate(session, cycle_with_texts, at=AT, actor="t", **_kw()).number == 2
 
 
@@ -84,18 +108,28 @@ def test_review_refusals_and_a_stale_decision(session: Session, cycle_with_texts
     with pytest.raises(ReviewError, match="a returned contribution needs comments"):
         record_decision(session, cycle_with_texts, "rpol", "return", at=AT, actor="chair")
     with pytest.raises(ReviewError, match="the brief has no section 'foreword'"):
-        record_decision(session, cycle_with_texts, "rpol", "return", comments="x", brief_section="foreword",
-                        at=AT, actor="chair")  # fmt: skip
+        record_decision(
+            session, cycle_with_texts, "rpol", "return", comments="x", brief_section="foreword", at=AT, actor="chair"
+        )
     with pytest.raises(Exception, match="'nobody' is neither an agency nor a central section"):
         record_decision(session, cycle_with_texts, "nobody", "approve", at=AT, actor="chair")
     # The Chair approves revision 1, but the agency submits revision 2 before the review run applies it.
     record_decision(session, cycle_with_texts, "rha", "approve", at=AT, actor="chair")
     rha = find_agency(session, cycle_with_texts, "rha")
-    submit_file(session, cycle_with_texts, rha, contribution_for(session, cycle_with_texts, rha),
-                SECOND.with_suffix("") / "contributions" / "rha.md", at=AT, actor="lead", base_url="http://x",
-                templates_dir=_kw()["templates_dir"])  # fmt: skip
-    report = apply_decisions(session, cycle_with_texts, at=AT, actor="t", base_url="http://x",
-                             templates_dir=_kw()["templates_dir"])  # fmt: skip
+    submit_file(
+        session,
+        cycle_with_texts,
+        rha,
+        contribution_for(session, cycle_with_texts, rha),
+        SECOND.with_suffix("") / "contributions" / "rha.md",
+        at=AT,
+        actor="lead",
+        base_url="http://x",
+        templates_dir=_kw()["templates_dir"],
+    )
+    report = apply_decisions(
+        session, cycle_with_texts, at=AT, actor="t", base_url="http://x", templates_dir=_kw()["templates_dir"]
+    )
     assert report.stale == ["rha approve"] and report.applied == []
     assert contribution_for(session, cycle_with_texts, rha).status == "submitted"
     assert session.exec(select(ReviewDecision)).one().outcome == "stale"
@@ -140,8 +174,19 @@ def test_cli_review_and_publish_refusals(prefect: None, session: Session, cycle_
     assert both.exit_code == 1 and "give exactly one of --approve or --return" in both.output
     early = runner.invoke(app, ["--at", "2026-06-10T10:00+01:00", "publish"])
     assert early.exit_code == 1 and "cannot publish yet" in early.output and "Traceback" not in early.output
-    ok = runner.invoke(app, ["--at", "2026-06-10T10:00+01:00", "review", "rpol", "--return", "More on outcomes.",
-                             "--section", "case-story"])  # fmt: skip
+    ok = runner.invoke(
+        app,
+        [
+            "--at",
+            "2026-06-10T10:00+01:00",
+            "review",
+            "rpol",
+            "--return",
+            "More on outcomes.",
+            "--section",
+            "case-story",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "applied: rpol return" in ok.output
     drafted = runner.invoke(app, ["--at", "2026-06-10T11:00+01:00", "collate"])

@@ -40,6 +40,8 @@ def test_riverside_after_an_outage_sends_only_the_latest_step(
             ("2026-04-20", "request", " ".join(f"{a}*2" for a in AGENCIES.split())),
             ("2026-06-03", "reminder", AGENCIES),
             ("2026-06-08", "overdue", AGENCIES),
+            ("2026-06-03", "digest", "riverside-sab"),
+            ("2026-06-08", "digest", "riverside-sab"),
         ]
     )
     superseded = session.exec(select(OutboundEmail).where(OutboundEmail.status == OutboxStatus.superseded)).all()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5be23f0fd30c
+Revision ID: 235bfd5df363
 Revises: 
-Create Date: 2026-11-26 23:11:33.407737
+Create Date: 2026-11-26 23:27:47.467079
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import models.types  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '5be23f0fd30c'
+revision: str = '235bfd5df363'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -135,6 +135,7 @@ def upgrade() -> None:
     sa.Column('requested_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('current_revision', sa.Integer(), nullable=False),
+    sa.Column('calendar_sequence', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_contribution_agency_id_agency')),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_contribution_cycle_id_cycle')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution')),
@@ -182,6 +183,7 @@ def upgrade() -> None:
     sa.Column('from_addr', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('to_addrs', sa.JSON(), nullable=False),
     sa.Column('cc_addrs', sa.JSON(), nullable=False),
+    sa.Column('reply_to', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('text_body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('html_body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
