@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 
-.PHONY: demo test check test-sqlite test-postgres clean
+.PHONY: demo test check test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -56,6 +56,11 @@ test-postgres: $(VENV)/.installed-test
 	fi
 
 test: check test-sqlite test-postgres
+
+# Figures measured side by side in one run (not part of `make test`).
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/dispatch_throughput.py
+	$(BIN)/python bench/chase_sweep.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -189,14 +189,13 @@ def dispatch_due(
                 claimed = claim_batch(session, at=at, worker=worker, limit=room)
             if not claimed:
                 break
+            with session_scope(database_url) as session:
+                rows = session.exec(select(OutboundEmail).where(col(OutboundEmail.id).in_(claimed))).all()
+                messages = {row.id or 0: build_message(row) for row in rows}
             for row_id in claimed:
                 if observe:
                     observe("claimed", row_id)
-                with session_scope(database_url) as session:
-                    row = session.get(OutboundEmail, row_id)
-                    assert row is not None
-                    message = build_message(row)
-                result = sender.send(message)
+                result = sender.send(messages[row_id])
                 if observe:
                     observe("sent", row_id)
                 with session_scope(database_url) as session:

@@ -8,11 +8,15 @@ with NOOP before reuse, and classifies every outcome as sent, temporary
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
 
 import aiosmtplib
+
+# A connection used this recently is trusted without a NOOP round trip first.
+IDLE_CHECK_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class SmtpSender:
         self.config = config
         self._runner = asyncio.Runner()
         self._client: aiosmtplib.SMTP | None = None
+        self._last_used = 0.0  # time.perf_counter() of the last reply on this connection
 
     def __enter__(self) -> SmtpSender:
         return self
@@ -64,6 +69,8 @@ class SmtpSender:
 
     async def _connection(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
+            if time.perf_counter() - self._last_used < IDLE_CHECK_AFTER:
+                return self._client
             try:
                 await self._client.noop()  # an idle connection the server dropped is found here, before any send
                 return self._client
@@ -87,6 +94,7 @@ class SmtpSender:
         try:
             client = await self._connection()
             errors, reply = await client.send_message(message, sender=self.config.envelope_from)
+            self._last_used = time.perf_counter()
         except aiosmtplib.SMTPRecipientsRefused as exc:
             detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
             permanent = all(r.code >= 500 for r in exc.recipients)

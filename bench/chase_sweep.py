@@ -1,0 +1,204 @@
+"""Benchmark: the chase sweep over many open cycles, on SQLite and on PostgreSQL.
+
+Builds N cycles of A agencies each (every contribution awaiting, mid-ladder), then
+runs chase_cycle for every cycle on a day when no step is due (the steady state
+of most working days) and on a day when one reminder per contribution is due.
+Prints wall time and the number of SQL statements, per cycle and in all, for two
+sizes of cycle side by side: the statements per cycle must not grow with the
+number of contributions.
+
+    python bench/chase_sweep.py [--cycles 1000] [--agencies 20] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import event, insert, text
+from sqlmodel import Session, SQLModel, select
+
+import models  # noqa: F401
+from models.cycle import Contribution, Cycle
+from models.db import engine_for
+from models.partnership import Agency, Contact, Partnership
+from models.values import Brief, BriefSection, ReminderPolicy
+from reportcycle.settings import PROJECT_ROOT
+from tasks.chase import chase_cycle
+
+LONDON = ZoneInfo("Europe/London")
+QUIET_DAY = dt.datetime(2019, 5, 8, 9, 30, tzinfo=LONDON).astimezone(dt.UTC)  # no step due
+BUSY_DAY = dt.datetime(2019, 5, 13, 9, 30, tzinfo=LONDON).astimezone(dt.UTC)  # the 7-day reminder for everyone
+
+
+def build(url: str, cycles: int, agencies: int) -> None:
+    engine = engine_for(url)
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    brief = Brief(sections=(BriefSection(key="role", title="Statutory role"),)).model_dump(mode="json")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Partnership).values(
+                id=1,
+                slug="bench",
+                name="Bench Partnership",
+                from_address="r@bench.example.org",
+                business_manager_name="BM",
+                business_manager_email="bm@bench.example.org",
+                timezone="Europe/London",
+                holidays="GB-ENG",
+                send_window_start="09:00",
+                send_window_end="17:00",
+            )
+        )
+        conn.execute(
+            insert(Agency),
+            [
+                {"id": a + 1, "partnership_id": 1, "slug": f"a{a}", "name": f"Agency {a}", "active": True}
+                for a in range(agencies)
+            ],
+        )
+        conn.execute(
+            insert(Contact),
+            [
+                {"agency_id": a + 1, "role": role, "name": f"{role} {a}", "email": f"{role}{a}@a{a}.example.org"}
+                for a in range(agencies)
+                for role in ("lead", "deputy", "senior")
+            ],
+        )
+        conn.execute(
+            insert(Cycle),
+            [
+                {
+                    "id": c + 1,
+                    "partnership_id": 1,
+                    "label": f"c{c:04d}",
+                    "title": f"Report {c}",
+                    "status": "open",
+                    "period_start": dt.date(2018, 4, 1),
+                    "period_end": dt.date(2019, 3, 31),
+                    "requests_on": dt.date(2019, 4, 15),
+                    "contributions_due": dt.date(2019, 5, 20),
+                    "cut_off": dt.time(17),
+                    "review_due": dt.date(2019, 6, 21),
+                    "publish_by": dt.date(2019, 7, 31),
+                    "chair": {"name": "Chair", "email": "chair@bench.example.org"},
+                    "priorities": [],
+                    "brief": brief,
+                    "reminder_policy": ReminderPolicy().model_dump(mode="json"),
+                    "recipients": [],
+                    "report": {},
+                }
+                for c in range(cycles)
+            ],
+        )
+        conn.execute(
+            insert(Contribution),
+            [
+                {
+                    "cycle_id": c + 1,
+                    "agency_id": a + 1,
+                    "status": "requested",
+                    "due_date": dt.date(2019, 5, 20),
+                    "cut_off": dt.time(17),
+                    "deadline_set_on": dt.date(2019, 5, 4),
+                    "current_revision": 0,
+                    "calendar_sequence": 0,
+                }
+                for c in range(cycles)
+                for a in range(agencies)
+            ],
+        )
+
+
+def ensure_database(url: str) -> None:
+    """The bench's own database (never the tests' one: it drops every table)."""
+    base, _, name = url.rpartition("/")
+    with engine_for(f"{base}/postgres").connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+def sweep(url: str, at: dt.datetime) -> tuple[float, int, int]:
+    """(seconds, SQL statements, emails queued) for one chase run over every cycle."""
+    engine = engine_for(url)
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    queued = 0
+    started = time.perf_counter()
+    try:
+        with Session(engine) as session:
+            for cycle in session.exec(select(Cycle)).all():
+                report = chase_cycle(
+                    session, cycle, at=at, actor="bench", base_url="http://x", templates_dir=PROJECT_ROOT / "templates"
+                )
+                queued += len(report.emails)
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return time.perf_counter() - started, statements, queued
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cycles", type=int, default=1000)
+    parser.add_argument("--agencies", type=int, default=20)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/reportcycle_bench")
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title=f"Chase sweep over {args.cycles} open cycles")
+    for column in ("database", "agencies/cycle", "day", "seconds", "statements", "per cycle", "emails queued"):
+        table.add_column(column, justify="right")
+    tmp = Path(tempfile.mkdtemp())
+    databases = [("SQLite", f"sqlite:///{tmp / 'bench.db'}")]
+    try:
+        ensure_database(args.postgres)
+        databases.append(("PostgreSQL", args.postgres))
+    except Exception as exc:
+        console.print(f"PostgreSQL not reachable ({type(exc).__name__}); SQLite only")
+    per_cycle: dict[tuple[str, int, str], float] = {}
+    for name, url in databases:
+        for agencies in (args.agencies // 2, args.agencies):
+            with console.status(f"{name}: building {args.cycles} cycles x {agencies} agencies"):
+                build(url, args.cycles, agencies)
+            for label, at in (("quiet", QUIET_DAY), ("busy", BUSY_DAY)):
+                with console.status(f"{name}: {label} sweep, {agencies} agencies"):
+                    seconds, statements, queued = sweep(url, at)
+                per_cycle[(name, agencies, label)] = statements / args.cycles
+                table.add_row(
+                    name,
+                    str(agencies),
+                    label,
+                    f"{seconds:.2f}",
+                    str(statements),
+                    f"{statements / args.cycles:.1f}",
+                    str(queued),
+                )
+        engine_for(url).dispose()
+    console.print(table)
+    for name, _ in databases:
+        small, large = per_cycle[(name, args.agencies // 2, "quiet")], per_cycle[(name, args.agencies, "quiet")]
+        console.print(
+            f"{name}: statements per cycle on a quiet day, {args.agencies} vs {args.agencies // 2} "
+            f"agencies: {large:.1f} vs {small:.1f} (ratio {large / small:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
