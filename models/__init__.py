@@ -15,6 +15,7 @@ from models.audit import AuditEvent  # noqa: E402
 from models.cycle import Contribution, Cycle, PersonalLink, ReviewDecision, Revision  # noqa: E402
 from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
+from models.portal import PortalSession, WorkingCopy  # noqa: E402
 from models.report import CentralSection, Draft, Publication  # noqa: E402
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
     "OutboxStatus",
     "Partnership",
     "PersonalLink",
+    "PortalSession",
     "Publication",
     "ReviewDecision",
     "Revision",
+    "WorkingCopy",
 ]

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     returned = "returned"
     extension = "extension"
     digest = "digest"
+    fresh_link = "fresh_link"
     published = "published"
 
 

@@ -465,6 +465,21 @@ def publish() -> None:
 
 
 @app.command()
+def portal(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the portal where agencies answer from their emailed link (writes rows; dispatch sends)."""
+    with _errors():
+        import uvicorn
+
+        from portal.app import create_app
+
+        console.print(f"portal on http://{host}:{port} (links are built from {_settings().public_base_url})")
+        uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its database and mail.")] = Path("out"),
 ) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.cycle import PersonalLink
+from models.portal import PortalSession
 
 
 def hash_token(token: str) -> str:
@@ -28,3 +30,51 @@ def issue_link(session: Session, *, contribution_id: int, contact_id: int, at: d
         )
     )
     return token
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    link: PersonalLink | None
+    problem: str | None  # None when the link is good; else unknown | expired | revoked
+
+
+def check_link(session: Session, token: str, *, at: dt.datetime) -> LinkCheck:
+    """Look a link up by its token's hash. Reads only: opening a link never uses it up."""
+    link = session.exec(select(PersonalLink).where(PersonalLink.token_hash == hash_token(token))).first()
+    if link is None:
+        return LinkCheck(None, "unknown")
+    if link.revoked_at is not None and link.revoked_at <= at:
+        return LinkCheck(link, "revoked")
+    if link.expires_at <= at:
+        return LinkCheck(link, "expired")
+    return LinkCheck(link, None)
+
+
+def open_session(session: Session, link: PersonalLink, *, at: dt.datetime, hours: int) -> str:
+    """Exchange a good link for a browser session; returns the cookie value (kept only as a hash)."""
+    cookie = secrets.token_urlsafe(32)
+    session.add(
+        PortalSession(
+            token_hash=hash_token(cookie),
+            link_id=link.id or 0,
+            contribution_id=link.contribution_id,
+            contact_id=link.contact_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=at,
+            expires_at=min(at + dt.timedelta(hours=hours), link.expires_at),
+        )
+    )
+    return cookie
+
+
+def find_session(session: Session, cookie: str | None, *, at: dt.datetime) -> PortalSession | None:
+    """The live session behind a cookie; a revoked link ends its sessions too."""
+    if not cookie:
+        return None
+    found = session.exec(select(PortalSession).where(PortalSession.token_hash == hash_token(cookie))).first()
+    if found is None or found.expires_at <= at:
+        return None
+    link = session.get(PersonalLink, found.link_id)
+    if link is None or (link.revoked_at is not None and link.revoked_at <= at):
+        return None
+    return found

@@ -157,3 +157,26 @@ def _day(received) -> str:  # type: ignore[no-untyped-def]
     from tests.helpers import local_date
 
     return local_date(received)
+
+
+def test_opening_warns_when_the_deadline_is_not_a_working_day(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = SECOND.read_text(encoding="utf-8").replace(
+        "contributions_due = 2026-06-05", "contributions_due = 2026-05-25"
+    )
+    path = tmp_path / "holiday.toml"
+    path.write_text(text, encoding="utf-8")
+    s = get_settings()
+    load_partnership(session, parse(path), at=local("2026-04-01"), actor="t")
+    report = open_cycle(
+        session,
+        find_cycle(session),
+        at=local("2026-04-20", "09:00"),
+        actor="t",
+        base_url=s.public_base_url,
+        link_valid_days=30,
+        templates_dir=s.templates_dir,
+    )
+    assert report.warnings == [
+        "the deadline Monday 25 May 2026 is not a working day (Spring Bank Holiday); "
+        "consider moving it to a working day"
+    ]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 235bfd5df363
+Revision ID: 12894b09524a
 Revises: 
-Create Date: 2026-11-26 23:27:47.467079
+Create Date: 2026-11-26 23:49:20.817318
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import models.types  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '235bfd5df363'
+revision: str = '12894b09524a'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -243,6 +243,36 @@ def upgrade() -> None:
     with op.batch_alter_table('revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revision_contribution_id'), ['contribution_id'], unique=False)
 
+    op.create_table('working_copy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_at', models.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_working_copy_contribution_id_contribution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_working_copy')),
+    sa.UniqueConstraint('contribution_id', name=op.f('uq_working_copy_contribution_id'))
+    )
+    op.create_table('portal_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('link_id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', models.types.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', models.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_portal_session_contact_id_contact')),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_portal_session_contribution_id_contribution')),
+    sa.ForeignKeyConstraint(['link_id'], ['personal_link.id'], name=op.f('fk_portal_session_link_id_personal_link')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_session')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_portal_session_token_hash'))
+    )
+    with op.batch_alter_table('portal_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_portal_session_contribution_id'), ['contribution_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_portal_session_link_id'), ['link_id'], unique=False)
+
     op.create_table('review_decision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
@@ -280,6 +310,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_decision_central_section_id'))
 
     op.drop_table('review_decision')
+    with op.batch_alter_table('portal_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_portal_session_link_id'))
+        batch_op.drop_index(batch_op.f('ix_portal_session_contribution_id'))
+
+    op.drop_table('portal_session')
+    op.drop_table('working_copy')
     with op.batch_alter_table('revision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_revision_contribution_id'))
 

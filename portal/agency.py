@@ -1,0 +1,309 @@
+"""The agency's journey: the emailed link, the contribution page, save, preview, submit; a fresh link."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy import text
+from sqlmodel import Session
+
+from models.cycle import Contribution, Cycle
+from models.lifecycle import IllegalTransition
+from models.partnership import Agency, Contact
+from models.portal import PortalSession
+from models.revisions import IncompleteContribution
+from models.store import calendar_of, cycle_values, partnership_of
+from portal.web import COOKIE, csrf_ok, db, now, page, state, visitor
+from tasks.content import markdown_to_html, word_count
+from tasks.context import day_text
+from tasks.fresh_link import request_fresh_link
+from tasks.tokens import check_link, open_session
+from tasks.working_copy import Conflict, problems, save, submit, working_copy
+
+router = APIRouter()
+CLOSED = ("approved", "excused")  # nothing more to write
+DB = Annotated[Session, Depends(db)]
+SESSION_HOURS = 12
+PROBLEMS = {
+    "unknown": "This link is not one we recognise. It may have been copied only in part.",
+    "expired": "This link has expired.",
+    "revoked": "This link has been withdrawn, perhaps because a new one was sent.",
+}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return page(request, "home.html", {"title": "Your contribution"})
+
+
+@router.get("/health")
+def health(request: Request, session: DB) -> dict[str, str]:
+    session.execute(text("SELECT 1")).one()
+    return {"database": "ok"}
+
+
+@router.get("/c/{token}", response_class=HTMLResponse)
+def link_landing(request: Request, token: str, session: DB) -> Response:
+    """Opening a link changes nothing: mail scanners open every link they see."""
+    check = check_link(session, token, at=now(request))
+    if check.problem:
+        return page(
+            request,
+            "link_problem.html",
+            {"title": "This link does not work", "problem": PROBLEMS[check.problem]},
+            status_code=404 if check.problem == "unknown" else 410,
+        )
+    assert check.link is not None
+    contribution = session.get(Contribution, check.link.contribution_id)
+    agency = session.get(Agency, contribution.agency_id) if contribution else None
+    return page(
+        request, "landing.html", {"title": "Your contribution", "token": token, "agency": agency.name if agency else ""}
+    )
+
+
+@router.post("/c/{token}")
+def link_exchange(request: Request, token: str, session: DB) -> Response:
+    """The person pressed Continue: the link becomes a session cookie and a token-free address."""
+    at = now(request)
+    check = check_link(session, token, at=at)
+    if check.problem or check.link is None:
+        return page(
+            request,
+            "link_problem.html",
+            {"title": "This link does not work", "problem": PROBLEMS[check.problem or "unknown"]},
+            status_code=410,
+        )
+    cookie = open_session(session, check.link, at=at, hours=SESSION_HOURS)
+    session.commit()
+    response = RedirectResponse(f"/contribution/{check.link.contribution_id}", status_code=303)
+    secure = state(request).settings.public_base_url.startswith("https://")
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=secure, max_age=SESSION_HOURS * 3600)
+    return response
+
+
+@router.post("/link/fresh", response_class=HTMLResponse)
+def fresh_link(request: Request, session: DB, email: Annotated[str, Form(max_length=320)] = "") -> Response:
+    s = state(request).settings
+    request_fresh_link(
+        session,
+        email,
+        at=now(request),
+        base_url=s.public_base_url,
+        link_valid_days=s.link_valid_days,
+        templates_dir=s.templates_dir,
+    )
+    session.commit()
+    return page(
+        request,
+        "message.html",
+        {
+            "title": "Check your email",
+            "message": "If that address is registered for a contribution, a new link is on its way to it.",
+        },
+    )
+
+
+def _allowed(request: Request, session: Session, contribution_id: int) -> PortalSession | None:
+    found = visitor(request, session)
+    return found if found is not None and found.contribution_id == contribution_id else None
+
+
+def _refused(request: Request) -> Response:
+    return page(
+        request,
+        "link_problem.html",
+        {
+            "title": "Open this page from your email",
+            "problem": "This page needs the personal link from your email, for this contribution.",
+        },
+        status_code=403,
+    )
+
+
+def _context(
+    session: Session,
+    contribution: Contribution,
+    portal_session: PortalSession,
+    at: Any,
+    texts: dict[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    cycle = session.get(Cycle, contribution.cycle_id)
+    agency = session.get(Agency, contribution.agency_id)
+    contact = session.get(Contact, portal_session.contact_id)
+    assert cycle is not None and agency is not None and contact is not None
+    brief, priorities, _, _, _ = cycle_values(cycle)
+    copy = working_copy(session, contribution)
+    texts = texts if texts is not None else (copy.sections if copy else {})
+    calendar = calendar_of(partnership_of(session, cycle))
+    sections = [
+        {
+            "key": s.key,
+            "title": s.title,
+            "guidance": s.guidance,
+            "word_limit": s.word_limit,
+            "required": s.required,
+            "per_priority": s.per_priority,
+            "text": texts.get(s.key, ""),
+            "words": word_count(markdown_to_html(texts.get(s.key, ""))),
+        }
+        for s in brief.sections
+    ]
+    return {
+        "title": f"{agency.name}: {cycle.title}",
+        "cycle": cycle,
+        "agency": agency,
+        "contact": contact,
+        "contribution": contribution,
+        "deadline": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
+        "overdue": calendar.at_local(contribution.due_date, contribution.cut_off) < at,
+        "priorities": priorities,
+        "sections": sections,
+        "version": copy.version if copy else 0,
+        "csrf": portal_session.csrf_token,
+        "closed": contribution.status in CLOSED,
+        "errors": [],
+        "notice": None,
+        "preview": None,
+        **extra,
+    }
+
+
+@router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
+def contribution_page(
+    request: Request, contribution_id: int, session: DB, saved: int = 0, submitted: int = 0
+) -> Response:
+    portal_session = _allowed(request, session, contribution_id)
+    contribution = session.get(Contribution, contribution_id)
+    if portal_session is None or contribution is None:
+        return _refused(request)
+    notice = (
+        "Your text is saved."
+        if saved
+        else f"Submitted as revision {submitted}. A receipt is on its way."
+        if submitted
+        else None
+    )
+    return page(
+        request, "contribution.html", _context(session, contribution, portal_session, now(request), notice=notice)
+    )
+
+
+def _texts(form: Any) -> dict[str, str]:
+    return {k.removeprefix("section-"): str(v) for k, v in form.items() if k.startswith("section-")}
+
+
+@router.post("/contribution/{contribution_id}", response_class=HTMLResponse)
+async def contribution_action(request: Request, contribution_id: int, session: DB) -> Response:
+    """Save, preview or submit: one form, the button pressed says which."""
+    portal_session = _allowed(request, session, contribution_id)
+    contribution = session.get(Contribution, contribution_id)
+    if portal_session is None or contribution is None:
+        return _refused(request)
+    if contribution.status in CLOSED:
+        return page(
+            request,
+            "message.html",
+            {
+                "title": "This contribution is closed",
+                "message": f"It is {contribution.status}: nothing more can be saved or submitted.",
+            },
+            status_code=409,
+        )
+    form = await request.form()
+    if not csrf_ok(portal_session, str(form.get("csrf", ""))):
+        return page(
+            request,
+            "message.html",
+            {
+                "title": "Please try again",
+                "message": "This form had expired. Your text was not saved: go back, copy it, reload the page.",
+            },
+            status_code=403,
+        )
+    texts = _texts(form)
+    action = str(form.get("action", "save"))
+    at = now(request)
+    cycle = session.get(Cycle, contribution.cycle_id)
+    agency = session.get(Agency, contribution.agency_id)
+    contact = session.get(Contact, portal_session.contact_id)
+    assert cycle is not None and agency is not None and contact is not None
+    brief = cycle_values(cycle)[0]
+    try:
+        version = int(str(form.get("version", "0")))
+    except ValueError:
+        version = -1
+    if action == "preview":
+        preview = [
+            {"title": s.title, "html": Markup(markdown_to_html(texts.get(s.key, ""), shift_headings=1))}
+            for s in brief.sections
+        ]
+        return page(
+            request,
+            "contribution.html",
+            _context(session, contribution, portal_session, at, texts, preview=preview, version=version),
+        )
+    result = save(session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email)
+    if isinstance(result, Conflict):
+        session.rollback()
+        theirs = [
+            {
+                "title": s.title,
+                "key": s.key,
+                "mine": texts.get(s.key, ""),
+                "theirs": result.theirs.sections.get(s.key, ""),
+            }
+            for s in brief.sections
+        ]
+        return page(
+            request,
+            "conflict.html",
+            {
+                "title": "Someone else saved this contribution",
+                "sections": theirs,
+                "version": result.theirs.version,
+                "csrf": portal_session.csrf_token,
+                "contribution": contribution,
+                "updated_by": result.theirs.updated_by,
+            },
+            status_code=409,
+        )
+    if action != "submit":
+        session.commit()
+        return RedirectResponse(f"/contribution/{contribution_id}?saved=1", status_code=303)
+    found = problems(brief, texts)
+    if found:
+        session.commit()  # the text is kept; only the submission is refused
+        return page(
+            request,
+            "contribution.html",
+            _context(session, contribution, portal_session, at, texts, errors=found),
+            status_code=422,
+        )
+    s = state(request).settings
+    try:
+        revision = submit(
+            session,
+            cycle,
+            agency,
+            contribution,
+            texts,
+            brief=brief,
+            at=at,
+            actor=contact.email,
+            base_url=s.public_base_url,
+            templates_dir=s.templates_dir,
+        )
+    except (IncompleteContribution, IllegalTransition) as exc:
+        session.commit()
+        return page(
+            request,
+            "contribution.html",
+            _context(session, contribution, portal_session, at, texts, errors=[str(exc)]),
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)

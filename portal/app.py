@@ -1,0 +1,62 @@
+"""The FastAPI application: security headers, error pages, the agency's routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portal import agency
+from portal.web import PortalState, default_state, page
+from reportcycle.clock import Clock
+from reportcycle.settings import Settings
+
+SECURITY_HEADERS = {
+    # Personal links must never leak to another site through the Referer header.
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    app = FastAPI(title="reportcycle portal", docs_url=None, redoc_url=None)
+    base = default_state()
+    app.state.portal = PortalState(settings or base.settings, clock or base.clock)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Page not found", 405: "Not allowed", 403: "Not allowed"}
+        return page(
+            request,
+            "message.html",
+            {"title": titles.get(exc.status_code, "Something went wrong"), "message": str(exc.detail)},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        return page(
+            request,
+            "message.html",
+            {"title": "That request was not complete", "message": "Go back to the page and try again."},
+            status_code=400,
+        )
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(agency.router)
+    return app

@@ -1,0 +1,12 @@
+// Live word counts: the page works without this; it only updates the counts as you type.
+document.querySelectorAll("textarea[id^='section-']").forEach(function (area) {
+  var key = area.id.replace("section-", "");
+  var out = document.getElementById("count-" + key);
+  var limit = area.dataset.limit ? parseInt(area.dataset.limit, 10) : null;
+  function update() {
+    var words = area.value.trim() ? area.value.trim().split(/\s+/).length : 0;
+    out.textContent = words + (words === 1 ? " word" : " words") + (limit ? " of " + limit : "");
+    out.classList.toggle("over", limit !== null && words > limit);
+  }
+  area.addEventListener("input", update);
+});

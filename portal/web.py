@@ -1,0 +1,61 @@
+"""What every portal route needs: settings, a database session, the clock, templates, the visitor's session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from models.db import engine_for
+from models.portal import PortalSession
+from reportcycle.clock import Clock, SystemClock
+from reportcycle.settings import Settings, get_settings
+from tasks.render import environment
+from tasks.tokens import find_session
+
+COOKIE = "rc_session"
+
+
+class PortalState:
+    """Held on the app: the settings and the clock (tests and the demo inject a FixedClock)."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+
+def state(request: Request) -> PortalState:
+    found: PortalState = request.app.state.portal
+    return found
+
+
+def db(request: Request) -> Iterator[Session]:
+    with Session(engine_for(state(request).settings.database_url), expire_on_commit=False) as session:
+        yield session
+
+
+def now(request: Request) -> dt.datetime:
+    return state(request).clock.now()
+
+
+def visitor(request: Request, session: Session) -> PortalSession | None:
+    return find_session(session, request.cookies.get(COOKIE), at=now(request))
+
+
+def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    env = environment(state(request).settings.templates_dir)
+    html = env.get_template(f"portal/{template}").render(request=request, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def csrf_ok(portal_session: PortalSession, submitted: str | None) -> bool:
+    return bool(submitted) and secrets.compare_digest(portal_session.csrf_token, submitted or "")
+
+
+def default_state() -> PortalState:
+    return PortalState(get_settings(), SystemClock())

@@ -1,0 +1,270 @@
+"""The agency's portal over HTTP: links that survive scanners, sessions, CSRF, save/preview/submit,
+conflicts, fresh links, and no way into another agency's contribution."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from models.audit import AuditEvent
+from models.cycle import PersonalLink
+from models.outbox import OutboundEmail
+from models.partnership_file import parse
+from models.portal import PortalSession, WorkingCopy
+from models.store import contribution_for, find_agency, find_cycle, load_partnership
+from portal.app import create_app
+from reportcycle.clock import FixedClock
+from reportcycle.settings import get_settings
+from tasks.cycle_open import open_cycle
+from tests.conftest import EXAMPLE
+from tests.helpers import local
+
+NOW = local("2019-05-01", "10:00")
+
+
+@pytest.fixture
+def links(session: Session) -> dict[str, str]:
+    """Open the example cycle; return each request's raw token by recipient address."""
+    s = get_settings()
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    open_cycle(
+        session,
+        find_cycle(session),
+        at=local("2019-04-15", "09:00"),
+        actor="t",
+        base_url=s.public_base_url,
+        link_valid_days=120,
+        templates_dir=s.templates_dir,
+    )
+    session.commit()
+    found = {}
+    for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")):
+        (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
+        found[row.to_addrs[0]] = token
+    return found
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def client(database_url: str, clock: FixedClock) -> Iterator[TestClient]:
+    with TestClient(create_app(get_settings(), clock), follow_redirects=False) as c:
+        yield c
+
+
+def _lead(slug: str) -> str:
+    spec = parse(EXAMPLE)
+    agency = next(a for a in spec.agencies if a.slug == slug)
+    return str(next(c.email for c in agency.contacts if c.role == "lead"))
+
+
+def _enter(client: TestClient, token: str) -> str:
+    """Exchange a link for a session; returns the contribution page's path."""
+    response = client.post(f"/c/{token}")
+    assert response.status_code == 303
+    return response.headers["location"]
+
+
+def _form(client: TestClient, path: str) -> dict[str, str]:
+    html = client.get(path).text
+    fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
+    for key, text in re.findall(r'name="(section-[^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        fields[key] = text
+    return fields
+
+
+def test_opening_a_link_changes_nothing_and_sends_no_referrer(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    token = links[_lead("bcc")]
+    before = (
+        session.exec(select(func.count()).select_from(PortalSession)).one(),
+        session.exec(select(func.count()).select_from(AuditEvent)).one(),
+    )
+    for _ in range(3):  # a mail scanner, then the person, then the scanner again
+        response = client.get(f"/c/{token}")
+        assert response.status_code == 200
+        assert "Continue to the contribution" in response.text
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "set-cookie" not in response.headers
+    after = (
+        session.exec(select(func.count()).select_from(PortalSession)).one(),
+        session.exec(select(func.count()).select_from(AuditEvent)).one(),
+    )
+    assert before == after
+    path = _enter(client, token)
+    assert re.fullmatch(r"/contribution/\d+", path) and token not in path
+    page = client.get(path)
+    assert page.status_code == 200 and "Birmingham City Council" in page.text and token not in page.text
+
+
+@pytest.mark.parametrize("problem", ["tampered", "expired", "revoked"])
+def test_a_bad_link_gets_a_clear_page_with_a_way_to_a_fresh_one(
+    client: TestClient, session: Session, links: dict[str, str], clock: FixedClock, problem: str
+) -> None:
+    token = links[_lead("bcc")]
+    if problem == "tampered":
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    elif problem == "expired":
+        clock.set(local("2019-09-01"))
+    else:
+        for link in session.exec(select(PersonalLink)):
+            link.revoked_at = NOW
+            session.add(link)
+        session.commit()
+    response = client.get(f"/c/{token}")
+    assert response.status_code in (404, 410)
+    expected = {"tampered": "not one we recognise", "expired": "has expired", "revoked": "has been withdrawn"}
+    assert expected[problem] in response.text
+    assert 'action="/link/fresh"' in response.text
+    assert client.post(f"/c/{token}").status_code == 410
+
+
+def test_a_link_never_shows_another_agencys_contribution(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    own = _enter(client, links[_lead("bcc")])
+    cycle = find_cycle(session)
+    other = contribution_for(session, cycle, find_agency(session, cycle, "wmp"))
+    response = client.get(f"/contribution/{other.id}")
+    assert response.status_code == 403 and "West Midlands Police" not in response.text
+    fields = _form(client, own)
+    posted = client.post(f"/contribution/{other.id}", data={**fields, "action": "save"})
+    assert posted.status_code == 403
+    assert session.exec(select(WorkingCopy)).all() == []
+    # and no session at all
+    anonymous = TestClient(client.app, follow_redirects=False)
+    assert anonymous.get(own).status_code == 403
+
+
+def test_save_come_back_preview_submit_and_the_receipt_is_queued(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    path = _enter(client, links[_lead("nps")])
+    fields = _form(client, path)
+    fields.update(
+        {
+            "section-statutory-role": "We supervise offenders.\n\n#### Our teams\n\nThree teams.",
+            "section-priority-activity": "- **Training** for all staff\n- Audits",
+            "section-looking-ahead": "More *joint* work.",
+            "action": "save",
+        }
+    )
+    saved = client.post(path, data=fields)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=1")
+    again = client.get(saved.headers["location"])
+    assert "Your text is saved." in again.text and "We supervise offenders." in again.text
+    assert 'name="version" value="1"' in again.text
+    preview = client.post(path, data={**_form(client, path), "action": "preview"})
+    assert "<strong>Training</strong>" in preview.text and "<h5>Our teams</h5>" in preview.text
+    submitted = client.post(path, data={**_form(client, path), "action": "submit"})
+    assert submitted.status_code == 303 and submitted.headers["location"].endswith("?submitted=1")
+    assert "Submitted as revision 1" in client.get(submitted.headers["location"]).text
+    receipt = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "receipt")).one()
+    assert receipt.to_addrs == [_lead("nps")]
+
+
+def test_a_refused_submission_loses_nothing(client: TestClient, session: Session, links: dict[str, str]) -> None:
+    path = _enter(client, links[_lead("uhb")])
+    fields = {
+        **_form(client, path),
+        "section-statutory-role": "word " * 301,
+        "section-looking-ahead": "",
+        "action": "submit",
+    }
+    response = client.post(path, data=fields)
+    assert response.status_code == 422
+    assert "“Statutory role” has 301 words; the limit is 300. Shorten it by 1." in response.text
+    assert "“Looking ahead” is required" in response.text
+    assert "word word word" in response.text  # the text came back
+    copy = session.exec(select(WorkingCopy)).one()
+    assert copy.sections["statutory-role"].startswith("word word")
+    assert (
+        contribution_for(session, find_cycle(session), find_agency(session, find_cycle(session), "uhb")).status
+        == "requested"
+    )
+
+
+def test_two_tabs_the_second_save_gets_a_conflict_page(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    path = _enter(client, links[_lead("bwc")])
+    tab_one, tab_two = _form(client, path), _form(client, path)
+    first = client.post(path, data={**tab_one, "section-statutory-role": "From tab one.", "action": "save"})
+    assert first.status_code == 303
+    second = client.post(path, data={**tab_two, "section-statutory-role": "From tab two.", "action": "save"})
+    assert second.status_code == 409
+    assert "From tab one." in second.text and "From tab two." in second.text
+    assert session.exec(select(WorkingCopy)).one().sections["statutory-role"] == "From tab one."
+    # choosing "keep my version" posts it against the version now saved
+    keep = dict(re.findall(r'name="(csrf|version|section-[^"]+)" value="([^"]*)"', second.text))
+    chosen = client.post(path, data={**keep, "action": "save"})
+    assert chosen.status_code == 303
+    session.expire_all()
+    assert session.exec(select(WorkingCopy)).one().sections["statutory-role"] == "From tab two."
+
+
+def test_forms_need_the_csrf_token(client: TestClient, session: Session, links: dict[str, str]) -> None:
+    path = _enter(client, links[_lead("bcc")])
+    fields = {**_form(client, path), "csrf": "forged", "action": "save"}
+    response = client.post(path, data=fields)
+    assert response.status_code == 403 and "expired" in response.text
+    assert session.exec(select(WorkingCopy)).all() == []
+
+
+def test_fresh_link_is_sent_to_the_registered_address_and_rate_limited(
+    client: TestClient, session: Session, links: dict[str, str], clock: FixedClock
+) -> None:
+    import datetime as dt
+
+    address = _lead("wmp")
+    for minute in range(5):  # five requests ten minutes apart: three links in the hour, then none
+        clock.set(NOW + dt.timedelta(minutes=10 * minute))
+        response = client.post("/link/fresh", data={"email": address.upper()})
+        assert response.status_code == 200 and "If that address is registered" in response.text
+    unknown = client.post("/link/fresh", data={"email": "nobody@example.org"})
+    assert unknown.status_code == 200 and "If that address is registered" in unknown.text
+    sent = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "fresh_link")).all()
+    assert len(sent) == 3 and {r.to_addrs[0] for r in sent} == {address}
+    assert (
+        session.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "link.fresh.rate_limited")
+        ).one()
+        == 2
+    )
+    clock.set(NOW + dt.timedelta(hours=2))  # an hour later the limit has passed
+    client.post("/link/fresh", data={"email": address})
+    assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "fresh_link")).all()) == 4
+    (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", sent[0].text_body)
+    assert client.post(f"/c/{token}").status_code == 303
+
+
+def test_pages_and_errors(client: TestClient) -> None:
+    home = client.get("/")
+    assert home.status_code == 200 and 'lang="en"' in home.text and "Ask for a new link" in home.text
+    assert client.get("/health").json() == {"database": "ok"}
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "Page not found" in missing.text
+    assert client.get("/static/portal.js").status_code == 200
+    assert "default-src 'self'" in home.headers["content-security-policy"]
+
+
+def test_an_approved_contribution_is_read_only(client: TestClient, session: Session, links: dict[str, str]) -> None:
+    path = _enter(client, links[_lead("roh")])
+    fields = _form(client, path)
+    cycle = find_cycle(session)
+    contribution = contribution_for(session, cycle, find_agency(session, cycle, "roh"))
+    contribution.status = "approved"
+    session.add(contribution)
+    session.commit()
+    page = client.get(path)
+    assert "This contribution is approved" in page.text and "<textarea" not in page.text
+    refused = client.post(path, data={**fields, "action": "save"})
+    assert refused.status_code == 409 and session.exec(select(WorkingCopy)).all() == []
