@@ -30,8 +30,15 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.system-libs | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.chromium
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Browser tests drive Debian's Chromium with the PyPI playwright package (its own browser download
+# cannot work here).
+$(VENV)/.chromium: | $(BIN)/python
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -q && apt-get install -y -q chromium; }
 	touch $@
 
 demo: $(VENV)/.installed
