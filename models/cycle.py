@@ -47,6 +47,9 @@ class Contribution(SQLModel, table=True):
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     current_revision: int = 0
     calendar_sequence: int = 0  # SEQUENCE of its calendar entry: +1 at every change of deadline
+    signed_off_by: str | None = Field(default=None, max_length=200)  # the senior officer who signed it off
+    signed_off_role: str | None = Field(default=None, max_length=200)
+    signed_off_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @append_only

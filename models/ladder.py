@@ -25,6 +25,8 @@ class Kind(StrEnum):
     extension = "extension"
     digest = "digest"
     fresh_link = "fresh_link"
+    extension_request = "extension_request"
+    handover = "handover"
     published = "published"
 
 

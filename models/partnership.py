@@ -12,6 +12,7 @@ class ContactRole(StrEnum):
     lead = "lead"  # writes the contribution and gets every reminder
     deputy = "deputy"  # gets the request and reminders too
     senior = "senior"  # the chief officer an escalation goes to
+    writer = "writer"  # a colleague the lead handed the link to, who writes the contribution
 
 
 class Partnership(SQLModel, table=True):

@@ -34,3 +34,18 @@ class WorkingCopy(SQLModel, table=True):
     version: int = 0
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_by: str = Field(max_length=320)
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """An agency asks for more time; the business manager decides."""
+
+    __tablename__ = "extension_request"
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    requested_until: dt.date
+    reason: str
+    requested_by: str = Field(max_length=320)
+    requested_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=16)  # pending | granted | refused
+    decided_by: str | None = Field(default=None, max_length=320)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

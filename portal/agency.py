@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from models.portal import PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal.web import COOKIE, csrf_ok, db, now, page, state, visitor
+from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
 from tasks.fresh_link import request_fresh_link
@@ -25,7 +27,15 @@ from tasks.working_copy import Conflict, problems, save, submit, working_copy
 
 router = APIRouter()
 CLOSED = ("approved", "excused")  # nothing more to write
+DONE = {
+    "extension": "Your request for more time has gone to the business manager, who will reply.",
+    "handover": "Your colleague has been sent their own link; you were copied.",
+    "signoff": "The sign-off is recorded.",
+}
 DB = Annotated[Session, Depends(db)]
+# Ids in paths are database integers: anything else is a bad request, not a server error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Small = Annotated[int, Query(ge=0, le=2**31 - 1)]
 SESSION_HOURS = 12
 PROBLEMS = {
     "unknown": "This link is not one we recognise. It may have been copied only in part.",
@@ -174,19 +184,18 @@ def _context(
 
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
 def contribution_page(
-    request: Request, contribution_id: int, session: DB, saved: int = 0, submitted: int = 0
+    request: Request, contribution_id: RowId, session: DB, saved: Small = 0, submitted: Small = 0, done: str = ""
 ) -> Response:
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
         return _refused(request)
-    notice = (
-        "Your text is saved."
-        if saved
-        else f"Submitted as revision {submitted}. A receipt is on its way."
-        if submitted
-        else None
-    )
+    if saved:
+        notice: str | None = "Your text is saved."
+    elif submitted:
+        notice = f"Submitted as revision {submitted}. A receipt is on its way."
+    else:
+        notice = DONE.get(done)
     return page(
         request, "contribution.html", _context(session, contribution, portal_session, now(request), notice=notice)
     )
@@ -197,7 +206,7 @@ def _texts(form: Any) -> dict[str, str]:
 
 
 @router.post("/contribution/{contribution_id}", response_class=HTMLResponse)
-async def contribution_action(request: Request, contribution_id: int, session: DB) -> Response:
+async def contribution_action(request: Request, contribution_id: RowId, session: DB) -> Response:
     """Save, preview or submit: one form, the button pressed says which."""
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
@@ -307,3 +316,135 @@ async def contribution_action(request: Request, contribution_id: int, session: D
         )
     session.commit()
     return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
+
+
+async def _guarded(request: Request, session: Session, contribution_id: int) -> Response | tuple[Any, ...]:
+    """The visitor's session, the contribution and its people, and the form, once the CSRF token checks out."""
+    portal_session = _allowed(request, session, contribution_id)
+    contribution = session.get(Contribution, contribution_id)
+    if portal_session is None or contribution is None:
+        return _refused(request)
+    form = await request.form()
+    if not csrf_ok(portal_session, str(form.get("csrf", ""))):
+        return page(
+            request,
+            "message.html",
+            {"title": "Please try again", "message": "This form had expired: reload the page and try again."},
+            status_code=403,
+        )
+    cycle = session.get(Cycle, contribution.cycle_id)
+    agency = session.get(Agency, contribution.agency_id)
+    contact = session.get(Contact, portal_session.contact_id)
+    assert cycle is not None and agency is not None and contact is not None
+    return portal_session, contribution, cycle, agency, contact, form
+
+
+def _after(
+    request: Request, session: Session, contribution: Contribution, portal_session: PortalSession, run: Any, done: str
+) -> Response:
+    try:
+        run()
+    except AgencyRequestError as exc:
+        session.rollback()
+        return page(
+            request,
+            "contribution.html",
+            _context(session, contribution, portal_session, now(request), errors=[str(exc)]),
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/contribution/{contribution.id}?done={done}", status_code=303)
+
+
+@router.post("/contribution/{contribution_id}/extension", response_class=HTMLResponse)
+async def ask_extension(request: Request, contribution_id: RowId, session: DB) -> Response:
+    guarded = await _guarded(request, session, contribution_id)
+    if isinstance(guarded, Response):
+        return guarded
+    portal_session, contribution, cycle, agency, contact, form = guarded
+    try:
+        until = dt.date.fromisoformat(str(form.get("until", "")))
+    except ValueError:
+        return page(
+            request,
+            "contribution.html",
+            _context(
+                session,
+                contribution,
+                portal_session,
+                now(request),
+                errors=["Give the date you ask for as a date, e.g. 2019-06-03."],
+            ),
+            status_code=422,
+        )
+    s = state(request).settings
+    return _after(
+        request,
+        session,
+        contribution,
+        portal_session,
+        lambda: ask_for_extension(
+            session,
+            cycle,
+            agency,
+            contribution,
+            contact,
+            until=until,
+            reason=str(form.get("reason", "")),
+            at=now(request),
+            templates_dir=s.templates_dir,
+        ),
+        "extension",
+    )
+
+
+@router.post("/contribution/{contribution_id}/handover", response_class=HTMLResponse)
+async def handover(request: Request, contribution_id: RowId, session: DB) -> Response:
+    guarded = await _guarded(request, session, contribution_id)
+    if isinstance(guarded, Response):
+        return guarded
+    portal_session, contribution, cycle, agency, contact, form = guarded
+    s = state(request).settings
+    return _after(
+        request,
+        session,
+        contribution,
+        portal_session,
+        lambda: hand_over(
+            session,
+            cycle,
+            agency,
+            contribution,
+            contact,
+            name=str(form.get("name", "")),
+            email=str(form.get("email", "")),
+            at=now(request),
+            base_url=s.public_base_url,
+            link_valid_days=s.link_valid_days,
+            templates_dir=s.templates_dir,
+        ),
+        "handover",
+    )
+
+
+@router.post("/contribution/{contribution_id}/signoff", response_class=HTMLResponse)
+async def signoff(request: Request, contribution_id: RowId, session: DB) -> Response:
+    guarded = await _guarded(request, session, contribution_id)
+    if isinstance(guarded, Response):
+        return guarded
+    portal_session, contribution, _cycle, _agency, contact, form = guarded
+    return _after(
+        request,
+        session,
+        contribution,
+        portal_session,
+        lambda: sign_off(
+            session,
+            contribution,
+            contact,
+            name=str(form.get("name", "")),
+            role=str(form.get("role", "")),
+            at=now(request),
+        ),
+        "signoff",
+    )

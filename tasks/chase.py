@@ -19,7 +19,7 @@ from models.store import calendar_of, contributions, cycle_values, partnership_o
 from tasks.context import email_context
 from tasks.cycle_open import PlannedEmail
 from tasks.digest import enqueue_digest
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 
 
@@ -133,11 +133,10 @@ def chase_cycle(
                 link=f"{base_url}/contribution/{contribution.id}",
                 leads=", ".join(c.name for r, c in contacts.items() if r != ContactRole.senior) or "your agency",
             )
-            envelope = Envelope(
+            envelope = partnership_envelope(
+                partnership,
                 key=step_key(contribution, step),
                 kind=step.kind,
-                from_addr=partnership.from_address,
-                reply_to=partnership.business_manager_email,
                 to=to,
                 cc=cc,
                 cycle_id=cycle.id,

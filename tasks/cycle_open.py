@@ -16,7 +16,7 @@ from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of, transition
 from tasks.calendar_entry import deadline_entry
 from tasks.context import day_text, email_context
-from tasks.outbox import Envelope, already_queued, enqueue
+from tasks.outbox import already_queued, enqueue, partnership_envelope
 from tasks.render import render_email
 from tasks.tokens import issue_link
 
@@ -133,11 +133,10 @@ def open_cycle(
             )
             enqueue(
                 session,
-                Envelope(
+                partnership_envelope(
+                    partnership,
                     key=key,
                     kind=Kind.request,
-                    from_addr=partnership.from_address,
-                    reply_to=partnership.business_manager_email,
                     to=[contact.email],
                     cycle_id=cycle.id,
                     contribution_id=contribution.id,

@@ -13,7 +13,7 @@ from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of
 from tasks.calendar_entry import deadline_entry
 from tasks.context import email_context
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 
 
@@ -63,11 +63,10 @@ def notify_new_deadline(
     )
     enqueue(
         session,
-        Envelope(
+        partnership_envelope(
+            partnership,
             key=key,
             kind=kind,
-            from_addr=partnership.from_address,
-            reply_to=partnership.business_manager_email,
             to=[c.email for c in asked],
             cycle_id=cycle.id,
             contribution_id=contribution.id,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.audit import record
 from models.cycle import Contribution, Cycle
 from models.ladder import Kind
 from models.outbox import OutboxStatus
 from models.partnership import Agency
+from models.portal import ExtensionRequest
 from models.store import calendar_of, partnership_of, transition
 from tasks.context import day_text
 from tasks.deadline_notice import notify_new_deadline
@@ -44,6 +45,13 @@ def extend(
     contribution.due_date = new_date
     contribution.deadline_set_on = today
     session.add(contribution)
+    for pending in session.exec(
+        select(ExtensionRequest).where(
+            ExtensionRequest.contribution_id == contribution.id, ExtensionRequest.status == "pending"
+        )
+    ):
+        pending.status, pending.decided_by, pending.decided_at = "granted", actor, at
+        session.add(pending)
     agency = session.get(Agency, contribution.agency_id)
     assert agency is not None
     notify_new_deadline(

@@ -13,7 +13,7 @@ from models.outbox import OutboundEmail, OutboxStatus
 from models.status import cycle_status
 from models.store import calendar_of, partnership_of
 from tasks.context import day_text
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 
 
@@ -60,10 +60,10 @@ def enqueue_digest(
     }
     row = enqueue(
         session,
-        Envelope(
+        partnership_envelope(
+            partnership,
             key=f"cycle:{cycle.id}:digest:{at.isoformat()}",
             kind=Kind.digest,
-            from_addr=partnership.from_address,
             to=[partnership.business_manager_email],
             cycle_id=cycle.id,
         ),

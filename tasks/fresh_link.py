@@ -17,7 +17,7 @@ from models.partnership import Agency, Contact, ContactRole
 from models.store import calendar_of, partnership_of
 from tasks.context import email_context
 from tasks.cycle_open import link_url
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 from tasks.tokens import issue_link
 
@@ -78,11 +78,10 @@ def request_fresh_link(
         )
         row = enqueue(
             session,
-            Envelope(
+            partnership_envelope(
+                partnership,
                 key=f"fresh-link:{address}:{at.isoformat()}:{contribution.id}",
                 kind=Kind.fresh_link,
-                from_addr=partnership.from_address,
-                reply_to=partnership.business_manager_email,
                 to=[contact.email],
                 cycle_id=cycle.id,
                 contribution_id=contribution.id,

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from models.audit import record
 from models.db import session_scope
 from models.outbox import OutboundEmail, OutboxStatus
+from models.partnership import Partnership
 from tasks.messages import build_message, message_id_for
 from tasks.render import RenderedEmail
 from tasks.smtp import SendResult, SmtpConfig, SmtpSender
@@ -38,6 +39,12 @@ class Envelope:
     cycle_id: int | None = None
     contribution_id: int | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def partnership_envelope(partnership: Partnership, **fields: Any) -> Envelope:
+    """An envelope from the partnership's address; replies go to the business manager unless `reply_to` says."""
+    fields.setdefault("reply_to", partnership.business_manager_email)
+    return Envelope(from_addr=partnership.from_address, **fields)
 
 
 def already_queued(session: Session, key: str) -> bool:

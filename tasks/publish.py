@@ -23,7 +23,7 @@ from models.store import calendar_of, central_sections, contacts_of, contributio
 from tasks.collate import collate
 from tasks.context import day_text
 from tasks.files import cycle_folder, sha256_file, write_atomic
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 from tasks.report import build_view, render_html, render_pdf
 
@@ -144,11 +144,10 @@ def _notify(
         }
         row = enqueue(
             session,
-            Envelope(
+            partnership_envelope(
+                partnership,
                 key=f"publication:{publication.id}:notice:{email.lower()}",
                 kind=Kind.published,
-                from_addr=partnership.from_address,
-                reply_to=partnership.business_manager_email,
                 to=[email],
                 cycle_id=cycle.id,
             ),

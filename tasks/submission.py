@@ -16,7 +16,7 @@ from models.store import calendar_of, contacts_of, cycle_values, partnership_of
 from models.values import Brief
 from tasks.content import markdown_to_html
 from tasks.context import email_context
-from tasks.outbox import Envelope, enqueue
+from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 
 _HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$")
@@ -130,11 +130,10 @@ def enqueue_receipt(
     )
     enqueue(
         session,
-        Envelope(
+        partnership_envelope(
+            partnership,
             key=f"contribution:{contribution.id}:receipt:revision:{revision.number}",
             kind=Kind.receipt,
-            from_addr=partnership.from_address,
-            reply_to=partnership.business_manager_email,
             to=[lead.email],
             cycle_id=cycle.id,
             contribution_id=contribution.id,

@@ -55,3 +55,32 @@ def expand(rows: list[tuple[str, str, str]]) -> Counter[tuple[str, str, str]]:
             slug, _, times = agency.partition("*")
             table[(slug, kind, day)] += int(times or 1)
     return table
+
+
+def open_example_cycle(session: Session, path: object = None) -> dict[str, str]:
+    """Load and open the example cycle (requests on 15 April 2019); each request's raw token by recipient."""
+    import re
+
+    from models.partnership_file import parse
+    from models.store import find_cycle, load_partnership
+    from reportcycle.settings import get_settings
+    from tasks.cycle_open import open_cycle
+    from tests.conftest import EXAMPLE
+
+    s = get_settings()
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    open_cycle(
+        session,
+        find_cycle(session),
+        at=local("2019-04-15", "09:00"),
+        actor="t",
+        base_url=s.public_base_url,
+        link_valid_days=120,
+        templates_dir=s.templates_dir,
+    )
+    session.commit()
+    tokens = {}
+    for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")):
+        (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
+        tokens[row.to_addrs[0]] = token
+    return tokens

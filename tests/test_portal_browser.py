@@ -12,23 +12,21 @@ from urllib.parse import quote
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from models.outbox import OutboundEmail
 from models.partnership_file import parse
 from models.revisions import add_revision
-from models.store import contribution_for, cycle_values, find_agency, find_cycle, load_partnership
+from models.store import contribution_for, cycle_values, find_agency, find_cycle
 from reportcycle.clock import FixedClock
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
 from tasks.collate import collate
 from tasks.content import markdown_to_html
-from tasks.cycle_open import open_cycle
 from tasks.outbox import dispatch_due
 from tasks.smtp import SmtpConfig
 from tests.browser import ScriptWatch, chromium, portal_server
 from tests.conftest import EXAMPLE
-from tests.helpers import local
+from tests.helpers import local, open_example_cycle
 
 NOW = local("2019-05-01", "10:00")
 PAYLOADS = [p for p in (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines() if p.strip()]
@@ -44,21 +42,7 @@ def browser() -> Iterator[Browser]:
 def portal(database_url: str, session: Session) -> Iterator[tuple[str, dict[str, str]]]:
     """The portal on a real port over the opened example cycle; the personal links by address."""
     s = get_settings()
-    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
-    open_cycle(
-        session,
-        find_cycle(session),
-        at=local("2019-04-15", "09:00"),
-        actor="t",
-        base_url=s.public_base_url,
-        link_valid_days=120,
-        templates_dir=s.templates_dir,
-    )
-    session.commit()
-    links = {}
-    for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")):
-        (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
-        links[row.to_addrs[0]] = token
+    links = open_example_cycle(session)
     with portal_server(s, FixedClock(NOW)) as url:
         yield url, links
 

@@ -15,37 +15,19 @@ from models.cycle import PersonalLink
 from models.outbox import OutboundEmail
 from models.partnership_file import parse
 from models.portal import PortalSession, WorkingCopy
-from models.store import contribution_for, find_agency, find_cycle, load_partnership
+from models.store import contribution_for, find_agency, find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.cycle_open import open_cycle
 from tests.conftest import EXAMPLE
-from tests.helpers import local
+from tests.helpers import local, open_example_cycle
 
 NOW = local("2019-05-01", "10:00")
 
 
 @pytest.fixture
 def links(session: Session) -> dict[str, str]:
-    """Open the example cycle; return each request's raw token by recipient address."""
-    s = get_settings()
-    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
-    open_cycle(
-        session,
-        find_cycle(session),
-        at=local("2019-04-15", "09:00"),
-        actor="t",
-        base_url=s.public_base_url,
-        link_valid_days=120,
-        templates_dir=s.templates_dir,
-    )
-    session.commit()
-    found = {}
-    for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")):
-        (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
-        found[row.to_addrs[0]] = token
-    return found
+    return open_example_cycle(session)
 
 
 @pytest.fixture
@@ -268,3 +250,63 @@ def test_an_approved_contribution_is_read_only(client: TestClient, session: Sess
     assert "This contribution is approved" in page.text and "<textarea" not in page.text
     refused = client.post(path, data={**fields, "action": "save"})
     assert refused.status_code == 409 and session.exec(select(WorkingCopy)).all() == []
+
+
+def test_extension_request_handover_and_sign_off(client: TestClient, session: Session, links: dict[str, str]) -> None:
+    from models.partnership import Contact
+    from models.portal import ExtensionRequest
+
+    path = _enter(client, links[_lead("swbh")])
+    csrf = _form(client, path)["csrf"]
+    too_early = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-05-10", "reason": "busy"})
+    assert too_early.status_code == 422 and "after the current deadline, Monday 20 May 2019" in too_early.text
+    asked = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-06-03", "reason": "Inspection."})
+    assert asked.status_code == 303
+    assert "gone to the business manager" in client.get(asked.headers["location"]).text
+    again = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-06-05", "reason": "More."})
+    assert again.status_code == 422 and "already asked for Monday 3 June 2019" in again.text
+    request = session.exec(select(ExtensionRequest)).one()
+    assert (request.requested_until.isoformat(), request.status, request.requested_by) == (
+        "2019-06-03",
+        "pending",
+        _lead("swbh"),
+    )
+    to_manager = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "extension_request")).one()
+    assert to_manager.to_addrs == [str(parse(EXAMPLE).partnership.business_manager.email)]
+    assert to_manager.reply_to == _lead("swbh") and "Inspection." in to_manager.text_body
+    from tasks.desk import extend
+
+    cycle = find_cycle(session)
+    s = get_settings()
+    extend(
+        session,
+        cycle,
+        contribution_for(session, cycle, find_agency(session, cycle, "swbh")),
+        request.requested_until,
+        at=NOW,
+        actor="bm",
+        base_url=s.public_base_url,
+        templates_dir=s.templates_dir,
+    )
+    session.commit()
+    session.refresh(request)
+    assert (request.status, request.decided_by) == ("granted", "bm")
+
+    bad = client.post(f"{path}/handover", data={"csrf": csrf, "name": "Sam Writer", "email": "not-an-address"})
+    assert bad.status_code == 422 and "does not look right" in bad.text
+    handed = client.post(
+        f"{path}/handover", data={"csrf": csrf, "name": "Sam Writer", "email": "sam.writer@swbh.example.org"}
+    )
+    assert handed.status_code == 303
+    email = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "handover")).one()
+    assert email.to_addrs == ["sam.writer@swbh.example.org"] and email.cc_addrs == [_lead("swbh")]
+    writer = session.exec(select(Contact).where(Contact.role == "writer")).one()
+    (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", email.text_body)
+    colleague = TestClient(client.app, follow_redirects=False)
+    assert colleague.post(f"/c/{token}").headers["location"] == path  # the same contribution, their own session
+    assert "Sam Writer" in colleague.get(path).text and writer.email == "sam.writer@swbh.example.org"
+
+    signed = client.post(f"{path}/signoff", data={"csrf": csrf, "name": "Dr A Chief", "role": "Chief Nurse"})
+    assert signed.status_code == 303
+    assert "Signed off by Dr A Chief, Chief Nurse." in client.get(path).text
+    assert client.post(f"{path}/signoff", data={"csrf": "forged", "name": "x", "role": "y"}).status_code == 403

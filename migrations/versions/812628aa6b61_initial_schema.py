@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 12894b09524a
+Revision ID: 812628aa6b61
 Revises: 
-Create Date: 2026-11-26 23:49:20.817318
+Create Date: 2026-11-27 00:06:22.578588
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import models.types  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '12894b09524a'
+revision: str = '812628aa6b61'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -136,6 +136,9 @@ def upgrade() -> None:
     sa.Column('submitted_at', models.types.UTCDateTime(), nullable=True),
     sa.Column('current_revision', sa.Integer(), nullable=False),
     sa.Column('calendar_sequence', sa.Integer(), nullable=False),
+    sa.Column('signed_off_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('signed_off_role', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('signed_off_at', models.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_contribution_agency_id_agency')),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_contribution_cycle_id_cycle')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution')),
@@ -173,6 +176,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_publication')),
     sa.UniqueConstraint('cycle_id', name=op.f('uq_publication_cycle_id'))
     )
+    op.create_table('extension_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('requested_until', sa.Date(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('requested_at', models.types.UTCDateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('decided_at', models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_extension_request_contribution_id_contribution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_extension_request'))
+    )
+    with op.batch_alter_table('extension_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_extension_request_contribution_id'), ['contribution_id'], unique=False)
+
     op.create_table('outbound_email',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -333,6 +352,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbound_email_contribution_id'))
 
     op.drop_table('outbound_email')
+    with op.batch_alter_table('extension_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_extension_request_contribution_id'))
+
+    op.drop_table('extension_request')
     op.drop_table('publication')
     with op.batch_alter_table('draft', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_draft_cycle_id'))

@@ -1,0 +1,158 @@
+"""Benchmark: portal latency with 50 concurrent agencies, on PostgreSQL (and SQLite beside it).
+
+Each client has its own contribution and personal link. It exchanges the link for a session, then
+repeatedly opens its contribution page and saves a draft. The portal runs in its own process
+(uvicorn); the clients are httpx on asyncio. Prints p50 and p95 for each action.
+
+    python bench/portal_latency.py [--clients 50] [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session, SQLModel, select
+
+import models  # noqa: F401
+from bench.chase_sweep import ensure_database
+from models.db import engine_for
+from models.outbox import OutboundEmail
+from models.partnership_file import AgencySpec, ContactSpec, parse
+from models.store import find_cycle, load_partnership
+from reportcycle.clock import SystemClock
+from reportcycle.mailsink import free_port
+from reportcycle.settings import PROJECT_ROOT
+from tasks.cycle_open import open_cycle
+
+EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
+
+
+def prepare(url: str, clients: int) -> list[str]:
+    """A partnership of `clients` agencies, its cycle opened; the leads' personal link tokens."""
+    engine = engine_for(url)
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    spec = parse(EXAMPLE)
+    agencies = tuple(
+        AgencySpec(
+            slug=f"agency-{i}",
+            name=f"Agency {i}",
+            contacts=(ContactSpec(role="lead", name=f"Lead {i}", email=f"lead@agency-{i}.example.org"),),
+        )
+        for i in range(clients)
+    )
+    spec = spec.model_copy(update={"agencies": agencies})
+    now = SystemClock().now()
+    with Session(engine) as session:
+        load_partnership(session, spec, at=now, actor="bench")
+        open_cycle(
+            session,
+            find_cycle(session),
+            at=now,
+            actor="bench",
+            base_url="http://bench",
+            link_valid_days=1,
+            templates_dir=PROJECT_ROOT / "templates",
+        )
+        session.commit()
+        bodies = session.exec(select(OutboundEmail.text_body).where(OutboundEmail.kind == "request")).all()
+    return [re.findall(r"/c/([A-Za-z0-9_-]{43})", body)[0] for body in bodies]
+
+
+async def client(base: str, token: str, rounds: int, opens: list[float], saves: list[float]) -> None:
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=60) as http:
+        entered = await http.post(f"/c/{token}")
+        path = entered.headers["location"]
+        for n in range(rounds):
+            started = time.perf_counter()
+            page = await http.get(path)
+            opens.append(time.perf_counter() - started)
+            fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', page.text))
+            started = time.perf_counter()
+            saved = await http.post(
+                path, data={**fields, "action": "save", "section-statutory-role": f"Draft {n} of our statutory role."}
+            )
+            saves.append(time.perf_counter() - started)
+            assert saved.status_code == 303, saved.status_code
+
+
+def run(url: str, clients: int, rounds: int) -> tuple[list[float], list[float]]:
+    tokens = prepare(url, clients)
+    port = free_port()
+    env = {**os.environ, "REPORTCYCLE_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portal.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        opens: list[float] = []
+        saves: list[float] = []
+
+        async def everyone() -> None:
+            await asyncio.gather(*(client(base, t, rounds, opens, saves) for t in tokens))
+
+        asyncio.run(everyone())
+        return opens, saves
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100)[int(p) - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/reportcycle_bench")
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title=f"Portal latency, {args.clients} concurrent clients x {args.rounds} rounds (ms)")
+    for column in ("database", "action", "requests", "p50", "p95"):
+        table.add_column(column, justify="right")
+    ensure_database(args.postgres)
+    for name, url in (("PostgreSQL", args.postgres), ("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'b.db'}")):
+        with console.status(f"{name}: {args.clients} clients"):
+            opens, saves = run(url, args.clients, args.rounds)
+        for action, values in (("open the contribution page", opens), ("save a draft", saves)):
+            table.add_row(name, action, str(len(values)), f"{pct(values, 50):.0f}", f"{pct(values, 95):.0f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""The portal as an ASGI app for any server: `uvicorn portal.asgi:app` (settings from the environment)."""
+
+from portal.app import create_app
+
+app = create_app()
