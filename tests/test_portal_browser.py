@@ -65,18 +65,20 @@ def test_journey_write_save_leave_return_submit_and_the_receipt_arrives(
     watch = ScriptWatch(page)
     page.goto(f"{url}/c/{links[_lead('bct')]}")
     page.get_by_role("button", name="Continue to the contribution").click()
-    assert re.search(r"/contribution/\d+$", page.url)
+    page.wait_for_url(re.compile(r"/contribution/\d+$"))
     contribution_url = page.url
     page.get_by_label("Statutory role").fill("The Trust delivers children's social care.")
     page.get_by_label("Activity against each priority").fill("- Early help hubs\n- Audits")
     page.get_by_label("Looking ahead").fill("Recruit and keep social workers.")
     assert page.locator("#count-looking-ahead").inner_text() == "5 words of 300"  # counted as you type
     page.get_by_role("button", name="Save and come back later").click()
+    page.wait_for_url(re.compile(r"saved=1$"))
     assert page.get_by_role("status").inner_text() == "Your text is saved."
     page.goto(f"{url}/")  # leave
     page.goto(contribution_url)  # and come back
     assert page.get_by_label("Looking ahead").input_value() == "Recruit and keep social workers."
     page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(re.compile(r"submitted=1$"))
     assert "Submitted as revision 1" in page.get_by_role("status").inner_text()
     assert watch.check() == []
     with MailSink() as sink, ThreadPoolExecutor(1) as pool:
@@ -124,13 +126,15 @@ def test_xss_payloads_in_every_field_run_neither_in_the_portal_nor_in_the_draft(
     watch = ScriptWatch(page)
     page.goto(f"{url}/c/{links[_lead('bcc')]}")
     page.get_by_role("button", name="Continue to the contribution").click()
+    page.wait_for_url(re.compile(r"/contribution/\d+$"))
     text = "\n\n".join(PAYLOADS)
     for label in ("Statutory role", "Activity against each priority", "Performance and impact", "Looking ahead"):
         page.get_by_label(label).fill(text)
     page.get_by_role("button", name="Save and come back later").click()
+    page.wait_for_url(re.compile(r"saved=1$"))  # the save has landed before the page is loaded again
     page.reload()
     page.get_by_role("button", name="Preview").click()
-    assert page.get_by_role("heading", name="Preview: as it will appear in the report").is_visible()
+    page.get_by_role("heading", name="Preview: as it will appear in the report").wait_for()
     assert watch.check() == []
 
     # The same payloads as a submitted revision, collated into a draft and opened in Chromium.
@@ -176,13 +180,17 @@ def test_axe_finds_nothing_on_any_portal_page(browser: Browser, portal: tuple[st
     page.goto(f"{url}/c/{links[_lead('nps')]}")
     found["landing"] = _axe(page)
     page.get_by_role("button", name="Continue to the contribution").click()
+    page.wait_for_url(re.compile(r"/contribution/\d+$"))
     found["contribution"] = _axe(page)
     page.get_by_label("Statutory role").fill("word " * 400)
     page.get_by_role("button", name="Submit").click()
+    page.get_by_role("heading", name="It was not submitted yet").wait_for()
     found["refused submission"] = _axe(page)
     page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Preview: as it will appear in the report").wait_for()
     found["preview"] = _axe(page)
     page.get_by_role("button", name="Save and come back later").click()
+    page.wait_for_url(re.compile(r"saved=1$"))
     found["saved"] = _axe(page)
     page.goto(f"{url}/no/such/page")
     found["not found"] = _axe(page)
