@@ -68,6 +68,7 @@ test: check test-sqlite test-postgres
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/dispatch_throughput.py
 	$(BIN)/python bench/chase_sweep.py
+	$(BIN)/python bench/portal_latency.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

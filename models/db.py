@@ -23,7 +23,8 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The portal runs up to 40 worker threads; each holds a connection only while its work runs.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=30)
 
 
 @contextmanager

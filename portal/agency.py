@@ -17,7 +17,7 @@ from models.partnership import Agency, Contact
 from models.portal import PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
-from portal.web import COOKIE, csrf_ok, db, now, page, state, visitor
+from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, state, visitor
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
@@ -206,7 +206,12 @@ def _texts(form: Any) -> dict[str, str]:
 
 
 @router.post("/contribution/{contribution_id}", response_class=HTMLResponse)
-async def contribution_action(request: Request, contribution_id: RowId, session: DB) -> Response:
+async def contribution_action(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _contribution_action, contribution_id, form)
+
+
+def _contribution_action(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
     """Save, preview or submit: one form, the button pressed says which."""
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
@@ -222,7 +227,6 @@ async def contribution_action(request: Request, contribution_id: RowId, session:
             },
             status_code=409,
         )
-    form = await request.form()
     if not csrf_ok(portal_session, str(form.get("csrf", ""))):
         return page(
             request,
@@ -318,13 +322,12 @@ async def contribution_action(request: Request, contribution_id: RowId, session:
     return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
 
 
-async def _guarded(request: Request, session: Session, contribution_id: int) -> Response | tuple[Any, ...]:
+def _guarded(request: Request, session: Session, contribution_id: int, form: Any) -> Response | tuple[Any, ...]:
     """The visitor's session, the contribution and its people, and the form, once the CSRF token checks out."""
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
         return _refused(request)
-    form = await request.form()
     if not csrf_ok(portal_session, str(form.get("csrf", ""))):
         return page(
             request,
@@ -357,11 +360,16 @@ def _after(
 
 
 @router.post("/contribution/{contribution_id}/extension", response_class=HTMLResponse)
-async def ask_extension(request: Request, contribution_id: RowId, session: DB) -> Response:
-    guarded = await _guarded(request, session, contribution_id)
+async def ask_extension(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _ask_extension, contribution_id, form)
+
+
+def _ask_extension(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
+    guarded = _guarded(request, session, contribution_id, form)
     if isinstance(guarded, Response):
         return guarded
-    portal_session, contribution, cycle, agency, contact, form = guarded
+    portal_session, contribution, cycle, agency, contact, _form = guarded
     try:
         until = dt.date.fromisoformat(str(form.get("until", "")))
     except ValueError:
@@ -399,11 +407,16 @@ async def ask_extension(request: Request, contribution_id: RowId, session: DB) -
 
 
 @router.post("/contribution/{contribution_id}/handover", response_class=HTMLResponse)
-async def handover(request: Request, contribution_id: RowId, session: DB) -> Response:
-    guarded = await _guarded(request, session, contribution_id)
+async def handover(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _handover, contribution_id, form)
+
+
+def _handover(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
+    guarded = _guarded(request, session, contribution_id, form)
     if isinstance(guarded, Response):
         return guarded
-    portal_session, contribution, cycle, agency, contact, form = guarded
+    portal_session, contribution, cycle, agency, contact, _form = guarded
     s = state(request).settings
     return _after(
         request,
@@ -428,11 +441,16 @@ async def handover(request: Request, contribution_id: RowId, session: DB) -> Res
 
 
 @router.post("/contribution/{contribution_id}/signoff", response_class=HTMLResponse)
-async def signoff(request: Request, contribution_id: RowId, session: DB) -> Response:
-    guarded = await _guarded(request, session, contribution_id)
+async def signoff(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _signoff, contribution_id, form)
+
+
+def _signoff(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
+    guarded = _guarded(request, session, contribution_id, form)
     if isinstance(guarded, Response):
         return guarded
-    portal_session, contribution, _cycle, _agency, contact, form = guarded
+    portal_session, contribution, _cycle, _agency, contact, _form = guarded
     return _after(
         request,
         session,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from models.db import engine_for
 from models.portal import PortalSession
@@ -37,6 +38,20 @@ def state(request: Request) -> PortalState:
 def db(request: Request) -> Iterator[Session]:
     with Session(engine_for(state(request).settings.database_url), expire_on_commit=False) as session:
         yield session
+
+
+async def in_thread(request: Request, work: Callable[..., Response], *args: Any) -> Response:
+    """Run a handler's database work in a worker thread with its own session, closed when it returns.
+
+    Async routes read the form, then hand over: the event loop never waits on the database,
+    and a connection is held only while the work runs.
+    """
+
+    def run() -> Response:
+        with Session(engine_for(state(request).settings.database_url), expire_on_commit=False) as session:
+            return work(request, session, *args)
+
+    return await run_in_threadpool(run)
 
 
 def now(request: Request) -> dt.datetime:
