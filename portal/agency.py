@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -18,6 +20,7 @@ from models.portal import PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, state, visitor
+from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
@@ -322,8 +325,27 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
     return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
 
 
-def _guarded(request: Request, session: Session, contribution_id: int, form: Any) -> Response | tuple[Any, ...]:
-    """The visitor's session, the contribution and its people, and the form, once the CSRF token checks out."""
+@dataclass(frozen=True)
+class Around:
+    """What an action around the contribution works with."""
+
+    session: Session
+    cycle: Cycle
+    agency: Agency
+    contribution: Contribution
+    contact: Contact
+    form: Any
+    at: dt.datetime
+    settings: Settings
+
+    def field(self, name: str) -> str:
+        return str(self.form.get(name, ""))
+
+
+def _around(
+    request: Request, session: Session, contribution_id: int, form: Any, done: str, work: Callable[[Around], object]
+) -> Response:
+    """Check the session and the CSRF token, run `work`, then back to the page with a notice or the error."""
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
@@ -339,14 +361,8 @@ def _guarded(request: Request, session: Session, contribution_id: int, form: Any
     agency = session.get(Agency, contribution.agency_id)
     contact = session.get(Contact, portal_session.contact_id)
     assert cycle is not None and agency is not None and contact is not None
-    return portal_session, contribution, cycle, agency, contact, form
-
-
-def _after(
-    request: Request, session: Session, contribution: Contribution, portal_session: PortalSession, run: Any, done: str
-) -> Response:
     try:
-        run()
+        work(Around(session, cycle, agency, contribution, contact, form, now(request), state(request).settings))
     except AgencyRequestError as exc:
         session.rollback()
         return page(
@@ -359,110 +375,69 @@ def _after(
     return RedirectResponse(f"/contribution/{contribution.id}?done={done}", status_code=303)
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise AgencyRequestError("Give the date you ask for as a date, e.g. 2019-06-03.") from None
+
+
 @router.post("/contribution/{contribution_id}/extension", response_class=HTMLResponse)
 async def ask_extension(request: Request, contribution_id: RowId) -> Response:
     form = await request.form()
-    return await in_thread(request, _ask_extension, contribution_id, form)
-
-
-def _ask_extension(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    guarded = _guarded(request, session, contribution_id, form)
-    if isinstance(guarded, Response):
-        return guarded
-    portal_session, contribution, cycle, agency, contact, _form = guarded
-    try:
-        until = dt.date.fromisoformat(str(form.get("until", "")))
-    except ValueError:
-        return page(
-            request,
-            "contribution.html",
-            _context(
-                session,
-                contribution,
-                portal_session,
-                now(request),
-                errors=["Give the date you ask for as a date, e.g. 2019-06-03."],
-            ),
-            status_code=422,
-        )
-    s = state(request).settings
-    return _after(
+    return await in_thread(
         request,
-        session,
-        contribution,
-        portal_session,
-        lambda: ask_for_extension(
-            session,
-            cycle,
-            agency,
-            contribution,
-            contact,
-            until=until,
-            reason=str(form.get("reason", "")),
-            at=now(request),
-            templates_dir=s.templates_dir,
-        ),
+        _around,
+        contribution_id,
+        form,
         "extension",
+        lambda a: ask_for_extension(
+            a.session,
+            a.cycle,
+            a.agency,
+            a.contribution,
+            a.contact,
+            until=_date(a.field("until")),
+            reason=a.field("reason"),
+            at=a.at,
+            templates_dir=a.settings.templates_dir,
+        ),
     )
 
 
 @router.post("/contribution/{contribution_id}/handover", response_class=HTMLResponse)
 async def handover(request: Request, contribution_id: RowId) -> Response:
     form = await request.form()
-    return await in_thread(request, _handover, contribution_id, form)
-
-
-def _handover(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    guarded = _guarded(request, session, contribution_id, form)
-    if isinstance(guarded, Response):
-        return guarded
-    portal_session, contribution, cycle, agency, contact, _form = guarded
-    s = state(request).settings
-    return _after(
+    return await in_thread(
         request,
-        session,
-        contribution,
-        portal_session,
-        lambda: hand_over(
-            session,
-            cycle,
-            agency,
-            contribution,
-            contact,
-            name=str(form.get("name", "")),
-            email=str(form.get("email", "")),
-            at=now(request),
-            base_url=s.public_base_url,
-            link_valid_days=s.link_valid_days,
-            templates_dir=s.templates_dir,
-        ),
+        _around,
+        contribution_id,
+        form,
         "handover",
+        lambda a: hand_over(
+            a.session,
+            a.cycle,
+            a.agency,
+            a.contribution,
+            a.contact,
+            name=a.field("name"),
+            email=a.field("email"),
+            at=a.at,
+            base_url=a.settings.public_base_url,
+            link_valid_days=a.settings.link_valid_days,
+            templates_dir=a.settings.templates_dir,
+        ),
     )
 
 
 @router.post("/contribution/{contribution_id}/signoff", response_class=HTMLResponse)
 async def signoff(request: Request, contribution_id: RowId) -> Response:
     form = await request.form()
-    return await in_thread(request, _signoff, contribution_id, form)
-
-
-def _signoff(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    guarded = _guarded(request, session, contribution_id, form)
-    if isinstance(guarded, Response):
-        return guarded
-    portal_session, contribution, _cycle, _agency, contact, _form = guarded
-    return _after(
+    return await in_thread(
         request,
-        session,
-        contribution,
-        portal_session,
-        lambda: sign_off(
-            session,
-            contribution,
-            contact,
-            name=str(form.get("name", "")),
-            role=str(form.get("role", "")),
-            at=now(request),
-        ),
+        _around,
+        contribution_id,
+        form,
         "signoff",
+        lambda a: sign_off(a.session, a.contribution, a.contact, name=a.field("name"), role=a.field("role"), at=a.at),
     )
