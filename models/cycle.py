@@ -61,7 +61,8 @@ class Revision(SQLModel, table=True):
     contribution_id: int = Field(foreign_key="contribution.id", index=True)
     number: int
     sections: dict[str, str] = Field(sa_column=Column(json_column(), nullable=False))
-    content_hash: str = Field(max_length=64)  # sha256 of the canonical JSON of `sections`
+    figures: dict[str, float] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))
+    content_hash: str = Field(max_length=64)  # sha256 of the canonical JSON of `sections` (and `figures`)
     source: str = Field(max_length=32)  # portal, upload, other-means
     created_by: str = Field(max_length=320)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -31,6 +31,7 @@ class WorkingCopy(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contribution_id: int = Field(foreign_key="contribution.id", unique=True)
     sections: dict[str, str] = Field(sa_column=Column(json_column(), nullable=False))
+    figures: dict[str, str] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))
     version: int = 0
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_by: str = Field(max_length=320)

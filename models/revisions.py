@@ -17,8 +17,11 @@ class IncompleteContribution(ValueError):
     pass
 
 
-def content_hash(sections: dict[str, str]) -> str:
-    canonical = json.dumps(sections, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def content_hash(sections: dict[str, str], figures: dict[str, float] | None = None) -> str:
+    content: dict[str, object] = dict(sections)
+    if figures:  # a revision without key figures hashes as its sections alone
+        content = {"sections": sections, "figures": figures}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -49,6 +52,7 @@ def add_revision(
     at: dt.datetime,
     actor: str,
     allow_incomplete: bool = False,
+    figures: dict[str, float] | None = None,
 ) -> Revision:
     """Submit: a new revision, and the contribution moves to submitted (or is refused, changing nothing)."""
     check_sections(brief, sections, allow_incomplete=allow_incomplete)
@@ -66,7 +70,8 @@ def add_revision(
         contribution_id=contribution.id or 0,
         number=contribution.current_revision + 1,
         sections=ordered,
-        content_hash=content_hash(ordered),
+        figures=figures or {},
+        content_hash=content_hash(ordered, figures),
         source=source,
         created_by=actor,
         created_at=at,

@@ -34,15 +34,28 @@ class BriefSection(Value):
     per_priority: bool = Field(default=False, description="agencies report against each priority here")
 
 
+class KeyFigure(Value):
+    """A number each agency is asked for beside its text (e.g. staff trained), shown as a table in the report."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    label: str = Field(min_length=1)
+    unit: str = ""
+    required: bool = False
+
+
 class Brief(Value):
     sections: tuple[BriefSection, ...] = Field(min_length=1)
+    key_figures: tuple[KeyFigure, ...] = ()
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Brief:
-        keys = [s.key for s in self.sections]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"section keys must be unique; repeated: {', '.join(dupes)}")
+        for what, keys in (
+            ("section", [s.key for s in self.sections]),
+            ("key figure", [f.key for f in self.key_figures]),
+        ):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            if dupes:
+                raise ValueError(f"{what} keys must be unique; repeated: {', '.join(dupes)}")
         return self
 
     def section(self, key: str) -> BriefSection:

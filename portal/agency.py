@@ -26,7 +26,7 @@ from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
 from tasks.fresh_link import request_fresh_link
 from tasks.tokens import check_link, open_session
-from tasks.working_copy import Conflict, problems, save, submit, working_copy
+from tasks.working_copy import Conflict, parse_figures, problems, save, submit, working_copy
 
 router = APIRouter()
 CLOSED = ("approved", "excused")  # nothing more to write
@@ -142,6 +142,7 @@ def _context(
     portal_session: PortalSession,
     at: Any,
     texts: dict[str, str] | None = None,
+    figures: dict[str, str] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     cycle = session.get(Cycle, contribution.cycle_id)
@@ -151,6 +152,7 @@ def _context(
     brief, priorities, _, _, _ = cycle_values(cycle)
     copy = working_copy(session, contribution)
     texts = texts if texts is not None else (copy.sections if copy else {})
+    figures = figures if figures is not None else (copy.figures if copy else {})
     calendar = calendar_of(partnership_of(session, cycle))
     sections = [
         {
@@ -175,6 +177,10 @@ def _context(
         "overdue": calendar.at_local(contribution.due_date, contribution.cut_off) < at,
         "priorities": priorities,
         "sections": sections,
+        "figures": [
+            {"key": f.key, "label": f.label, "unit": f.unit, "required": f.required, "value": figures.get(f.key, "")}
+            for f in brief.key_figures
+        ],
         "version": copy.version if copy else 0,
         "csrf": portal_session.csrf_token,
         "closed": contribution.status in CLOSED,
@@ -202,6 +208,10 @@ def contribution_page(
     return page(
         request, "contribution.html", _context(session, contribution, portal_session, now(request), notice=notice)
     )
+
+
+def _figures(form: Any) -> dict[str, str]:
+    return {k.removeprefix("figure-"): str(v) for k, v in form.items() if k.startswith("figure-")}
 
 
 def _texts(form: Any) -> dict[str, str]:
@@ -240,7 +250,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             },
             status_code=403,
         )
-    texts = _texts(form)
+    texts, figures = _texts(form), _figures(form)
     action = str(form.get("action", "save"))
     at = now(request)
     cycle = session.get(Cycle, contribution.cycle_id)
@@ -260,9 +270,19 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
         return page(
             request,
             "contribution.html",
-            _context(session, contribution, portal_session, at, texts, preview=preview, version=version),
+            _context(session, contribution, portal_session, at, texts, figures, preview=preview, version=version),
         )
-    result = save(session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email)
+    _, wrong = parse_figures(brief, figures)
+    if wrong:  # nothing saved, nothing lost: the page comes back as it was sent, with what to fix
+        return page(
+            request,
+            "contribution.html",
+            _context(session, contribution, portal_session, at, texts, figures, errors=wrong, version=version),
+            status_code=422,
+        )
+    result = save(
+        session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email, figures=figures
+    )
     if isinstance(result, Conflict):
         session.rollback()
         theirs = [
@@ -284,19 +304,20 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
                 "csrf": portal_session.csrf_token,
                 "contribution": contribution,
                 "updated_by": result.theirs.updated_by,
+                "figures": figures,
             },
             status_code=409,
         )
     if action != "submit":
         session.commit()
         return RedirectResponse(f"/contribution/{contribution_id}?saved=1", status_code=303)
-    found = problems(brief, texts)
+    found = problems(brief, texts, figures)
     if found:
         session.commit()  # the text is kept; only the submission is refused
         return page(
             request,
             "contribution.html",
-            _context(session, contribution, portal_session, at, texts, errors=found),
+            _context(session, contribution, portal_session, at, texts, figures, errors=found),
             status_code=422,
         )
     s = state(request).settings
@@ -312,6 +333,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             actor=contact.email,
             base_url=s.public_base_url,
             templates_dir=s.templates_dir,
+            figures=figures,
         )
     except (IncompleteContribution, IllegalTransition) as exc:
         session.commit()

@@ -42,6 +42,7 @@ class ContributionView:
     revision: int | None
     content_hash: str | None
     sections: list[SectionView]
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (label, value with its unit)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
             if s.word_limit and words > s.word_limit:
                 completeness.over_limit.append(f"{agency.name}: {s.title} ({words} of {s.word_limit} words)")
             sections.append(SectionView(s.key, s.title, Markup(html), words, s.word_limit, s.required))
+        figures = [
+            (f.label, f"{revision.figures[f.key]:,}" + (f" {f.unit}" if f.unit else ""))
+            for f in brief.key_figures
+            if revision and f.key in revision.figures
+        ]
         views.append(
             ContributionView(
                 agency.slug,
@@ -124,6 +130,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 revision.number if revision else None,
                 revision.content_hash if revision else None,
                 sections,
+                figures=figures,
             )
         )
     before: list[CentralView] = []

@@ -39,6 +39,7 @@ def save(
     expected_version: int,
     at: dt.datetime,
     actor: str,
+    figures: dict[str, str] | None = None,
 ) -> WorkingCopy | Conflict:
     """Save the text if nobody saved since `expected_version`; otherwise a Conflict and nothing written."""
     known = {s.key for s in brief.sections}
@@ -49,6 +50,8 @@ def save(
         return Conflict(theirs=current, mine=sections)
     if current is None:
         current = WorkingCopy(contribution_id=contribution.id or 0, sections={}, updated_at=at, updated_by=actor)
+    known_figures = {f.key for f in brief.key_figures}
+    current.figures = {k: v.strip() for k, v in (figures or {}).items() if k in known_figures}
     current.sections, current.version = sections, current.version + 1
     current.updated_at, current.updated_by = at, actor
     session.add(current)
@@ -64,9 +67,34 @@ def save(
     return current
 
 
-def problems(brief: Brief, sections: dict[str, str]) -> list[str]:
-    """What stops a submission, in words: empty required sections, sections over their word limit."""
-    found = []
+def parse_figures(brief: Brief, figures: dict[str, str]) -> tuple[dict[str, float], list[str]]:
+    """The key figures as numbers, and what is wrong with any that are not."""
+    parsed: dict[str, float] = {}
+    wrong = []
+    for f in brief.key_figures:
+        raw = figures.get(f.key, "").replace(",", "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            wrong.append(f"“{f.label}” should be a number, like 1250; it is “{figures[f.key]}”.")
+            continue
+        if value < 0 or value != value or value in (float("inf"), float("-inf")):
+            wrong.append(f"“{f.label}” should be zero or more.")
+            continue
+        parsed[f.key] = int(value) if value.is_integer() else value
+    return parsed, wrong
+
+
+def problems(brief: Brief, sections: dict[str, str], figures: dict[str, str] | None = None) -> list[str]:
+    """What stops a submission, in words: empty required sections or figures, word limits, figures not numbers."""
+    parsed, found = parse_figures(brief, figures or {})
+    found += [
+        f"“{f.label}” is required: give the number."
+        for f in brief.key_figures
+        if f.required and f.key not in parsed and not (figures or {}).get(f.key, "").strip()
+    ]
     for s in brief.sections:
         html = markdown_to_html(sections.get(s.key, ""), shift_headings=1)
         words = word_count(html)
@@ -91,13 +119,17 @@ def submit(
     actor: str,
     base_url: str,
     templates_dir: Path,
+    figures: dict[str, str] | None = None,
 ) -> Revision:
-    """A new immutable revision from the working copy's Markdown, and a receipt."""
-    found = problems(brief, sections)
+    """A new immutable revision from the working copy's Markdown and figures, and a receipt."""
+    found = problems(brief, sections, figures)
     if found:
         raise IncompleteContribution(" ".join(found))
     html = {s.key: markdown_to_html(sections.get(s.key, ""), shift_headings=1) for s in brief.sections}
-    revision = add_revision(session, contribution, html, brief=brief, source="portal", at=at, actor=actor)
+    parsed, _ = parse_figures(brief, figures or {})
+    revision = add_revision(
+        session, contribution, html, brief=brief, source="portal", at=at, actor=actor, figures=parsed
+    )
     enqueue_receipt(
         session, cycle, agency, contribution, revision, at=at, base_url=base_url, templates_dir=templates_dir
     )

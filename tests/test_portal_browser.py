@@ -109,6 +109,9 @@ def test_the_same_journey_by_keyboard_only(browser: Browser, portal: tuple[str, 
     page.keyboard.press("Tab")  # performance (optional)
     page.keyboard.press("Tab")
     page.keyboard.type("More of the same.")
+    page.keyboard.press("Tab")  # the first key figure
+    page.keyboard.type("40")
+    page.keyboard.press("Tab")  # the second (optional)
     page.keyboard.press("Tab")  # Save
     page.keyboard.press("Tab")  # Preview
     page.keyboard.press("Tab")  # Submit

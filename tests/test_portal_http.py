@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -310,3 +311,37 @@ def test_extension_request_handover_and_sign_off(client: TestClient, session: Se
     assert signed.status_code == 303
     assert "Signed off by Dr A Chief, Chief Nurse." in client.get(path).text
     assert client.post(f"{path}/signoff", data={"csrf": "forged", "name": "x", "role": "y"}).status_code == 403
+
+
+def test_key_figures_are_checked_saved_submitted_and_shown_in_the_draft(
+    client: TestClient, session: Session, links: dict[str, str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from models.cycle import Revision
+    from tasks.collate import collate
+
+    path = _enter(client, links[_lead("bchc")])
+    page = client.get(path).text
+    assert 'name="figure-staff-trained"' in page and "Staff trained in safeguarding children (staff)" in page
+    fields = {
+        **_form(client, path),
+        "section-statutory-role": "Community health services.",
+        "section-priority-activity": "Training.",
+        "section-looking-ahead": "More training.",
+    }
+    bad = client.post(path, data={**fields, "figure-staff-trained": "lots", "action": "save"})
+    assert bad.status_code == 422
+    assert "“Staff trained in safeguarding children” should be a number, like 1250; it is “lots”." in bad.text
+    assert "Community health services." in bad.text and 'value="lots"' in bad.text  # nothing lost
+    assert session.exec(select(WorkingCopy)).all() == []  # and nothing half-saved
+    good = client.post(path, data={**fields, "figure-staff-trained": "1,250", "figure-audits": "", "action": "save"})
+    assert good.status_code == 303
+    assert session.exec(select(WorkingCopy)).one().figures == {"staff-trained": "1,250", "audits": ""}
+    submitted = client.post(path, data={**_form(client, path), "figure-staff-trained": "1,250", "action": "submit"})
+    assert submitted.status_code == 303
+    revision = session.exec(select(Revision)).one()
+    assert revision.figures == {"staff-trained": 1250}
+    s = get_settings()
+    draft = collate(session, find_cycle(session), at=NOW, actor="t", output_dir=tmp_path, templates_dir=s.templates_dir)
+    html = Path(draft.path).read_text(encoding="utf-8")
+    assert "<caption>Birmingham Community Healthcare NHS Foundation Trust: key figures for the year</caption>" in html
+    assert '<th scope="row">Staff trained in safeguarding children</th><td>1,250 staff</td>' in html

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 812628aa6b61
+Revision ID: e46fd1fbd3c0
 Revises: 
-Create Date: 2026-11-27 00:06:22.578588
+Create Date: 2026-11-27 00:39:43.982075
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import models.types  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '812628aa6b61'
+revision: str = 'e46fd1fbd3c0'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -251,6 +251,7 @@ def upgrade() -> None:
     sa.Column('contribution_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
@@ -266,6 +267,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contribution_id', sa.Integer(), nullable=False),
     sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_at', models.types.UTCDateTime(), nullable=False),
     sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
