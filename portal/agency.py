@@ -26,7 +26,7 @@ from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
 from tasks.fresh_link import request_fresh_link
 from tasks.tokens import check_link, open_session
-from tasks.working_copy import Conflict, parse_figures, problems, save, submit, working_copy
+from tasks.working_copy import Conflict, last_year, parse_figures, problems, save, submit, working_copy
 
 router = APIRouter()
 CLOSED = ("approved", "excused")  # nothing more to write
@@ -154,6 +154,7 @@ def _context(
     texts = texts if texts is not None else (copy.sections if copy else {})
     figures = figures if figures is not None else (copy.figures if copy else {})
     calendar = calendar_of(partnership_of(session, cycle))
+    previous = last_year(session, cycle, agency)
     sections = [
         {
             "key": s.key,
@@ -163,6 +164,7 @@ def _context(
             "required": s.required,
             "per_priority": s.per_priority,
             "text": texts.get(s.key, ""),
+            "last_year": previous.get(s.key, ""),
             "words": word_count(markdown_to_html(texts.get(s.key, ""))),
         }
         for s in brief.sections
@@ -177,6 +179,7 @@ def _context(
         "overdue": calendar.at_local(contribution.due_date, contribution.cut_off) < at,
         "priorities": priorities,
         "sections": sections,
+        "has_last_year": bool(previous),
         "figures": [
             {"key": f.key, "label": f.label, "unit": f.unit, "required": f.required, "value": figures.get(f.key, "")}
             for f in brief.key_figures
@@ -262,6 +265,23 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
         version = int(str(form.get("version", "0")))
     except ValueError:
         version = -1
+    if action == "last-year":
+        previous = last_year(session, cycle, agency)
+        filled = {key: texts.get(key, "").strip() or previous.get(key, "") for key in {*texts, *previous}}
+        return page(
+            request,
+            "contribution.html",
+            _context(
+                session,
+                contribution,
+                portal_session,
+                at,
+                filled,
+                figures,
+                version=version,
+                notice="Last year's text is in the empty fields. Change it, then save: nothing is saved yet.",
+            ),
+        )
     if action == "preview":
         preview = [
             {"title": s.title, "html": Markup(markdown_to_html(texts.get(s.key, ""), shift_headings=1))}

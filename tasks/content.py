@@ -6,6 +6,9 @@ way into every page, and is never treated as a template.
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+
 import markdown
 import nh3
 
@@ -64,3 +67,99 @@ def markdown_to_html(text: str, *, shift_headings: int = 0) -> str:
 
 def word_count(html: str) -> int:
     return len(nh3.clean(html, tags=set()).split())
+
+
+class _ToMarkdown(HTMLParser):
+    """Our own sanitised HTML back to the Markdown people edit (paragraphs, lists, sub-headings, emphasis,
+    links, tables); used to offer last year's text as a starting point."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self.line: list[str] = []
+        self.lists: list[str] = []  # "ul" / "ol" nesting
+        self.counters: list[int] = []
+        self.href: str | None = None
+        self.row: list[str] | None = None
+        self.rows: list[list[str]] = []
+
+    def _flush(self) -> None:
+        text = "".join(self.line).strip()
+        if text:
+            self.blocks.append(text)
+        self.line = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "h3", "h4", "h5", "blockquote"):
+            self._flush()
+            self.line.append({"h3": "### ", "h4": "#### ", "h5": "#### ", "blockquote": "> "}.get(tag, ""))
+        elif tag in ("ul", "ol"):
+            self._flush()
+            self.lists.append(tag)
+            self.counters.append(0)
+        elif tag == "li":
+            self._flush()
+            self.counters[-1] += 1
+            self.line.append("- " if self.lists[-1] == "ul" else f"{self.counters[-1]}. ")
+        elif tag in ("strong", "b"):
+            self.line.append("**")
+        elif tag in ("em", "i"):
+            self.line.append("*")
+        elif tag == "a":
+            self.href = dict(attrs).get("href")
+            self.line.append("[")
+        elif tag == "br":
+            self.line.append("  \n")
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th"):
+            self.line = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("p", "h3", "h4", "h5", "blockquote") or tag == "li":
+            self._flush()
+        elif tag in ("ul", "ol"):
+            self._flush()
+            self.lists.pop()
+            self.counters.pop()
+            if not self.lists:
+                self.blocks.append("\n".join(self._take_list()))
+        elif tag in ("strong", "b"):
+            self.line.append("**")
+        elif tag in ("em", "i"):
+            self.line.append("*")
+        elif tag == "a":
+            self.line.append(f"]({self.href})" if self.href else "]")
+            self.href = None
+        elif tag in ("td", "th") and self.row is not None:
+            self.row.append("".join(self.line).strip().replace("|", "\\|"))
+            self.line = []
+        elif tag == "tr" and self.row is not None:
+            self.rows.append(self.row)
+            self.row = None
+        elif tag == "table":
+            if self.rows:
+                width = max(len(r) for r in self.rows)
+                lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in self.rows]
+                lines.insert(1, "|" + " --- |" * width)
+                self.blocks.append("\n".join(lines))
+            self.rows = []
+
+    def _take_list(self) -> list[str]:
+        # list items were flushed as separate blocks; gather the trailing run of them into one block
+        items: list[str] = []
+        while self.blocks and (self.blocks[-1].startswith("- ") or self.blocks[-1][:1].isdigit()):
+            items.insert(0, self.blocks.pop())
+        return items
+
+    def handle_data(self, data: str) -> None:
+        if self.row is not None or self.line or data.strip():
+            self.line.append(re.sub(r"\s+", " ", data))  # keep the space between words and tags
+
+
+def html_to_markdown(html: str) -> str:
+    parser = _ToMarkdown()
+    parser.feed(sanitise(html))
+    parser.close()
+    parser._flush()
+    return "\n\n".join(b for b in parser.blocks if b.strip())

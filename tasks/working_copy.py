@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.audit import record
 from models.cycle import Contribution, Cycle, Revision
@@ -14,7 +14,7 @@ from models.partnership import Agency
 from models.portal import WorkingCopy
 from models.revisions import IncompleteContribution, add_revision
 from models.values import Brief
-from tasks.content import markdown_to_html, word_count
+from tasks.content import html_to_markdown, markdown_to_html, word_count
 from tasks.submission import enqueue_receipt
 
 
@@ -134,3 +134,26 @@ def submit(
         session, cycle, agency, contribution, revision, at=at, base_url=base_url, templates_dir=templates_dir
     )
     return revision
+
+
+def last_year(session: Session, cycle: Cycle, agency: Agency) -> dict[str, str]:
+    """The agency's text from the partnership's previous cycle, as Markdown per section of this year's brief."""
+    previous = session.exec(
+        select(Cycle)
+        .where(Cycle.partnership_id == cycle.partnership_id, col(Cycle.period_end) < cycle.period_start)
+        .order_by(col(Cycle.period_end).desc())
+    ).first()
+    if previous is None:
+        return {}
+    revision = session.exec(
+        select(Revision)
+        .join(Contribution, col(Revision.contribution_id) == col(Contribution.id))
+        .where(
+            Contribution.cycle_id == previous.id,
+            Contribution.agency_id == agency.id,
+            col(Revision.number) == col(Contribution.current_revision),
+        )
+    ).first()
+    if revision is None:
+        return {}
+    return {key: html_to_markdown(html) for key, html in revision.sections.items() if html.strip()}
