@@ -13,7 +13,7 @@ from models.cycle import Cycle
 from models.report import Draft
 from models.store import partnership_of
 from tasks.files import cycle_folder, sha256_file, write_atomic
-from tasks.report import build_view, inputs_hash, render_html, view_summary
+from tasks.report import build_view, inputs_hash, render_html, report_inputs, view_summary
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,16 @@ def collate(
     session: Session, cycle: Cycle, *, at: dt.datetime, actor: str, output_dir: Path, templates_dir: Path
 ) -> CollateResult:
     latest = latest_draft(session, cycle)
-    number = (latest.number + 1) if latest else 1
-    view = build_view(session, cycle, at=at, draft_number=number)
-    fingerprint = inputs_hash(view.inputs())
+    inputs = report_inputs(session, cycle)
+    fingerprint = inputs_hash(inputs)
+    number, made_at = ((latest.number + 1) if latest else 1), at
     if latest and latest.inputs_hash == fingerprint:
         path = Path(latest.html_path)
         if path.exists() and sha256_file(path) == latest.html_sha256:
             return CollateResult(latest.number, False, latest.html_path, latest.summary)
         # The file went missing or was altered: write this draft number again from the same inputs.
-        number = latest.number
-        view = build_view(session, cycle, at=latest.created_at, draft_number=number)
+        number, made_at = latest.number, latest.created_at
+    view = build_view(session, cycle, at=made_at, draft_number=number)
     partnership = partnership_of(session, cycle)
     path = cycle_folder(output_dir / "drafts", partnership.slug, cycle.label) / f"draft-{number}.html"
     sha = write_atomic(path, render_html(templates_dir, view).encode())
@@ -63,7 +63,7 @@ def collate(
             cycle_id=cycle.id or 0,
             number=number,
             inputs_hash=fingerprint,
-            inputs=view.inputs(),
+            inputs=inputs,
             summary=summary,
             html_path=str(path),
             html_sha256=sha,

@@ -13,7 +13,7 @@ from models.report import Publication
 from models.store import calendar_of, partnership_of
 from tasks.collate import latest_draft
 from tasks.publish import unsettled
-from tasks.report import build_view, inputs_hash
+from tasks.report import inputs_hash, report_inputs
 
 RUNNING = (CycleState.open, CycleState.in_review)
 
@@ -41,8 +41,7 @@ def plan(session: Session, cycle: Cycle, *, at: dt.datetime) -> Plan:
     collate_now = False
     if status in RUNNING and today >= cycle.contributions_due:
         latest = latest_draft(session, cycle)
-        view = build_view(session, cycle, at=at, draft_number=None)
-        collate_now = latest is None or latest.inputs_hash != inputs_hash(view.inputs())
+        collate_now = latest is None or latest.inputs_hash != inputs_hash(report_inputs(session, cycle))
     published = session.exec(select(Publication.id).where(Publication.cycle_id == cycle.id)).first()
     publish_now = status in RUNNING and (published is not None or not unsettled(session, cycle))
     return Plan(

@@ -76,13 +76,26 @@ class ReportView:
     central_after: list[CentralView]
     completeness: Completeness
 
-    def inputs(self) -> dict[str, Any]:
-        """What went into the report: enough to tell whether a new collation would differ."""
-        # Content only: a decision that changes a status but no text does not make a new draft.
-        return {
-            "contributions": {c.slug: [c.status == "excused", c.revision, c.content_hash] for c in self.contributions},
-            "central": {c.key: c.body_hash for c in self.central_before + self.central_after},
-        }
+
+def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
+    """What a collation would be made of, read from the database without rendering anything.
+
+    Content only: a decision that changes a status but no text does not make a new draft.
+    """
+    hashes = dict(
+        session.exec(
+            select(Revision.contribution_id, Revision.content_hash)
+            .join(Contribution, col(Revision.contribution_id) == col(Contribution.id))
+            .where(Contribution.cycle_id == cycle.id, col(Revision.number) == col(Contribution.current_revision))
+        ).all()
+    )
+    return {
+        "contributions": {
+            a.slug: [c.status == ContributionState.excused, c.current_revision or None, hashes.get(c.id or 0)]
+            for c, a in contributions(session, cycle)
+        },
+        "central": {s.key: s.body_hash for s in central_sections(session, cycle)},
+    }
 
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
