@@ -15,7 +15,7 @@ from models.audit import AuditEvent  # noqa: E402
 from models.cycle import Contribution, Cycle, PersonalLink, ReviewDecision, Revision  # noqa: E402
 from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
-from models.portal import ExtensionRequest, PortalSession, WorkingCopy  # noqa: E402
+from models.portal import ExtensionRequest, Image, PortalSession, WorkingCopy  # noqa: E402
 from models.report import CentralSection, Draft, Publication  # noqa: E402
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Cycle",
     "Draft",
     "ExtensionRequest",
+    "Image",
     "OutboundEmail",
     "OutboxStatus",
     "Partnership",

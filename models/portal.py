@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, json_column
@@ -50,3 +50,30 @@ class ExtensionRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | granted | refused
     decided_by: str | None = Field(default=None, max_length=320)
     decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Image(SQLModel, table=True):
+    """A picture uploaded into a contribution, kept as the bytes we re-encoded it to.
+
+    Content is referenced by hash (`/images/<sha256>.<ext>`), so a revision that
+    points at an image always means the same picture. Alternative text travels
+    in the Markdown that uses it; `alt` here is what the uploader gave, as a default.
+    """
+
+    __tablename__ = "image"
+    __table_args__ = (UniqueConstraint("contribution_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    media_type: str = Field(max_length=32)  # image/png | image/jpeg
+    width: int
+    height: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    alt: str = Field(max_length=500)
+    filename: str = Field(max_length=255)
+    uploaded_by: str = Field(max_length=320)
+    uploaded_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def name(self) -> str:
+        return f"{self.sha256}.{'png' if self.media_type == 'image/png' else 'jpg'}"

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
+from starlette.datastructures import UploadFile
 
 from models.cycle import Contribution, Cycle
 from models.lifecycle import IllegalTransition
 from models.partnership import Agency, Contact
-from models.portal import PortalSession
+from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, state, visitor
@@ -25,6 +26,7 @@ from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, 
 from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
 from tasks.fresh_link import request_fresh_link
+from tasks.images import MAX_BYTES, ImageRefused, markdown_for, store_image
 from tasks.tokens import check_link, open_session
 from tasks.working_copy import Conflict, last_year, parse_figures, problems, save, submit, working_copy
 
@@ -34,6 +36,7 @@ DONE = {
     "extension": "Your request for more time has gone to the business manager, who will reply.",
     "handover": "Your colleague has been sent their own link; you were copied.",
     "signoff": "The sign-off is recorded.",
+    "image": "The picture is saved and placed at the end of its section: move its line to where it belongs.",
 }
 DB = Annotated[Session, Depends(db)]
 # Ids in paths are database integers: anything else is a bad request, not a server error.
@@ -188,6 +191,8 @@ def _context(
         "csrf": portal_session.csrf_token,
         "closed": contribution.status in CLOSED,
         "errors": [],
+        "kept": True,  # whether the text shown with errors was saved
+        "image_limit_mb": MAX_BYTES // 1024 // 1024,
         "notice": None,
         "preview": None,
         **extra,
@@ -297,9 +302,32 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
         return page(
             request,
             "contribution.html",
-            _context(session, contribution, portal_session, at, texts, figures, errors=wrong, version=version),
+            _context(
+                session, contribution, portal_session, at, texts, figures, errors=wrong, version=version, kept=False
+            ),
             status_code=422,
         )
+    if action == "add-image":
+        try:
+            texts = _with_image(session, contribution, brief.sections, texts, form, actor=contact.email, at=at)
+        except ImageRefused as exc:
+            session.rollback()
+            return page(
+                request,
+                "contribution.html",
+                _context(
+                    session,
+                    contribution,
+                    portal_session,
+                    at,
+                    texts,
+                    figures,
+                    errors=[str(exc)],
+                    version=version,
+                    kept=False,
+                ),
+                status_code=422,
+            )
     result = save(
         session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email, figures=figures
     )
@@ -328,6 +356,9 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             },
             status_code=409,
         )
+    if action == "add-image":
+        session.commit()
+        return RedirectResponse(f"/contribution/{contribution_id}?done=image", status_code=303)
     if action != "submit":
         session.commit()
         return RedirectResponse(f"/contribution/{contribution_id}?saved=1", status_code=303)
@@ -365,6 +396,53 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
         )
     session.commit()
     return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
+
+
+def _with_image(
+    session: Session,
+    contribution: Contribution,
+    sections: Any,
+    texts: dict[str, str],
+    form: Any,
+    *,
+    actor: str,
+    at: Any,
+) -> dict[str, str]:
+    """Keep the uploaded picture and put its line at the end of the chosen section."""
+    upload = form.get("image-file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ImageRefused("Choose a picture to add (a PNG or JPEG file).")
+    key = str(form.get("image-section", ""))
+    section = next((s for s in sections if s.key == key), None)
+    if section is None:
+        raise ImageRefused("Choose the section the picture belongs in.")
+    data = upload.file.read(MAX_BYTES + 1)
+    alt = str(form.get("image-alt", ""))
+    image = store_image(session, contribution, data, alt=alt, filename=upload.filename, actor=actor, at=at)
+    before = texts.get(key, "").rstrip()
+    return {**texts, key: (before + "\n\n" if before else "") + markdown_for(image, alt) + "\n"}
+
+
+@router.get("/images/{name}")
+def picture(
+    request: Request, session: DB, name: Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")]
+) -> Response:
+    """A picture from the visitor's own contribution; anything else is not found."""
+    found = visitor(request, session)
+    image = (
+        session.exec(
+            select(Image).where(Image.contribution_id == found.contribution_id, Image.sha256 == name.split(".")[0])
+        ).first()
+        if found is not None
+        else None
+    )
+    if image is None or image.name != name:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    return Response(
+        image.data,
+        media_type=image.media_type,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Disposition": "inline"},
+    )
 
 
 @dataclass(frozen=True)

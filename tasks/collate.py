@@ -13,7 +13,7 @@ from models.cycle import Cycle
 from models.report import Draft
 from models.store import partnership_of
 from tasks.files import cycle_folder, sha256_file, write_atomic
-from tasks.report import build_view, inputs_hash, render_html, report_inputs, view_summary
+from tasks.report import build_view, inputs_hash, render_html, report_inputs, view_summary, write_images
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def collate(
     partnership = partnership_of(session, cycle)
     path = cycle_folder(output_dir / "drafts", partnership.slug, cycle.label) / f"draft-{number}.html"
     sha = write_atomic(path, render_html(templates_dir, view).encode())
+    write_images(path.parent, view.images)
     summary = view_summary(view)
     if latest and latest.number == number:
         latest.html_sha256 = sha

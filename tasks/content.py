@@ -34,13 +34,23 @@ ALLOWED_TAGS = {
     "tr",
     "th",
     "td",
+    "img",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
+    "img": {"src", "alt"},
     "th": {"scope", "colspan", "rowspan"},
     "td": {"colspan", "rowspan"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# Pictures come only from our own store: any other source (file://, data:, another site) is dropped.
+OWN_IMAGE = re.compile(r"^/images/[0-9a-f]{64}\.(?:png|jpg)$")
+
+
+def _only_own_images(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if OWN_IMAGE.match(value) else None
+    return value
 
 
 def sanitise(html: str) -> str:
@@ -51,6 +61,7 @@ def sanitise(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_only_own_images,
     )
 
 
@@ -67,6 +78,24 @@ def markdown_to_html(text: str, *, shift_headings: int = 0) -> str:
 
 def word_count(html: str) -> int:
     return len(nh3.clean(html, tags=set()).split())
+
+
+class _Pictures(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.alts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.alts.append(" ".join((dict(attrs).get("alt") or "").split()))
+
+
+def picture_alts(html: str) -> list[str]:
+    """The alternative text of every picture in sanitised HTML, in order ("" where there is none)."""
+    parser = _Pictures()
+    parser.feed(html)
+    parser.close()
+    return parser.alts
 
 
 class _ToMarkdown(HTMLParser):
@@ -110,6 +139,10 @@ class _ToMarkdown(HTMLParser):
             self.line.append("[")
         elif tag == "br":
             self.line.append("  \n")
+        elif tag == "img":
+            found = dict(attrs)
+            if found.get("src"):
+                self.line.append(f"![{found.get('alt') or ''}]({found['src']})")
         elif tag == "tr":
             self.row = []
         elif tag in ("td", "th"):

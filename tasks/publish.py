@@ -25,7 +25,7 @@ from tasks.context import day_text
 from tasks.files import cycle_folder, sha256_file, write_atomic
 from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
-from tasks.report import build_view, render_html, render_pdf
+from tasks.report import build_view, render_html, render_pdf, write_images
 
 
 class NotReadyToPublish(ValueError):
@@ -74,9 +74,10 @@ def publish(
                 "approved; still open: " + "; ".join(problems)
             )
         draft = collate(session, cycle, at=at, actor=actor, output_dir=output_dir, templates_dir=templates_dir)
-        html = render_html(templates_dir, build_view(session, cycle, at=at, draft_number=None))
-        files = []
-        for name, data in (("index.html", html.encode()), ("report.pdf", render_pdf(html))):
+        view = build_view(session, cycle, at=at, draft_number=None)
+        html = render_html(templates_dir, view)
+        files = write_images(folder, view.images)
+        for name, data in (("index.html", html.encode()), ("report.pdf", render_pdf(html, view.images))):
             files.append({"name": name, "sha256": write_atomic(folder / name, data)})
         sums = "".join(f"{f['sha256']}  {f['name']}\n" for f in files)
         write_atomic(folder / "SHA256SUMS", sums.encode())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from models.cycle import Contribution, Cycle, Revision
 from models.lifecycle import ContributionState
 from models.partnership_file import ReportSpec
 from models.store import central_sections, contributions, cycle_values, partnership_of
-from tasks.content import markdown_to_html, sanitise, word_count
+from tasks.content import markdown_to_html, picture_alts, sanitise, word_count
+from tasks.files import write_atomic
+from tasks.images import image_bytes, referenced
 from tasks.render import environment
 
 
@@ -61,6 +64,8 @@ class Completeness:
     over_limit: list[str] = field(default_factory=list)  # "Agency: Section (512 of 400 words)"
     empty_sections: list[str] = field(default_factory=list)  # "Agency: Section"
     central_empty: list[str] = field(default_factory=list)
+    pictures_without_alt: list[str] = field(default_factory=list)  # "Agency: Section"
+    pictures_missing: list[str] = field(default_factory=list)  # image names referenced but not stored
 
 
 @dataclass
@@ -75,6 +80,7 @@ class ReportView:
     central_before: list[CentralView]
     central_after: list[CentralView]
     completeness: Completeness
+    images: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, for every picture the report shows
 
 
 def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
@@ -108,6 +114,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
     spec = ReportSpec.model_validate(cycle.report or {})
     completeness = Completeness()
     views = []
+    pictures: list[str] = []
     pairs = contributions(session, cycle)
     current = session.exec(
         select(Revision)
@@ -129,6 +136,9 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 completeness.empty_sections.append(f"{agency.name}: {s.title}")
             if s.word_limit and words > s.word_limit:
                 completeness.over_limit.append(f"{agency.name}: {s.title} ({words} of {s.word_limit} words)")
+            if any(not alt for alt in picture_alts(html)):
+                completeness.pictures_without_alt.append(f"{agency.name}: {s.title}")
+            pictures += referenced(html)
             sections.append(SectionView(s.key, s.title, Markup(html), words, s.word_limit, s.required))
         figures = [
             (f.label, f"{revision.figures[f.key]:,}" + (f" {f.unit}" if f.unit else ""))
@@ -152,10 +162,14 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
     for cs in central_sections(session, cycle):
         if not cs.body_md.strip():
             completeness.central_empty.append(cs.title)
-        target.append(CentralView(cs.key, cs.title, cs.status, Markup(markdown_to_html(cs.body_md)), cs.body_hash))
+        html = markdown_to_html(cs.body_md)
+        pictures += referenced(html)
+        target.append(CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash))
         if spec.contributions_after == cs.key:
             target = after
     local = at.astimezone(dt.UTC)
+    images = image_bytes(session, pictures)
+    completeness.pictures_missing = [name for name in dict.fromkeys(pictures) if name not in images]
     return ReportView(
         title=cycle.title,
         partnership=partnership.name,
@@ -167,27 +181,52 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
         central_before=before,
         central_after=after,
         completeness=completeness,
+        images=images,
     )
 
 
 def render_html(templates_dir: Path, view: ReportView) -> str:
-    return environment(templates_dir).get_template("report/report.html").render(report=view)
+    """The report page, with pictures addressed relative to it (`images/<name>`), so that the page and an
+    `images/` folder beside it work copied to any web host."""
+    html = environment(templates_dir).get_template("report/report.html").render(report=view)
+    return html.replace('src="/images/', 'src="images/')  # only our sanitised addresses look like this
 
 
-def render_pdf(html: str) -> bytes:
-    """The PDF of a report page. It may fetch nothing: no file:// or network URL from content."""
+def write_images(folder: Path, images: Mapping[str, bytes]) -> list[dict[str, str]]:
+    """The report's pictures in `folder/images/`, with their SHA-256 (for a manifest)."""
+    return [
+        {"name": f"images/{name}", "sha256": write_atomic(folder / "images" / name, data)}
+        for name, data in sorted(images.items())
+    ]
+
+
+# Relative addresses in the page resolve against this made-up origin, which only our fetcher answers.
+PDF_BASE = "https://report.invalid/"
+
+
+def render_pdf(html: str, images: Mapping[str, bytes] | None = None, refused: list[str] | None = None) -> bytes:
+    """The PDF of a report page. It fetches only the report's own pictures: any other address (file://,
+    the network) is refused, and added to `refused` when a list is given."""
     import logging
 
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     # WeasyPrint warns on every font when HarfBuzz's subsetter is absent; the fallback is correct, only slower.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    own = {f"{PDF_BASE}images/{name}": data for name, data in (images or {}).items()}
+    turned_away = refused if refused is not None else []
 
-    def refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        raise ValueError(f"the report may not fetch {url!r}")
+    class OwnAssetsOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url in own:
+                kind = "image/png" if url.endswith(".png") else "image/jpeg"
+                return URLFetcherResponse(url, own[url], {"Content-Type": kind})
+            turned_away.append(url)
+            raise ValueError(f"the report may not fetch {url!r}")
 
-    return HTML(string=html, base_url=None, url_fetcher=refuse).write_pdf(pdf_variant="pdf/ua-1") or b""
+    return HTML(string=html, base_url=PDF_BASE, url_fetcher=OwnAssetsOnly()).write_pdf(pdf_variant="pdf/ua-1") or b""
 
 
-def view_summary(view: ReportView) -> dict[str, Any]:
+def view_summary(view: ReportView) -> dict[str, list[str]]:
     return asdict(view.completeness)

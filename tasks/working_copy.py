@@ -14,7 +14,7 @@ from models.partnership import Agency
 from models.portal import WorkingCopy
 from models.revisions import IncompleteContribution, add_revision
 from models.values import Brief
-from tasks.content import html_to_markdown, markdown_to_html, word_count
+from tasks.content import html_to_markdown, markdown_to_html, picture_alts, word_count
 from tasks.submission import enqueue_receipt
 
 
@@ -103,6 +103,12 @@ def problems(brief: Brief, sections: dict[str, str], figures: dict[str, str] | N
         if s.word_limit and words > s.word_limit:
             found.append(
                 f"“{s.title}” has {words} words; the limit is {s.word_limit}. Shorten it by {words - s.word_limit}."
+            )
+        missing_alt = sum(1 for alt in picture_alts(html) if not alt)
+        if missing_alt:
+            found.append(
+                f"“{s.title}” has {missing_alt} picture(s) with no description: write one between the square "
+                "brackets, as in ![what the picture shows](/images/…)."
             )
     return found
 

@@ -27,6 +27,7 @@ from tasks.smtp import SmtpConfig
 from tests.browser import ScriptWatch, chromium, portal_server
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
+from tests.test_pictures import picture
 
 NOW = local("2019-05-01", "10:00")
 PAYLOADS = [p for p in (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines() if p.strip()]
@@ -77,6 +78,22 @@ def test_journey_write_save_leave_return_submit_and_the_receipt_arrives(
     page.goto(f"{url}/")  # leave
     page.goto(contribution_url)  # and come back
     assert page.get_by_label("Looking ahead").input_value() == "Recruit and keep social workers."
+    # a picture, with its description, into "Performance and impact"; then the preview shows it, loaded
+    page.get_by_label("Section", exact=True).select_option(label="Performance and impact")
+    page.get_by_label("Picture", exact=True).set_input_files(
+        files=[{"name": "referrals.png", "mimeType": "image/png", "buffer": picture(size=(24, 16))}]
+    )
+    page.get_by_label(re.compile("^Alternative text")).fill("Chart: referrals by quarter, rising")
+    page.get_by_role("button", name="Add the picture").click()
+    page.wait_for_url(re.compile(r"done=image$"))
+    assert "The picture is saved" in page.get_by_role("status").inner_text()
+    assert (
+        "![Chart: referrals by quarter, rising](/images/" in page.get_by_label("Performance and impact").input_value()
+    )
+    page.get_by_role("button", name="Preview").click()
+    shown = page.get_by_role("img", name="Chart: referrals by quarter, rising")
+    assert shown.evaluate("img => img.complete && img.naturalWidth") == 24
+    assert _axe(page) == []
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"submitted=1$"))
     assert "Submitted as revision 1" in page.get_by_role("status").inner_text()
@@ -112,6 +129,10 @@ def test_the_same_journey_by_keyboard_only(browser: Browser, portal: tuple[str, 
     page.keyboard.press("Tab")  # the first key figure
     page.keyboard.type("40")
     page.keyboard.press("Tab")  # the second (optional)
+    for control in ("image-section", "image-file", "image-alt"):  # the picture controls are reachable too
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == control
+    page.keyboard.press("Tab")  # Add the picture
     page.keyboard.press("Tab")  # Save
     page.keyboard.press("Tab")  # Preview
     page.keyboard.press("Tab")  # Submit

@@ -4,7 +4,9 @@ document.querySelectorAll("textarea[id^='section-']").forEach(function (area) {
   var out = document.getElementById("count-" + key);
   var limit = area.dataset.limit ? parseInt(area.dataset.limit, 10) : null;
   function update() {
-    var words = area.value.trim() ? area.value.trim().split(/\s+/).length : 0;
+    // pictures are not words: their Markdown lines are left out of the count, as on the server
+    var text = area.value.replace(/!\[[^\]]*\]\([^)]*\)/g, " ").trim();
+    var words = text ? text.split(/\s+/).length : 0;
     out.textContent = words + (words === 1 ? " word" : " words") + (limit ? " of " + limit : "");
     out.classList.toggle("over", limit !== null && words > limit);
   }
