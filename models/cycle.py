@@ -91,12 +91,16 @@ class ReviewDecision(SQLModel, table=True):
 
 
 class PersonalLink(SQLModel, table=True):
-    """A link for one contact to one contribution. Only the token's hash is kept."""
+    """A personal link: for an agency's contact to one contribution, or for the Chair or the business manager
+    to one cycle's review or desk. Only the token's hash is kept."""
 
     __tablename__ = "personal_link"
     id: int | None = Field(default=None, primary_key=True)
-    contribution_id: int = Field(foreign_key="contribution.id", index=True)
-    contact_id: int = Field(foreign_key="contact.id", index=True)
+    role: str = Field(default="agency", max_length=16)  # agency | chair | manager
+    contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)  # chair and manager links
+    email: str | None = Field(default=None, max_length=320)  # who a chair or manager link was sent to
     token_hash: str = Field(unique=True, max_length=64)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -28,6 +28,8 @@ class Kind(StrEnum):
     extension_request = "extension_request"
     handover = "handover"
     published = "published"
+    staff_link = "staff_link"  # the Chair's review or the business manager's desk
+    extension_refused = "extension_refused"
 
 
 @dataclass(frozen=True)

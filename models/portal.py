@@ -17,8 +17,11 @@ class PortalSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, max_length=64)
     link_id: int = Field(foreign_key="personal_link.id", index=True)
-    contribution_id: int = Field(foreign_key="contribution.id", index=True)
-    contact_id: int = Field(foreign_key="contact.id")
+    role: str = Field(default="agency", max_length=16)  # agency | chair | manager, as the link's
+    contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id")  # chair and manager sessions
+    email: str | None = Field(default=None, max_length=320)
     csrf_token: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -11,16 +11,16 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
-from models.cycle import Contribution, Cycle
+from models.cycle import Contribution, Cycle, ReviewDecision
 from models.lifecycle import IllegalTransition
 from models.partnership import Agency, Contact
 from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
-from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, state, visitor
+from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, refused, state, visitor
 from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
@@ -42,6 +42,7 @@ DB = Annotated[Session, Depends(db)]
 # Ids in paths are database integers: anything else is a bad request, not a server error.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Small = Annotated[int, Query(ge=0, le=2**31 - 1)]
+ImageName = Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")]
 SESSION_HOURS = 12
 PROBLEMS = {
     "unknown": "This link is not one we recognise. It may have been copied only in part.",
@@ -73,10 +74,21 @@ def link_landing(request: Request, token: str, session: DB) -> Response:
             status_code=404 if check.problem == "unknown" else 410,
         )
     assert check.link is not None
-    contribution = session.get(Contribution, check.link.contribution_id)
-    agency = session.get(Agency, contribution.agency_id) if contribution else None
+    link = check.link
+    if link.role == "agency":
+        contribution = session.get(Contribution, link.contribution_id) if link.contribution_id else None
+        agency = session.get(Agency, contribution.agency_id) if contribution else None
+        what, button = f"{agency.name if agency else 'your agency'}'s contribution", "Continue to the contribution"
+    else:
+        cycle = session.get(Cycle, link.cycle_id) if link.cycle_id else None
+        title = cycle.title if cycle else "the report"
+        what, button = (
+            (f"the Chair's review of the {title}", "Continue to the review")
+            if link.role == "chair"
+            else (f"the business manager's desk for the {title}", "Continue to the desk")
+        )
     return page(
-        request, "landing.html", {"title": "Your contribution", "token": token, "agency": agency.name if agency else ""}
+        request, "landing.html", {"title": "Your personal link", "token": token, "what": what, "button": button}
     )
 
 
@@ -94,7 +106,11 @@ def link_exchange(request: Request, token: str, session: DB) -> Response:
         )
     cookie = open_session(session, check.link, at=at, hours=SESSION_HOURS)
     session.commit()
-    response = RedirectResponse(f"/contribution/{check.link.contribution_id}", status_code=303)
+    link = check.link
+    target = {"chair": f"/review/{link.cycle_id}", "manager": f"/desk/{link.cycle_id}"}.get(
+        link.role, f"/contribution/{link.contribution_id}"
+    )
+    response = RedirectResponse(target, status_code=303)
     secure = state(request).settings.public_base_url.startswith("https://")
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=secure, max_age=SESSION_HOURS * 3600)
     return response
@@ -128,15 +144,7 @@ def _allowed(request: Request, session: Session, contribution_id: int) -> Portal
 
 
 def _refused(request: Request) -> Response:
-    return page(
-        request,
-        "link_problem.html",
-        {
-            "title": "Open this page from your email",
-            "problem": "This page needs the personal link from your email, for this contribution.",
-        },
-        status_code=403,
-    )
+    return refused(request)
 
 
 def _context(
@@ -172,8 +180,19 @@ def _context(
         }
         for s in brief.sections
     ]
+    returned = None
+    if contribution.status == "returned":
+        decision = session.exec(
+            select(ReviewDecision)
+            .where(ReviewDecision.contribution_id == contribution.id, ReviewDecision.decision == "return")
+            .order_by(col(ReviewDecision.decided_at).desc(), col(ReviewDecision.id).desc())
+        ).first()
+        if decision is not None:
+            pointed = next((s.title for s in brief.sections if s.key == decision.brief_section), None)
+            returned = {"comments": decision.comments, "section": pointed, "chair": cycle_values(cycle)[4].name}
     return {
         "title": f"{agency.name}: {cycle.title}",
+        "returned": returned,
         "cycle": cycle,
         "agency": agency,
         "contact": contact,
@@ -424,18 +443,18 @@ def _with_image(
 
 
 @router.get("/images/{name}")
-def picture(
-    request: Request, session: DB, name: Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")]
-) -> Response:
-    """A picture from the visitor's own contribution; anything else is not found."""
+def picture(request: Request, session: DB, name: ImageName) -> Response:
+    """A picture from the visitor's own contribution, or for the Chair and the business manager from any
+    contribution in their cycle; anything else is not found."""
     found = visitor(request, session)
-    image = (
-        session.exec(
-            select(Image).where(Image.contribution_id == found.contribution_id, Image.sha256 == name.split(".")[0])
-        ).first()
-        if found is not None
-        else None
-    )
+    query = select(Image).join(Contribution, col(Image.contribution_id) == col(Contribution.id))
+    query = query.where(Image.sha256 == name.split(".")[0])
+    if found is None:
+        image = None
+    elif found.role == "agency":
+        image = session.exec(query.where(Image.contribution_id == found.contribution_id)).first()
+    else:
+        image = session.exec(query.where(Contribution.cycle_id == found.cycle_id)).first()
     if image is None or image.name != name:
         return Response("Not found", status_code=404, media_type="text/plain")
     return Response(

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import agency
+from portal import agency, manager, review
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
 from reportcycle.settings import Settings
@@ -59,4 +59,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(agency.router)
+    app.include_router(review.router)
+    app.include_router(manager.router)
     return app

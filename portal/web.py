@@ -74,3 +74,31 @@ def csrf_ok(portal_session: PortalSession, submitted: str | None) -> bool:
 
 def default_state() -> PortalState:
     return PortalState(get_settings(), SystemClock())
+
+
+def staff(request: Request, session: Session, cycle_id: int, role: str) -> PortalSession | None:
+    """The visitor's session if it was opened from the Chair's (role "chair") or the business manager's
+    (role "manager") link for this cycle; an agency's session never is."""
+    found = visitor(request, session)
+    return found if found is not None and found.role == role and found.cycle_id == cycle_id else None
+
+
+def refused(request: Request, what: str = "this contribution") -> HTMLResponse:
+    return page(
+        request,
+        "link_problem.html",
+        {
+            "title": "Open this page from your email",
+            "problem": f"This page needs the personal link from your email, for {what}.",
+        },
+        status_code=403,
+    )
+
+
+def expired_form(request: Request, lost: str = "") -> HTMLResponse:
+    return page(
+        request,
+        "message.html",
+        {"title": "Please try again", "message": f"This form had expired{lost}: reload the page and try again."},
+        status_code=403,
+    )

@@ -32,6 +32,26 @@ def issue_link(session: Session, *, contribution_id: int, contact_id: int, at: d
     return token
 
 
+def issue_staff_link(
+    session: Session, *, role: str, cycle_id: int, email: str, at: dt.datetime, valid_days: int
+) -> str:
+    """A link for the Chair (the review) or the business manager (the desk) of one cycle; the raw token."""
+    if role not in ("chair", "manager"):
+        raise ValueError(f"a staff link is for the chair or the manager, not {role!r}")
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PersonalLink(
+            role=role,
+            cycle_id=cycle_id,
+            email=email,
+            token_hash=hash_token(token),
+            created_at=at,
+            expires_at=at + dt.timedelta(days=valid_days),
+        )
+    )
+    return token
+
+
 @dataclass(frozen=True)
 class LinkCheck:
     link: PersonalLink | None
@@ -57,8 +77,11 @@ def open_session(session: Session, link: PersonalLink, *, at: dt.datetime, hours
         PortalSession(
             token_hash=hash_token(cookie),
             link_id=link.id or 0,
+            role=link.role,
             contribution_id=link.contribution_id,
             contact_id=link.contact_id,
+            cycle_id=link.cycle_id,
+            email=link.email,
             csrf_token=secrets.token_urlsafe(32),
             created_at=at,
             expires_at=min(at + dt.timedelta(hours=hours), link.expires_at),

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from sqlmodel import Session
 
+from models.store import find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tests.helpers import local
+from tasks.tokens import issue_staff_link
+from tests.helpers import local, open_example_cycle
+
+NOW = local("2019-05-01", "10:00")
 
 
-def test_no_server_errors_on_any_operation(database_url: str) -> None:
+@pytest.mark.parametrize("who", ["nobody", "chair", "manager"])
+def test_no_server_errors_on_any_operation(database_url: str, session: Session, who: str) -> None:
+    """Anonymous, then with the Chair's and the business manager's sessions over an opened cycle, so that
+    the guarded routes are reached with their real state behind them."""
     app = create_app(get_settings(), FixedClock(local("2019-05-01", "10:00")))
+    cookies: dict[str, str] = {}
+    if who != "nobody":
+        open_example_cycle(session)
+        token = issue_staff_link(
+            session, role=who, cycle_id=find_cycle(session).id or 0, email="x@example.org", at=NOW, valid_days=30
+        )
+        session.commit()
+        with TestClient(app, follow_redirects=False) as client:
+            client.post(f"/c/{token}")
+            cookies = dict(client.cookies)
+        assert cookies
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{op.method.upper()} {op.path}" for op in operations} >= {
@@ -24,15 +45,27 @@ def test_no_server_errors_on_any_operation(database_url: str) -> None:
         "POST /link/fresh",
         "GET /contribution/{contribution_id}",
         "POST /contribution/{contribution_id}",
+        "GET /review/{cycle_id}",
+        "GET /review/{cycle_id}/{name}",
+        "POST /review/{cycle_id}/{name}",
+        "GET /desk/{cycle_id}",
+        "POST /desk/{cycle_id}/do/{action}",
+        "GET /images/{name}",
     }
     calls = 0
+    reached: set[str] = set()
 
     @given(case=st.one_of(*[op.as_strategy() for op in operations]))
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: schemathesis.Case) -> None:
         nonlocal calls
         calls += 1
-        case.call_and_validate(checks=[not_a_server_error])
+        response = case.call_and_validate(checks=[not_a_server_error], cookies=cookies)
+        if response.status_code == 200:
+            reached.add(case.operation.path.split("/")[1])
 
     check()
     assert calls >= 100
+    # with a staff session the guarded pages were really reached, not only refused
+    page = {"chair": "review", "manager": "desk"}.get(who)
+    assert page is None or page in reached, reached

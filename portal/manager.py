@@ -1,0 +1,389 @@
+"""The business manager's desk: the cycle at a glance and every action on it, each one audited.
+
+Pages read; one POST route takes every action through the same guard (the manager's session for
+this cycle, the CSRF token), runs the task function, and goes back with a notice or the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from models.cycle import Contribution, Cycle, PersonalLink
+from models.lifecycle import IllegalTransition
+from models.outbox import OutboundEmail, OutboxStatus
+from models.partnership import Agency
+from models.portal import ExtensionRequest, Image, WorkingCopy
+from models.report import CentralSection
+from models.status import cycle_status
+from models.store import NotFound, central_sections, contacts_of, contribution_for, contributions, cycle_values
+from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from reportcycle.settings import Settings
+from tasks.central import set_central_text
+from tasks.collate import collate, latest_draft
+from tasks.desk import confirm_escalation, excuse, extend
+from tasks.digest import held_escalations
+from tasks.manager_desk import (
+    DeskError,
+    grant_extension,
+    refuse_extension,
+    replace_contact,
+    resend_link,
+    revoke_links,
+    submit_on_behalf,
+)
+from tasks.staff_link import send_staff_link
+
+router = APIRouter()
+DB = Annotated[Session, Depends(db)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+WHO = "the business manager's desk"
+DONE = {
+    "grant": "The extension is granted; the agency has been told, with a new calendar entry.",
+    "refuse": "The request is refused; the agency has been told.",
+    "confirm-escalation": "The escalation is released; it goes out in the next send window.",
+    "excuse": "The agency is excused; the report will say so.",
+    "extend": "The deadline is moved; the agency has been told, with a new calendar entry.",
+    "resend": "A new link is on its way.",
+    "revoke": "The links are withdrawn.",
+    "replace": "The contact is replaced; the old links are withdrawn and the new contact has a link.",
+    "on-behalf": "The contribution is recorded as a new revision; the agency gets a receipt.",
+    "central": "The central section is saved; it waits for the Chair's approval.",
+    "collate": "A draft is collated; its report is below.",
+    "chair-link": "The Chair has been sent a personal link to the review.",
+}
+
+
+def _manager(request: Request, session: Session, cycle_id: int) -> tuple[Any, Cycle] | None:
+    found = staff(request, session, cycle_id, "manager")
+    cycle = session.get(Cycle, cycle_id) if found else None
+    return (found, cycle) if found is not None and cycle is not None else None
+
+
+@router.get("/desk/{cycle_id}", response_class=HTMLResponse)
+def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Response:
+    allowed = _manager(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    pairs = contributions(session, cycle)
+    names = {c.id: a.name for c, a in pairs}
+    requests = session.exec(
+        select(ExtensionRequest)
+        .where(col(ExtensionRequest.contribution_id).in_(list(names)), ExtensionRequest.status == "pending")
+        .order_by(col(ExtensionRequest.requested_at))
+    ).all()
+    held = [(a, len(held_escalations(session, c.id or 0))) for c, a in pairs]
+    failed = session.exec(
+        select(OutboundEmail)
+        .where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.status == OutboxStatus.failed)
+        .order_by(col(OutboundEmail.id))
+    ).all()
+    draft = latest_draft(session, cycle)
+    return page(
+        request,
+        "desk.html",
+        {
+            "title": f"Desk: {cycle.title}",
+            "cycle": cycle,
+            "rows": cycle_status(session, cycle, at=now(request)),
+            "requests": [(r, names[r.contribution_id]) for r in requests],
+            "held": [(a, n) for a, n in held if n],
+            "failed": failed,
+            "central": central_sections(session, cycle),
+            "draft": draft,
+            "csrf": found.csrf_token,
+            "notice": DONE.get(done),
+        },
+    )
+
+
+@router.get("/desk/{cycle_id}/agency/{slug}", response_class=HTMLResponse)
+def agency_page(request: Request, cycle_id: RowId, slug: Name, session: DB, done: str = "") -> Response:
+    allowed = _manager(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    agency = session.exec(
+        select(Agency).where(Agency.partnership_id == cycle.partnership_id, Agency.slug == slug)
+    ).first()
+    if agency is None:
+        return page(request, "message.html", {"title": "Not found", "message": "There is no such agency."}, 404)
+    contribution = contribution_for(session, cycle, agency)
+    links = session.exec(
+        select(PersonalLink).where(
+            PersonalLink.contribution_id == contribution.id,
+            col(PersonalLink.revoked_at).is_(None),
+            col(PersonalLink.expires_at) > now(request),
+        )
+    ).all()
+    copy = session.exec(select(WorkingCopy).where(WorkingCopy.contribution_id == contribution.id)).first()
+    brief = cycle_values(cycle)[0]
+    return page(
+        request,
+        "desk_agency.html",
+        {
+            "title": f"{agency.name}: {cycle.title}",
+            "cycle": cycle,
+            "agency": agency,
+            "contribution": contribution,
+            "contacts": sorted(contacts_of(session, agency).items()),
+            "live_links": len(links),
+            "sections": [(s.key, s.title, (copy.sections if copy else {}).get(s.key, "")) for s in brief.sections],
+            "csrf": found.csrf_token,
+            "notice": DONE.get(done),
+        },
+    )
+
+
+@router.get("/desk/{cycle_id}/central/{key}", response_class=HTMLResponse)
+def central_page(request: Request, cycle_id: RowId, key: Name, session: DB) -> Response:
+    allowed = _manager(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    section = session.exec(
+        select(CentralSection).where(CentralSection.cycle_id == cycle.id, CentralSection.key == key)
+    ).first()
+    if section is None:
+        return page(request, "message.html", {"title": "Not found", "message": "There is no such section."}, 404)
+    return page(
+        request,
+        "desk_central.html",
+        {"title": f"Edit: {section.title}", "cycle": cycle, "section": section, "csrf": found.csrf_token},
+    )
+
+
+@router.get("/desk/{cycle_id}/draft", response_class=HTMLResponse)
+def draft_page(request: Request, cycle_id: RowId, session: DB) -> Response:
+    """The latest draft as collated; its pictures come from the route below (`images/<name>` beside it)."""
+    allowed = _manager(request, session, cycle_id)
+    draft = latest_draft(session, allowed[1]) if allowed else None
+    if allowed is None:
+        return refused(request, WHO)
+    path = FilePath(draft.html_path) if draft else None
+    if path is None or not path.exists():
+        return page(request, "message.html", {"title": "No draft yet", "message": "Collate a draft first."}, 404)
+    # The report carries its own style sheet inline; content in it is sanitised and has no style attributes.
+    csp = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(path.read_text(), headers={"Content-Security-Policy": csp})
+
+
+@router.get("/desk/{cycle_id}/images/{name}")
+def draft_picture(
+    request: Request,
+    cycle_id: RowId,
+    session: DB,
+    name: Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")],
+) -> Response:
+    allowed = _manager(request, session, cycle_id)
+    image = (
+        session.exec(
+            select(Image)
+            .join(Contribution, col(Image.contribution_id) == col(Contribution.id))
+            .where(Contribution.cycle_id == cycle_id, Image.sha256 == name.split(".")[0])
+        ).first()
+        if allowed
+        else None
+    )
+    if image is None or image.name != name:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    return Response(image.data, media_type=image.media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@dataclass(frozen=True)
+class Act:
+    """What an action works with: the form's fields, the cycle, who and when."""
+
+    session: Session
+    cycle: Cycle
+    form: Any
+    at: dt.datetime
+    actor: str
+    settings: Settings
+
+    def field(self, name: str) -> str:
+        return str(self.form.get(name, "")).strip()
+
+    def contribution(self) -> Contribution:
+        agency = self.session.exec(
+            select(Agency).where(
+                Agency.partnership_id == self.cycle.partnership_id, Agency.slug == self.field("agency")
+            )
+        ).first()
+        if agency is None:
+            raise DeskError("Choose an agency of this partnership.")
+        return contribution_for(self.session, self.cycle, agency)
+
+    def row_id(self, name: str) -> int:
+        value = self.field(name)
+        if not value.isdigit() or len(value) > 9:
+            raise DeskError("That form was not complete: reload the page and try again.")
+        return int(value)
+
+    def date(self, name: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(self.field(name))
+        except ValueError:
+            raise DeskError("Give the date as a date, e.g. 2019-06-03.") from None
+
+
+def _on_behalf(a: Act) -> object:
+    texts = {k.removeprefix("section-"): str(v) for k, v in a.form.items() if k.startswith("section-")}
+    return submit_on_behalf(
+        a.session,
+        a.cycle,
+        a.contribution(),
+        texts,
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        templates_dir=a.settings.templates_dir,
+    )
+
+
+def _excuse(a: Act) -> None:
+    if not a.field("reason"):
+        raise DeskError("Say why the agency is excused: the report and the audit log record it.")
+    excuse(a.session, a.contribution(), at=a.at, actor=a.actor, reason=a.field("reason"))
+
+
+def _extend(a: Act) -> object:
+    try:
+        return extend(
+            a.session,
+            a.cycle,
+            a.contribution(),
+            a.date("until"),
+            at=a.at,
+            actor=a.actor,
+            base_url=a.settings.public_base_url,
+            templates_dir=a.settings.templates_dir,
+        )
+    except ValueError as exc:
+        raise DeskError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+
+
+def _confirm(a: Act) -> object:
+    try:
+        return confirm_escalation(a.session, a.cycle, a.contribution(), at=a.at, actor=a.actor)
+    except ValueError as exc:
+        raise DeskError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+
+
+def _collate(a: Act) -> object:
+    s = a.settings
+    return collate(a.session, a.cycle, at=a.at, actor=a.actor, output_dir=s.output_dir, templates_dir=s.templates_dir)
+
+
+ACTIONS: dict[str, Callable[[Act], object]] = {
+    "grant": lambda a: grant_extension(
+        a.session,
+        a.cycle,
+        a.row_id("request"),
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        templates_dir=a.settings.templates_dir,
+    ),
+    "refuse": lambda a: refuse_extension(
+        a.session,
+        a.cycle,
+        a.row_id("request"),
+        reason=a.field("reason"),
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        templates_dir=a.settings.templates_dir,
+    ),
+    "confirm-escalation": _confirm,
+    "excuse": _excuse,
+    "extend": _extend,
+    "resend": lambda a: resend_link(
+        a.session,
+        a.cycle,
+        a.contribution(),
+        role=a.field("role") or "lead",
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        link_valid_days=a.settings.link_valid_days,
+        templates_dir=a.settings.templates_dir,
+    ),
+    "revoke": lambda a: revoke_links(a.session, a.contribution(), at=a.at, actor=a.actor),
+    "replace": lambda a: replace_contact(
+        a.session,
+        a.cycle,
+        a.contribution(),
+        role=a.field("role"),
+        name=a.field("name"),
+        email=a.field("email"),
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        link_valid_days=a.settings.link_valid_days,
+        templates_dir=a.settings.templates_dir,
+    ),
+    "on-behalf": _on_behalf,
+    "central": lambda a: set_central_text(
+        a.session, a.cycle, a.field("key"), str(a.form.get("body", "")), at=a.at, actor=a.actor
+    ),
+    "collate": _collate,
+    "chair-link": lambda a: send_staff_link(
+        a.session,
+        a.cycle,
+        "chair",
+        at=a.at,
+        actor=a.actor,
+        base_url=a.settings.public_base_url,
+        link_valid_days=a.settings.link_valid_days,
+        templates_dir=a.settings.templates_dir,
+    ),
+}
+# Where each action goes back to: the agency's page for agency actions, else the desk.
+AGENCY_ACTIONS = {"resend", "revoke", "replace", "on-behalf", "excuse", "extend"}
+
+
+@router.post("/desk/{cycle_id}/do/{action}", response_class=HTMLResponse)
+async def act(request: Request, cycle_id: RowId, action: Name) -> Response:
+    form = await request.form()
+    return await in_thread(request, _act, cycle_id, action, form)
+
+
+def _act(request: Request, session: Session, cycle_id: int, action: str, form: Any) -> Response:
+    allowed = _manager(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    if not csrf_ok(found, str(form.get("csrf", ""))):
+        return expired_form(request, ": nothing was changed")
+    work = ACTIONS.get(action)
+    if work is None:
+        return page(request, "message.html", {"title": "Not found", "message": "There is no such action."}, 404)
+    a = Act(session, cycle, form, now(request), found.email or "manager", state(request).settings)
+    try:
+        work(a)
+    except (DeskError, NotFound, IllegalTransition) as exc:
+        session.rollback()
+        back = (
+            f"/desk/{cycle_id}/agency/{a.field('agency')}"
+            if action in AGENCY_ACTIONS and a.field("agency")
+            else f"/desk/{cycle_id}"
+        )
+        return page(
+            request,
+            "message.html",
+            {"title": "That was not done", "message": str(exc), "back": back},
+            status_code=422,
+        )
+    session.commit()
+    back = f"/desk/{cycle_id}/agency/{a.field('agency')}" if action in AGENCY_ACTIONS else f"/desk/{cycle_id}"
+    return RedirectResponse(f"{back}?done={action}", status_code=303)

@@ -1,0 +1,234 @@
+"""The Chair's review: the draft item by item, what changed since the Chair last read it, approve or return.
+
+A decision is a row (tasks.review.record_decision); the page then applies pending decisions with the
+same function the review flow runs, so the agency hears at once and nothing waits on a person.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlmodel import Session, col, select
+
+from models.cycle import Contribution, Cycle, ReviewDecision, Revision
+from models.lifecycle import CentralState, ContributionState
+from models.partnership import Agency
+from models.report import CentralSection
+from models.store import NotFound, central_sections, contributions, cycle_values
+from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from tasks.collate import latest_draft
+from tasks.content import markdown_to_html, sanitise
+from tasks.diff import section_diff
+from tasks.review import ReviewError, apply_decisions, record_decision
+
+router = APIRouter()
+DB = Annotated[Session, Depends(db)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+def _last_reviewed(session: Session, contribution: Contribution) -> Revision | None:
+    """The revision the Chair last decided on (approved or returned), if any."""
+    decision = session.exec(
+        select(ReviewDecision)
+        .where(ReviewDecision.contribution_id == contribution.id, col(ReviewDecision.revision_id).is_not(None))
+        .order_by(col(ReviewDecision.decided_at).desc(), col(ReviewDecision.id).desc())
+    ).first()
+    return session.get(Revision, decision.revision_id) if decision else None
+
+
+def _current(session: Session, contribution: Contribution) -> Revision | None:
+    return session.exec(
+        select(Revision).where(
+            Revision.contribution_id == contribution.id, Revision.number == contribution.current_revision
+        )
+    ).first()
+
+
+@router.get("/review/{cycle_id}", response_class=HTMLResponse)
+def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Response:
+    if staff(request, session, cycle_id, "chair") is None:
+        return refused(request, "the Chair's review")
+    cycle = session.get(Cycle, cycle_id)
+    assert cycle is not None
+    items = []
+    for c, agency in contributions(session, cycle):
+        last = _last_reviewed(session, c)
+        items.append(
+            {
+                "name": agency.slug,
+                "title": agency.name,
+                "status": c.status,
+                "revision": c.current_revision,
+                "to_decide": c.status == ContributionState.submitted,
+                "changed": bool(last and last.number != c.current_revision),
+            }
+        )
+    central = [
+        {
+            "name": s.key,
+            "title": s.title,
+            "status": s.status,
+            "to_decide": s.status == CentralState.draft and bool(s.body_md.strip()),
+        }
+        for s in central_sections(session, cycle)
+    ]
+    draft = latest_draft(session, cycle)
+    notices = {
+        "approve": "Approved.",
+        "return": "Returned with your comments; the agency has a new deadline and has been told.",
+        "stale": "The text changed while you were reading it: your decision was not applied. Read it again.",
+    }
+    return page(
+        request,
+        "review.html",
+        {
+            "title": f"Review: {cycle.title}",
+            "cycle": cycle,
+            "items": items,
+            "central": central,
+            "draft": draft,
+            "waiting": sum(1 for i in [*items, *central] if i["to_decide"]),
+            "notice": notices.get(done),
+        },
+    )
+
+
+def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
+    """What the Chair reads for one agency or central section, with the change since the last review."""
+    brief = cycle_values(cycle)[0]
+    agency = session.exec(
+        select(Agency).where(Agency.partnership_id == cycle.partnership_id, Agency.slug == name)
+    ).first()
+    if agency is not None:
+        c = session.exec(
+            select(Contribution).where(Contribution.cycle_id == cycle.id, Contribution.agency_id == agency.id)
+        ).one()
+        current, last = _current(session, c), _last_reviewed(session, c)
+        sections = []
+        for s in brief.sections:
+            now_html = sanitise(current.sections.get(s.key, "")) if current else ""
+            change = None
+            if last is not None and current is not None and last.number != current.number:
+                change = section_diff(last.sections.get(s.key, ""), now_html)
+            sections.append({"key": s.key, "title": s.title, "html": Markup(now_html), "change": change})
+        return {
+            "kind": "contribution",
+            "title": agency.name,
+            "status": c.status,
+            "revision": c.current_revision,
+            "last_reviewed": last.number if last else None,
+            "sections": sections,
+            "signed_off": (c.signed_off_by, c.signed_off_role) if c.signed_off_by else None,
+            "to_decide": c.status == ContributionState.submitted,
+            "brief_sections": [(s.key, s.title) for s in brief.sections],
+        }
+    central = session.exec(
+        select(CentralSection).where(CentralSection.cycle_id == cycle.id, CentralSection.key == name)
+    ).first()
+    if central is None:
+        raise NotFound(name)
+    return {
+        "kind": "central",
+        "title": central.title,
+        "status": central.status,
+        "revision": None,
+        "last_reviewed": None,
+        "sections": [
+            {"key": central.key, "title": "", "html": Markup(markdown_to_html(central.body_md)), "change": None}
+        ],
+        "signed_off": None,
+        "to_decide": central.status == CentralState.draft and bool(central.body_md.strip()),
+        "brief_sections": [],
+    }
+
+
+@router.get("/review/{cycle_id}/{name}", response_class=HTMLResponse)
+def item_page(request: Request, cycle_id: RowId, name: Name, session: DB) -> Response:
+    found = staff(request, session, cycle_id, "chair")
+    if found is None:
+        return refused(request, "the Chair's review")
+    cycle = session.get(Cycle, cycle_id)
+    assert cycle is not None
+    try:
+        item = _item(session, cycle, name)
+    except NotFound:
+        return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
+    return page(
+        request,
+        "review_item.html",
+        {
+            "title": item["title"],
+            "cycle": cycle,
+            "item": item,
+            "name": name,
+            "csrf": found.csrf_token,
+            "errors": [],
+            "comments": "",
+        },
+    )
+
+
+@router.post("/review/{cycle_id}/{name}", response_class=HTMLResponse)
+async def decide(request: Request, cycle_id: RowId, name: Name) -> Response:
+    form = await request.form()
+    return await in_thread(request, _decide, cycle_id, name, form)
+
+
+def _decide(request: Request, session: Session, cycle_id: int, name: str, form: Any) -> Response:
+    found = staff(request, session, cycle_id, "chair")
+    if found is None:
+        return refused(request, "the Chair's review")
+    if not csrf_ok(found, str(form.get("csrf", ""))):
+        return expired_form(request, ": your decision was not recorded")
+    cycle = session.get(Cycle, cycle_id)
+    assert cycle is not None
+    decision = str(form.get("decision", ""))
+    comments = str(form.get("comments", ""))
+    pointed = str(form.get("brief_section", "")) or None
+    at = now(request)
+    s = state(request).settings
+    try:
+        row = record_decision(
+            session,
+            cycle,
+            name,
+            decision,
+            comments=comments,
+            brief_section=pointed,
+            at=at,
+            actor=found.email or "chair",
+        )
+    except (ReviewError, NotFound) as exc:
+        session.rollback()
+        try:
+            item = _item(session, cycle, name)
+        except NotFound:
+            return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
+        message = str(exc)
+        if not decision:
+            message = "Choose approve or return."
+        return page(
+            request,
+            "review_item.html",
+            {
+                "title": item["title"],
+                "cycle": cycle,
+                "item": item,
+                "name": name,
+                "csrf": found.csrf_token,
+                "errors": [message[:1].upper() + message[1:]],
+                "comments": comments,
+            },
+            status_code=422,
+        )
+    report = apply_decisions(
+        session, cycle, at=at, actor=found.email or "chair", base_url=s.public_base_url, templates_dir=s.templates_dir
+    )
+    session.commit()
+    session.refresh(row)
+    done = decision if row.outcome == "applied" or not report.stale else "stale"
+    return RedirectResponse(f"/review/{cycle_id}?done={done}", status_code=303)
