@@ -319,6 +319,35 @@ def excuse(agency: str, reason: Annotated[str, typer.Option(help="Why the agency
         console.print(f"{agency}: excused")
 
 
+@app.command()
+def link(
+    role: Annotated[str, typer.Argument(help="chair (the review) or manager (the business manager's desk)")],
+) -> None:
+    """Email the Chair or the business manager a personal link to their page in the portal."""
+    with _errors():
+        from models.store import find_cycle
+        from tasks.staff_link import send_staff_link
+
+        if role not in ("chair", "manager"):
+            raise CliError(f"a link is for 'chair' or 'manager', not {role!r}")
+
+        def work(session: Any) -> str:
+            s = _settings()
+            return send_staff_link(
+                session,
+                find_cycle(session, OPTIONS.partnership, OPTIONS.cycle),
+                role,
+                at=_now(),
+                actor=OPTIONS.actor,
+                base_url=s.public_base_url,
+                link_valid_days=s.link_valid_days,
+                templates_dir=s.templates_dir,
+            )
+
+        address = _in_session(work)
+        console.print(f"a personal link for the {role} is queued to {address}; dispatch sends it")
+
+
 @app.command("confirm-escalation")
 def confirm_escalation(agency: str) -> None:
     """Send an escalation the cycle's policy held for your confirmation."""

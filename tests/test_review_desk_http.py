@@ -352,3 +352,18 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         "link.chair.send",
     ):
         assert action in actions, action
+
+
+def test_the_cli_sends_staff_links_and_refuses_other_roles(session: Session, links: dict[str, str]) -> None:
+    from typer.testing import CliRunner
+
+    from reportcycle.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["link", "chair"])
+    assert result.exit_code == 0, result.output
+    assert "queued to independent.chair@bscb.example.org" in result.output
+    result = CliRunner().invoke(cli, ["link", "treasurer"])
+    assert result.exit_code == 1 and "a link is for 'chair' or 'manager', not 'treasurer'" in result.output
+    rows = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "staff_link")).all()
+    assert [r.to_addrs for r in rows] == [["independent.chair@bscb.example.org"]]
+    assert "Open the review" in (rows[0].html_body or "")
