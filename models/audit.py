@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import DDL, Column, Table, event
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime, append_only, json_column
 
@@ -81,3 +81,16 @@ def _attach_refusal_triggers(table: Table) -> None:
 
 
 _attach_refusal_triggers(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+def trail(
+    session: Session, cycle_id: int, *, since: dt.datetime | None = None, action_prefix: str | None = None
+) -> list[AuditEvent]:
+    """One cycle's events, oldest first (ties in recording order)."""
+    query = select(AuditEvent).where(AuditEvent.cycle_id == cycle_id)
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if action_prefix:
+        # autoescape: an underscore in "start_review" is a letter, not a LIKE wildcard
+        query = query.where(col(AuditEvent.action).startswith(action_prefix, autoescape=True))
+    return list(session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))))
