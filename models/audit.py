@@ -40,7 +40,7 @@ def record(
 
 # The ORM listeners in `append_only` stop the application; these triggers stop everyone else
 # (psql, a script, a future bug that issues raw SQL). The migration that adds them to existing
-# databases copies this SQL (migrations/versions/..._audit_event_append_only.py); keep the two alike.
+# databases copies this SQL (migrations/versions/606f7d053ba7_audit_event_append_only.py); keep the two alike.
 # SQLite drops a table's triggers when a batch migration copies the table: a later migration that
 # alters audit_event on SQLite must create them again.
 REFUSAL = "audit_event is append-only: record a new event instead of changing or removing one"
