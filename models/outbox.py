@@ -19,6 +19,7 @@ class OutboxStatus(StrEnum):
     failed = "failed"  # permanent: a 5xx, a refused recipient, or out of attempts
     superseded = "superseded"  # a later step of the ladder went instead; never sent
     held = "held"  # an escalation waiting for the business manager's confirmation
+    cancelled = "cancelled"  # stopped by a person (reportcycle outbox cancel); never sent
 
 
 class OutboundEmail(SQLModel, table=True):

@@ -173,11 +173,20 @@ def find_cycle(session: Session, partnership_slug: str | None = None, label: str
     rows = session.exec(query.order_by(col(Cycle.id))).all()
     what = " ".join(x for x in (partnership_slug, label) if x) or "running"
     if not rows:
-        raise NotFound(f"no {what} cycle found; load a partnership file first (reportcycle partnership load FILE)")
+        raise NotFound(f"no {what} cycle found; {_cycles_there_are(session)}")
     if len(rows) > 1:
         names = ", ".join(f"{p.slug} {c.label}" for c, p in rows)
         raise NotFound(f"more than one cycle matches ({names}); name one with --partnership and --cycle")
     return rows[0][0]
+
+
+def _cycles_there_are(session: Session) -> str:
+    """What exists, so a mistyped name is fixed from the message alone."""
+    rows = session.exec(select(Cycle, Partnership).join(Partnership).order_by(col(Cycle.id))).all()
+    if not rows:
+        return "load a partnership file first (reportcycle partnership load FILE)"
+    names = ", ".join(f"{p.slug} {c.label} ({c.status})" for c, p in rows)
+    return f"the cycles are: {names}; name one with --partnership and --cycle"
 
 
 def partnership_of(session: Session, cycle: Cycle) -> Partnership:
@@ -246,3 +255,10 @@ def cycle_values(cycle: Cycle) -> tuple[Brief, list[Priority], ReminderPolicy, l
         [Recipient.model_validate(r) for r in cycle.recipients],
         Person.model_validate(cycle.chair),
     )
+
+
+def subject_names(session: Session, cycle: Cycle) -> dict[str, str]:
+    """Audit subjects a person can read: "contribution:12" is an agency, "central:3" a section key."""
+    names = {f"contribution:{c.id}": a.slug for c, a in contributions(session, cycle)}
+    names.update({f"central:{c.id}": c.key for c in central_sections(session, cycle)})
+    return names

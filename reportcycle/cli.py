@@ -28,6 +28,8 @@ app.add_typer(partnership_app, name="partnership")
 central_app = typer.Typer(no_args_is_help=True, help="Central sections (the partnership's own text).")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(central_app, name="central")
+outbox_app = typer.Typer(help="The outbox: what is queued, failed or stuck; retry or cancel a message.")
+app.add_typer(outbox_app, name="outbox")
 
 
 @dataclass
@@ -82,6 +84,7 @@ def _errors() -> Iterator[None]:
     from models.partnership_file import PartnershipFileError
     from models.revisions import IncompleteContribution
     from models.store import NotFound
+    from tasks.outbox_admin import OutboxAdminError
     from tasks.publish import NotReadyToPublish
     from tasks.review import ReviewError
     from tasks.submission import SubmissionFileError
@@ -96,6 +99,7 @@ def _errors() -> Iterator[None]:
     except (
         NotFound,
         IllegalTransition,
+        OutboxAdminError,
         IncompleteContribution,
         SubmissionFileError,
         ReviewError,
@@ -491,6 +495,167 @@ def publish() -> None:
         console.print(f"published to {result.folder} ({result.notices_queued} notices queued)")
         for f in result.files:
             console.print(f"  {f['sha256']}  {f['name']}")
+
+
+def _cycle_id(label: str | None) -> int | None:
+    """The cycle named by an argument or the global options, or None for every cycle."""
+    from models.store import find_cycle
+
+    label = label or OPTIONS.cycle
+    if label is None and OPTIONS.partnership is None:
+        return None
+    return _in_session(lambda s: find_cycle(s, OPTIONS.partnership, label).id)
+
+
+def _local_start(value: str, timezone: str) -> dt.datetime:
+    """A date is midnight in the partnership's time zone; an instant needs its offset."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), ZoneInfo(timezone))
+        at = _parse_at(value)
+    except (ValueError, typer.BadParameter):
+        at = None
+    if at is None:
+        raise CliError(f"--since {value!r}: write a date as YYYY-MM-DD, or an instant as 2019-05-13T09:30+01:00")
+    return at
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    parts = []
+    for key, value in detail.items():
+        if value in (None, "", [], {}):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key}={shown}")
+    return "; ".join(parts)
+
+
+@app.command()
+def audit(
+    cycle: Annotated[
+        str | None, typer.Argument(help="Cycle label, e.g. 2018/19 (default: --cycle, or the one running).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this date (YYYY-MM-DD, the partnership's time) or instant.")
+    ] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting with this, e.g. 'email.'.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line, for tools.")] = False,
+) -> None:
+    """The audit trail of one cycle, oldest first: who did what, when, to what."""
+    with _errors():
+        import json
+        from zoneinfo import ZoneInfo
+
+        from rich.text import Text
+
+        from models.audit import trail
+        from models.store import find_cycle, partnership_of, subject_names
+
+        def work(session: Any) -> tuple[str, str, list[Any], dict[str, str]]:
+            found = find_cycle(session, OPTIONS.partnership, cycle or OPTIONS.cycle)
+            timezone = partnership_of(session, found).timezone
+            start = _local_start(since, timezone) if since else None
+            events = trail(session, found.id or 0, since=start, action_prefix=action)
+            return f"{found.title}: audit trail", timezone, events, subject_names(session, found)
+
+        title, timezone, events, names = _in_session(work)
+        if json_lines:
+            for e in events:
+                about = names.get(e.subject)
+                line = {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action}
+                line |= {"subject": e.subject, "about": about, "detail": e.detail}
+                typer.echo(json.dumps(line, ensure_ascii=False, default=str))
+            return
+        zone = ZoneInfo(timezone)
+        table = Table(title=f"{title} ({len(events)} events, times in {timezone})")
+        for column in ("when", "who", "action", "subject", "details"):
+            table.add_column(column)
+        for e in events:
+            subject = f"{e.subject} ({names[e.subject]})" if e.subject in names else e.subject
+            # Text, not markup: details hold what people typed, and "[b]" must not turn bold.
+            cells = (f"{e.at.astimezone(zone):%Y-%m-%d %H:%M}", e.actor, e.action, subject, _detail_text(e.detail))
+            table.add_row(*(Text(c) for c in cells))
+        console.print(table)
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="queued, failed, stuck (the default three), sending, held, sent, superseded, cancelled."),
+    ] = None,
+    cycle: Annotated[str | None, typer.Option(help="Only this cycle's messages (label, e.g. 2018/19).")] = None,
+) -> None:
+    """Messages queued, failed, or stuck (left 'sending' by a dispatcher that died), the next to go first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _errors():
+        from rich.text import Text
+
+        from tasks.outbox_admin import SHOWN_BY_DEFAULT, list_outbox
+
+        cycle_id = _cycle_id(cycle)
+        states = status or list(SHOWN_BY_DEFAULT)
+        lines = _in_session(lambda s: list_outbox(s, at=_now(), states=states, cycle_id=cycle_id))
+        table = Table(title=f"outbox: {', '.join(states)} ({len(lines)})")
+        for column in ("id", "state", "kind", "to", "attempts", "next attempt (UTC)", "last error / note"):
+            table.add_column(column)
+        for line in lines:
+            note = line.last_error or ""
+            if line.state in ("stuck", "sending") and line.claimed_at:
+                note = f"claimed by {line.claimed_by} at {line.claimed_at:%Y-%m-%d %H:%M} UTC"
+            colour = {"failed": "red", "stuck": "red", "held": "yellow"}.get(line.state, "")
+            cells = (
+                str(line.id),
+                line.state,
+                line.kind,
+                ", ".join(line.to + line.cc),
+                str(line.attempts),
+                f"{line.next_attempt_at:%Y-%m-%d %H:%M}",
+                note,
+            )
+            table.add_row(*(Text(c, style=colour if i == 1 else "") for i, c in enumerate(cells)))
+        console.print(table)
+
+
+_BY = typer.Option(help="Who asks, for the audit log (default: cli:<your user name>).")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    email_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id, from `reportcycle outbox`.")],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """Put a failed or stuck message back in the queue, due now (dispatch sends it)."""
+    with _errors():
+        from tasks.outbox_admin import retry
+
+        row = _in_session(lambda s: retry(s, email_id, at=_now(), actor=by or OPTIONS.actor))
+        console.print(
+            f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): queued again, due now; "
+            "`reportcycle dispatch` sends it",
+            highlight=False,
+        )
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(
+    email_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id, from `reportcycle outbox`.")],
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """Stop a queued, failed, held or stuck message from ever being sent."""
+    with _errors():
+        from tasks.outbox_admin import cancel
+
+        row = _in_session(lambda s: cancel(s, email_id, at=_now(), actor=by or OPTIONS.actor, reason=reason))
+        console.print(
+            f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): cancelled; it will not be sent",
+            highlight=False,
+        )
 
 
 @app.command()
