@@ -39,6 +39,7 @@ from tasks.manager_desk import (
     revoke_links,
     submit_on_behalf,
 )
+from tasks.outbox_admin import OutboxAdminError, cancel, retry
 from tasks.staff_link import send_staff_link
 
 router = APIRouter()
@@ -59,6 +60,8 @@ DONE = {
     "central": "The central section is saved; it waits for the Chair's approval.",
     "collate": "A draft is collated; its report is below.",
     "chair-link": "The Chair has been sent a personal link to the review.",
+    "retry-email": "The email is back in the queue; dispatch sends it now.",
+    "cancel-email": "The email is cancelled: it will not be sent.",
 }
 
 
@@ -279,6 +282,19 @@ def _confirm(a: Act) -> object:
         raise DeskError(str(exc)[:1].upper() + str(exc)[1:] + ".") from None
 
 
+def _email(a: Act, verb: str) -> object:
+    """Retry or cancel one of this cycle's emails, with the operator's rules (tasks.outbox_admin)."""
+    row = a.session.get(OutboundEmail, a.row_id("email"))
+    if row is None or row.cycle_id != a.cycle.id:
+        raise DeskError("There is no such email in this cycle.")
+    try:
+        if verb == "retry":
+            return retry(a.session, row.id or 0, at=a.at, actor=a.actor)
+        return cancel(a.session, row.id or 0, at=a.at, actor=a.actor, reason=a.field("reason"))
+    except OutboxAdminError as exc:
+        raise DeskError(str(exc)[:1].upper() + str(exc)[1:]) from None
+
+
 def _collate(a: Act) -> object:
     s = a.settings
     return collate(a.session, a.cycle, at=a.at, actor=a.actor, output_dir=s.output_dir, templates_dir=s.templates_dir)
@@ -337,6 +353,8 @@ ACTIONS: dict[str, Callable[[Act], object]] = {
         a.session, a.cycle, a.field("key"), str(a.form.get("body", "")), at=a.at, actor=a.actor
     ),
     "collate": _collate,
+    "retry-email": lambda a: _email(a, "retry"),
+    "cancel-email": lambda a: _email(a, "cancel"),
     "chair-link": lambda a: send_staff_link(
         a.session,
         a.cycle,
