@@ -82,6 +82,7 @@ def _errors() -> Iterator[None]:
     from models.partnership_file import PartnershipFileError
     from models.revisions import IncompleteContribution
     from models.store import NotFound
+    from tasks.backup import BackupError
     from tasks.publish import NotReadyToPublish
     from tasks.review import ReviewError
     from tasks.submission import SubmissionFileError
@@ -100,6 +101,7 @@ def _errors() -> Iterator[None]:
         SubmissionFileError,
         ReviewError,
         NotReadyToPublish,
+        BackupError,
         CliError,
         ValueError,
     ) as exc:
@@ -462,6 +464,58 @@ def publish() -> None:
         console.print(f"published to {result.folder} ({result.notices_queued} notices queued)")
         for f in result.files:
             console.print(f"  {f['sha256']}  {f['name']}")
+
+
+@app.command("export")
+def export_(
+    out: Annotated[Path, typer.Option("--out", help="The JSON file to write.")],
+    partnership: Annotated[str | None, typer.Option(help="Slug of the partnership to export.")] = None,
+) -> None:
+    """Export a partnership with its cycles, revisions, decisions, outbox and audit log to a JSON file."""
+    with _errors():
+        from sqlmodel import select
+
+        from models.db import engine_for
+        from models.partnership import Partnership
+        from tasks.backup import export_partnership, write_export
+
+        with engine_for(_settings().database_url).connect() as conn:
+            slug = partnership or OPTIONS.partnership
+            if slug is None:
+                slugs = list(conn.execute(select(Partnership.slug)).scalars())
+                if len(slugs) != 1:
+                    raise CliError(f"say which partnership with --partnership SLUG (partnerships: {', '.join(slugs)})")
+                slug = slugs[0]
+            document = export_partnership(conn, slug, at=_now())
+        write_export(document, out)
+        counts = {name: len(section["rows"]) for name, section in document["tables"].items()}
+        _print_rows(f"exported {slug} to {out} (schema {document['schema_revision']})", counts)
+
+
+@app.command("import")
+def import_(file: Path) -> None:
+    """Import a partnership from a file `reportcycle export` wrote (ids kept; refused if anything is there)."""
+    with _errors():
+        from models.db import engine_for
+        from tasks.backup import import_partnership, read_export
+
+        document = read_export(file)
+        with engine_for(_settings().database_url).begin() as conn:
+            report = import_partnership(conn, document)
+        _print_rows(
+            f"imported {report.partnership} (exported {report.exported_at}, schema {report.schema_revision})",
+            report.rows,
+        )
+
+
+def _print_rows(title: str, counts: dict[str, int]) -> None:
+    console.print(title, highlight=False)
+    table = Table()
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
 
 
 @app.command()
