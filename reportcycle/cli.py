@@ -477,16 +477,17 @@ def export_(
 
         from models.db import engine_for
         from models.partnership import Partnership
-        from tasks.backup import export_partnership, write_export
+        from tasks.backup import export_snapshot, write_export
 
-        with engine_for(_settings().database_url).connect() as conn:
-            slug = partnership or OPTIONS.partnership
-            if slug is None:
+        engine = engine_for(_settings().database_url)
+        slug = partnership or OPTIONS.partnership
+        if slug is None:
+            with engine.connect() as conn:
                 slugs = list(conn.execute(select(Partnership.slug)).scalars())
-                if len(slugs) != 1:
-                    raise CliError(f"say which partnership with --partnership SLUG (partnerships: {', '.join(slugs)})")
-                slug = slugs[0]
-            document = export_partnership(conn, slug, at=_now())
+            if len(slugs) != 1:
+                raise CliError(f"say which partnership with --partnership SLUG (partnerships: {', '.join(slugs)})")
+            slug = slugs[0]
+        document = export_snapshot(engine, slug, at=_now())
         write_export(document, out)
         counts = {name: len(section["rows"]) for name, section in document["tables"].items()}
         _print_rows(f"exported {slug} to {out} (schema {document['schema_revision']})", counts)

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, Engine, MetaData, Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
@@ -226,6 +226,22 @@ def export_partnership(
             ],
         }
     return document
+
+
+def export_snapshot(engine: Engine, slug: str, *, at: dt.datetime) -> dict[str, Any]:
+    """Export from one consistent snapshot, so rows written meanwhile (a dispatch, the portal) never
+    leave the file with a child whose parent was read before it existed."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            return export_partnership(conn, slug, at=at)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens no transaction for SELECTs, so each would read its own moment: open one.
+            conn.exec_driver_sql("BEGIN")
+        try:
+            return export_partnership(conn, slug, at=at)
+        finally:
+            conn.rollback()
 
 
 def _check_closed(p: Plan, fetched: dict[str, list[dict[str, Any]]]) -> None:

@@ -41,7 +41,7 @@ from tasks.backup import (
     EXCLUDED,
     BackupError,
     codec_for,
-    export_partnership,
+    export_snapshot,
     plan,
     write_export,
 )
@@ -211,9 +211,7 @@ def _cli(url: str, *args: str) -> Result:
 
 
 def _export(url: str, slug: str = "riverside-sab") -> dict[str, Any]:
-    engine = _engine(url)
-    with engine.connect() as conn:
-        return export_partnership(conn, slug, at=EXPORTED_AT)
+    return export_snapshot(_engine(url), slug, at=EXPORTED_AT)
 
 
 def _rows(url: str, table: sa.Table) -> dict[Any, dict[str, Any]]:
