@@ -138,6 +138,7 @@ def codec_for(column: sa.Column[Any]) -> Codec:
     if isinstance(t, sa.Time):
         return ("time", lambda v: v.isoformat(), _iso(dt.time.fromisoformat, "an ISO time"))
     if isinstance(t, sa.JSON):
+        # JSON null and SQL NULL both read as None; every JSON column here is NOT NULL, so none is lost.
         return ("json", lambda v: v, lambda v: v)
     if isinstance(t, sa.LargeBinary):
         return (
@@ -262,8 +263,11 @@ def _check_closed(p: Plan, fetched: dict[str, list[dict[str, Any]]]) -> None:
 def write_export(document: dict[str, Any], path: Path) -> None:
     """Write through a temporary file, so a failed export never leaves half a file under the real name."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        raise BackupError(f"{path}: cannot write the export there ({exc.strerror}); choose another --out") from None
 
 
 # --- import ---------------------------------------------------------------------------------------

@@ -317,6 +317,14 @@ def test_export_to_sqlite_and_back_as_cli(source: str, tmp_path: Path) -> None:
     missing = _cli(source, "export", "--partnership", "nope", "--out", str(path))
     assert missing.exit_code == 1
     message = " ".join(missing.output.split())  # rich wraps long lines
+    unnamed = _cli(source, "export", "--out", str(path))
+    assert " ".join(unnamed.output.split()) == (
+        "error: say which partnership with --partnership SLUG (partnerships: bscb, riverside-sab)"
+    )
+    nowhere = _cli(source, "export", "--partnership", "bscb", "--out", str(tmp_path / "no" / "x.json"))
+    assert nowhere.exit_code == 1 and "cannot write the export there (No such file or directory)" in " ".join(
+        nowhere.output.split()
+    )
     assert message == "error: there is no partnership 'nope' in this database (partnerships: bscb, riverside-sab)"
 
 
