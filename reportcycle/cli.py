@@ -84,6 +84,7 @@ def _errors() -> Iterator[None]:
     from models.partnership_file import PartnershipFileError
     from models.revisions import IncompleteContribution
     from models.store import NotFound
+    from tasks.backup import BackupError
     from tasks.outbox_admin import OutboxAdminError
     from tasks.publish import NotReadyToPublish
     from tasks.review import ReviewError
@@ -104,6 +105,7 @@ def _errors() -> Iterator[None]:
         SubmissionFileError,
         ReviewError,
         NotReadyToPublish,
+        BackupError,
         CliError,
         ValueError,
     ) as exc:
@@ -656,6 +658,59 @@ def outbox_cancel(
             f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): cancelled; it will not be sent",
             highlight=False,
         )
+
+
+@app.command("export")
+def export_(
+    out: Annotated[Path, typer.Option("--out", help="The JSON file to write.")],
+    partnership: Annotated[str | None, typer.Option(help="Slug of the partnership to export.")] = None,
+) -> None:
+    """Export a partnership with its cycles, revisions, decisions, outbox and audit log to a JSON file."""
+    with _errors():
+        from sqlmodel import select
+
+        from models.db import engine_for
+        from models.partnership import Partnership
+        from tasks.backup import export_snapshot, write_export
+
+        engine = engine_for(_settings().database_url)
+        slug = partnership or OPTIONS.partnership
+        if slug is None:
+            with engine.connect() as conn:
+                slugs = list(conn.execute(select(Partnership.slug)).scalars())
+            if len(slugs) != 1:
+                raise CliError(f"say which partnership with --partnership SLUG (partnerships: {', '.join(slugs)})")
+            slug = slugs[0]
+        document = export_snapshot(engine, slug, at=_now())
+        write_export(document, out)
+        counts = {name: len(section["rows"]) for name, section in document["tables"].items()}
+        _print_rows(f"exported {slug} to {out} (schema {document['schema_revision']})", counts)
+
+
+@app.command("import")
+def import_(file: Path) -> None:
+    """Import a partnership from a file `reportcycle export` wrote (ids kept; refused if anything is there)."""
+    with _errors():
+        from models.db import engine_for
+        from tasks.backup import import_partnership, read_export
+
+        document = read_export(file)
+        with engine_for(_settings().database_url).begin() as conn:
+            report = import_partnership(conn, document)
+        _print_rows(
+            f"imported {report.partnership} (exported {report.exported_at}, schema {report.schema_revision})",
+            report.rows,
+        )
+
+
+def _print_rows(title: str, counts: dict[str, int]) -> None:
+    console.print(title, highlight=False)
+    table = Table()
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
 
 
 @app.command()
