@@ -111,7 +111,7 @@ def section_for(heading: str, brief: Brief) -> str | None:
     A heading matches a section's title or key exactly once case, spacing and punctuation are set aside and
     its own numbering is taken off ("2. Activity against each priority", "ACTIVITY AGAINST EACH PRIORITY:",
     "activity-against-each-priority"). It is no looser than that on purpose: an agency's sub-heading that
-    only resembles a section ("Performance" inside "Activity against each priority") must not cut the
+    only resembles a section ("Performance figures" inside "Activity against each priority") must not cut the
     section in two, and a heading that is missed costs one choice in the portal, where a wrong match would
     move text silently.
     """
@@ -148,6 +148,8 @@ def _split(pieces: Iterable[Heading | Chunk], brief: Brief) -> list[_Draft]:
         if isinstance(piece, Chunk):
             current.body.append(piece.html)
             continue
+        if not piece.text:
+            continue  # a heading holding only a picture: the picture follows it as a chunk
         key = section_for(piece.text, brief)
         if key is not None:
             drafts.append(_Draft(piece.text, piece.level, key, "", []))

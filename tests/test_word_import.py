@@ -215,6 +215,7 @@ def test_choices_must_cover_every_block_with_a_section_of_the_brief(choices: dic
         ("Looking ahead…", "looking-ahead"),
         ("Performance", "performance"),  # the section's key
         ("Impact", None),  # only resembles a section: an agency's own sub-heading
+        ("Performance figures", None),
         ("2 Looking ahead", "looking-ahead"),
         ("Our statutory role", None),
         ("2019 activity against each priority", None),  # a year is not numbering
@@ -287,6 +288,18 @@ def test_stored_pictures_take_the_place_of_their_placeholders() -> None:
         f"Our year in one chart:\n\n![Bar chart](/images/{'a' * 64}.png)\n\n[[picture 2]]\n\nAfter the pictures."
     )
     assert with_pictures("[[picture 2]]", {"[[picture 2]]": ""}) == ""
+
+
+def test_a_picture_in_a_heading_stays_where_it_was() -> None:
+    def build(document: Document) -> None:
+        document.add_heading("Statutory role", 1)
+        document.add_paragraph("Text.")
+        heading = document.add_heading("", 2)
+        heading.add_run().add_picture(io.BytesIO(PNG), width=Inches(1))
+
+    proposal = read_word(word(build), BRIEF)
+    assert proposal.sections["statutory-role"] == "Text.\n\n[[picture 1]]"
+    assert [p.placeholder for p in proposal.pictures] == ["[[picture 1]]"]
 
 
 def test_a_left_out_block_takes_its_pictures_with_it() -> None:
