@@ -108,27 +108,34 @@ class _ToMarkdown(HTMLParser):
         self.line: list[str] = []
         self.lists: list[str] = []  # "ul" / "ol" nesting
         self.counters: list[int] = []
+        self.items: list[str] = []  # the lines of the list being read, nested items indented
+        self.indent = ""
         self.href: str | None = None
         self.row: list[str] | None = None
         self.rows: list[list[str]] = []
 
     def _flush(self) -> None:
         text = "".join(self.line).strip()
-        if text:
+        if text and self.lists:
+            self.items.append(self.indent + text)
+        elif text:
             self.blocks.append(text)
         self.line = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("p", "h3", "h4", "h5", "blockquote"):
             self._flush()
-            self.line.append({"h3": "### ", "h4": "#### ", "h5": "#### ", "blockquote": "> "}.get(tag, ""))
+            # sections are rendered with shift_headings=1, so h3 is written "##" to come back as h3
+            self.line.append({"h3": "## ", "h4": "### ", "h5": "#### ", "blockquote": "> "}.get(tag, ""))
         elif tag in ("ul", "ol"):
             self._flush()
             self.lists.append(tag)
             self.counters.append(0)
-        elif tag == "li":
+        elif tag == "li" and self.lists:
             self._flush()
             self.counters[-1] += 1
+            # Python-Markdown nests a list only under a four-space indent
+            self.indent = "    " * (len(self.lists) - 1)
             self.line.append("- " if self.lists[-1] == "ul" else f"{self.counters[-1]}. ")
         elif tag in ("strong", "b"):
             self.line.append("**")
@@ -151,12 +158,13 @@ class _ToMarkdown(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("p", "h3", "h4", "h5", "blockquote") or tag == "li":
             self._flush()
-        elif tag in ("ul", "ol"):
+        elif tag in ("ul", "ol") and self.lists:
             self._flush()
             self.lists.pop()
             self.counters.pop()
-            if not self.lists:
-                self.blocks.append("\n".join(self._take_list()))
+            if not self.lists and self.items:
+                self.blocks.append("\n".join(self.items))
+                self.items = []
         elif tag in ("strong", "b"):
             self.line.append("**")
         elif tag in ("em", "i"):
@@ -177,13 +185,6 @@ class _ToMarkdown(HTMLParser):
                 lines.insert(1, "|" + " --- |" * width)
                 self.blocks.append("\n".join(lines))
             self.rows = []
-
-    def _take_list(self) -> list[str]:
-        # list items were flushed as separate blocks; gather the trailing run of them into one block
-        items: list[str] = []
-        while self.blocks and (self.blocks[-1].startswith("- ") or self.blocks[-1][:1].isdigit()):
-            items.insert(0, self.blocks.pop())
-        return items
 
     def handle_data(self, data: str) -> None:
         if self.row is not None or self.line or data.strip():

@@ -35,3 +35,23 @@ def test_conversion_by_hand() -> None:
         "#### Our team\n\nWe **lead** and *partner*; see [the site](https://example.org).\n\n- one\n- two\n\n"
         "| Measure | Figure |\n| --- | --- |\n| Staff | 12 |"
     )
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # a paragraph starting with a number is not swallowed by the list after it
+        ("<p>2019 was busy.</p><ul><li>a</li></ul>", "2019 was busy.\n\n- a"),
+        # a bulleted list followed by a numbered one stays two lists
+        ("<ul><li>a</li></ul><ol><li>b</li></ol>", "- a\n\n1. b"),
+        (
+            "<ul><li>one<ul><li>one-a<ol><li>x</li></ol></li></ul></li><li>two</li></ul>",
+            "- one\n    - one-a\n        1. x\n- two",
+        ),
+        ("<h3>A</h3><h4>B</h4><h5>C</h5>", "## A\n\n### B\n\n#### C"),
+    ],
+)
+def test_lists_and_sub_headings_come_back_as_they_were(html: str, expected: str) -> None:
+    assert html_to_markdown(html) == expected
+    # sections are rendered with shift_headings=1: the same tags come back
+    assert markdown_to_html(expected, shift_headings=1).replace("\n", "") == html
