@@ -20,6 +20,7 @@ from models.partnership import Agency, Contact
 from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
+from portal import word_upload
 from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, refused, state, visitor
 from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
@@ -28,6 +29,7 @@ from tasks.context import day_text
 from tasks.fresh_link import request_fresh_link
 from tasks.images import MAX_BYTES, ImageRefused, markdown_for, store_image
 from tasks.tokens import check_link, open_session
+from tasks.word_import import WordRefused
 from tasks.working_copy import Conflict, last_year, parse_figures, problems, save, submit, working_copy
 
 router = APIRouter()
@@ -37,6 +39,7 @@ DONE = {
     "handover": "Your colleague has been sent their own link; you were copied.",
     "signoff": "The sign-off is recorded.",
     "image": "The picture is saved and placed at the end of its section: move its line to where it belongs.",
+    "word": "The document's text is saved as your draft. Check it, then submit when it is ready.",
 }
 DB = Annotated[Session, Depends(db)]
 # Ids in paths are database integers: anything else is a bad request, not a server error.
@@ -326,6 +329,30 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             ),
             status_code=422,
         )
+    if action == "word":
+        return _word(request, session, contribution, portal_session, texts, figures, form, version, at, contact.email)
+    if action == "word-confirm":
+        try:
+            texts = word_upload.confirm(session, contribution, brief, form, actor=contact.email, at=at)
+        except ImageRefused as exc:
+            session.rollback()
+            context = word_upload.previews(word_upload.from_form(form, brief))
+            return page(
+                request,
+                "word_confirm.html",
+                {
+                    **context,
+                    "title": "Check the document's text",
+                    "contribution": contribution,
+                    "csrf": portal_session.csrf_token,
+                    "version": version,
+                    "errors": [str(exc)],
+                    "notes": [],
+                    "missing": [],
+                    "brief_sections": [(b.key, b.title) for b in brief.sections],
+                },
+                status_code=422,
+            )
     if action == "add-image":
         try:
             texts = _with_image(session, contribution, brief.sections, texts, form, actor=contact.email, at=at)
@@ -375,9 +402,10 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             },
             status_code=409,
         )
-    if action == "add-image":
+    if action in ("add-image", "word-confirm"):
         session.commit()
-        return RedirectResponse(f"/contribution/{contribution_id}?done=image", status_code=303)
+        done = "image" if action == "add-image" else "word"
+        return RedirectResponse(f"/contribution/{contribution_id}?done={done}", status_code=303)
     if action != "submit":
         session.commit()
         return RedirectResponse(f"/contribution/{contribution_id}?saved=1", status_code=303)
@@ -461,6 +489,81 @@ def picture(request: Request, session: DB, name: ImageName) -> Response:
         image.data,
         media_type=image.media_type,
         headers={"Cache-Control": "private, max-age=86400", "Content-Disposition": "inline"},
+    )
+
+
+def _word(
+    request: Request,
+    session: Session,
+    contribution: Contribution,
+    portal_session: PortalSession,
+    texts: dict[str, str],
+    figures: dict[str, str],
+    form: Any,
+    version: int,
+    at: Any,
+    actor: str,
+) -> Response:
+    """Read the uploaded document and show what it proposes; the text on the page is saved first."""
+    cycle = session.get(Cycle, contribution.cycle_id)
+    assert cycle is not None
+    brief = cycle_values(cycle)[0]
+    try:
+        proposal = word_upload.propose(form, brief, texts)
+    except WordRefused as exc:
+        return page(
+            request,
+            "contribution.html",
+            _context(
+                session,
+                contribution,
+                portal_session,
+                at,
+                texts,
+                figures,
+                errors=[str(exc)],
+                version=version,
+                kept=False,
+            ),
+            status_code=422,
+        )
+    saved = save(
+        session, contribution, texts, brief=brief, expected_version=version, at=at, actor=actor, figures=figures
+    )
+    if isinstance(saved, Conflict):
+        session.rollback()
+        return page(
+            request,
+            "contribution.html",
+            _context(
+                session,
+                contribution,
+                portal_session,
+                at,
+                texts,
+                figures,
+                version=version,
+                kept=False,
+                errors=[
+                    "Someone saved this contribution since you opened it: save your text first, "
+                    "then upload the document again."
+                ],
+            ),
+            status_code=409,
+        )
+    session.commit()
+    return page(
+        request,
+        "word_confirm.html",
+        {
+            **word_upload.previews(proposal),
+            "title": "Check the document's text",
+            "contribution": contribution,
+            "csrf": portal_session.csrf_token,
+            "version": saved.version,
+            "errors": [],
+            "brief_sections": [(b.key, b.title) for b in brief.sections],
+        },
     )
 
 

@@ -129,7 +129,7 @@ def test_the_same_journey_by_keyboard_only(browser: Browser, portal: tuple[str, 
     page.keyboard.press("Tab")  # the first key figure
     page.keyboard.type("40")
     page.keyboard.press("Tab")  # the second (optional)
-    for control in ("image-section", "image-file", "image-alt"):  # the picture controls are reachable too
+    for control in ("word-file", "word-read", "image-section", "image-file", "image-alt"):  # reachable too
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == control
     page.keyboard.press("Tab")  # Add the picture

@@ -153,3 +153,29 @@ def test_the_business_managers_journey(browser: Browser, portal: str, session: S
     ]
     handover = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "handover")).one()
     assert handover.to_addrs == ["ravi.patel@bcc.example.org"]
+
+
+def test_a_word_document_in_the_browser(browser: Browser, portal: str, session: Session) -> None:
+    from tests.test_portal_http import _lead
+    from tests.test_word_import import agency_document, word
+
+    links = {
+        row.to_addrs[0]: re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)[0]
+        for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request"))
+    }
+    page = browser.new_page()
+    watch = ScriptWatch(page)
+    page.goto(f"{portal}/c/{links[_lead('bct')]}")
+    page.get_by_role("button", name="Continue to the contribution").click()
+    page.get_by_label("Word document").set_input_files(
+        files=[{"name": "trust.docx", "mimeType": "application/octet-stream", "buffer": word(agency_document)}]
+    )
+    page.get_by_role("button", name="Read the document").click()
+    assert "This is how “trust.docx” splits" in page.inner_text("main")
+    assert _axe(page) == []
+    page.get_by_label("Where “Case study” goes").select_option(label="At the end of “Looking ahead”")
+    page.get_by_role("button", name="Use this as my draft").click()
+    page.wait_for_url(re.compile(r"done=word$"))
+    assert page.get_by_label("Looking ahead").input_value().startswith("We will focus on neglect.")
+    assert "## Case study" in page.get_by_label("Looking ahead").input_value()
+    assert watch.check() == []
