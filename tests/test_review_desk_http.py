@@ -367,3 +367,59 @@ def test_the_cli_sends_staff_links_and_refuses_other_roles(session: Session, lin
     rows = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "staff_link")).all()
     assert [r.to_addrs for r in rows] == [["independent.chair@bscb.example.org"]]
     assert "Open the review" in (rows[0].html_body or "")
+
+
+def test_failed_emails_are_sent_again_or_cancelled_from_the_desk(
+    app: object, manager: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    cycle = find_cycle(session)
+    cid = cycle.id or 0
+    requests = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")).all()
+    for row in requests[:2]:
+        row.status, row.attempts, row.last_error = "failed", 5, "550 mailbox unavailable"
+        session.add(row)
+    session.commit()
+    desk = manager.get(f"/desk/{cid}").text
+    assert desk.count("550 mailbox unavailable") == 2
+    first, second = requests[0], requests[1]
+    assert _act(manager, cid, "retry-email", email=str(first.id)).status_code == 303  # type: ignore[attr-defined]
+    assert _act(manager, cid, "cancel-email", email=str(second.id), reason="left").status_code == 303  # type: ignore[attr-defined]
+    again = _act(manager, cid, "retry-email", email=str(second.id))
+    assert again.status_code == 422  # type: ignore[attr-defined]
+    missing = _act(manager, cid, "retry-email", email="999999")
+    assert missing.status_code == 422 and "no such email in this cycle" in missing.text  # type: ignore[attr-defined]
+    session.expire_all()
+    assert [session.get(OutboundEmail, r.id).status for r in (first, second)] == ["queued", "cancelled"]  # type: ignore[union-attr]
+
+
+def test_the_draft_and_its_pictures_reach_only_the_manager(
+    app: object, manager: TestClient, chair: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    from tests.test_pictures import picture
+
+    cycle = find_cycle(session)
+    cid = cycle.id or 0
+    with _client(app) as agency:
+        path = _enter(agency, links[_lead("bcc")])
+        fields = _form(agency, path)
+        fields.update({"action": "add-image", "image-alt": "A red square", "image-section": "performance"})
+        assert (
+            agency.post(path, data=fields, files={"image-file": ("a.png", picture(), "image/png")}).status_code == 303
+        )
+        _submit(agency, path, BCC_TEXT | {"performance": _form(agency, path)["section-performance"]})
+        assert _act(manager, cid, "collate").status_code == 303  # type: ignore[attr-defined]
+        draft = manager.get(f"/desk/{cid}/draft")
+        (name,) = re.findall(r'src="images/([0-9a-f]{64}\.png)"', draft.text)
+        assert "style-src 'unsafe-inline'" in draft.headers["content-security-policy"]
+        assert manager.get(f"/desk/{cid}/images/{name}").content == picture_bytes(session)
+        assert chair.get(f"/review/{cid}/bcc").status_code == 200
+        assert chair.get(f"/images/{name}").status_code == 200  # the Chair sees the pictures of the cycle
+        for who in (agency, chair):
+            assert who.get(f"/desk/{cid}/images/{name}").status_code == 404
+            assert who.get(f"/desk/{cid}/draft").status_code == 403
+
+
+def picture_bytes(session: Session) -> bytes:
+    from models.portal import Image
+
+    return session.exec(select(Image)).one().data
