@@ -71,8 +71,12 @@ def reencode(data: bytes, filename: str = "") -> tuple[bytes, str, int, int]:
                     raise ImageRefused(f"{label} is a {kind or 'kind of'} picture; upload a PNG or JPEG instead.")
                 if width * height > MAX_PIXELS:
                     raise ImageRefused(f"{label} is {width}×{height} pixels: make it smaller than 5000×5000.")
-                probe.load()
-                picture = probe.copy()
+                # verify() reads every chunk to the end, whatever ImageFile.LOAD_TRUNCATED_IMAGES says:
+                # WeasyPrint sets that flag for the whole process on import, which would let half a file in.
+                probe.verify()
+            with Pil.open(io.BytesIO(data)) as again:
+                again.load()
+                picture = again.copy()
     except ImageRefused:
         raise
     except (UnidentifiedImageError, Pil.DecompressionBombError, Pil.DecompressionBombWarning):

@@ -227,3 +227,14 @@ def test_draft_and_pdf_carry_the_picture_and_nothing_else(
     assert refused == ["file:///etc/hostname", "http://127.0.0.1:9/x.png"]
     bcc = contribution_for(session, cycle, find_agency(session, cycle, "bcc"))
     assert bcc.current_revision == 1
+
+
+def test_a_cut_picture_is_refused_even_after_weasyprint_is_imported() -> None:
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when it is imported."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    for cut in (picture()[:60], picture(kind="JPEG")[:200]):
+        with pytest.raises(ImageRefused, match="damaged or incomplete"):
+            reencode(cut, "cut.png")
