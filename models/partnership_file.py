@@ -77,14 +77,39 @@ class CentralSectionSpec(Value):
     title: str = Field(min_length=1)
 
 
+class FigureRow(Value):
+    label: str = Field(min_length=1, max_length=120)
+    value: float = Field(ge=0)
+
+
+class FigureSpec(Value):
+    """A figure of the report as data: shown as a table, and as a bar chart with a text alternative."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    after: str = Field(description="key of the central section the figure closes")
+    chart: str = Field(default="bar", pattern=r"^(bar|table)$", description="bar: a chart and its table")
+    label_heading: str = "Item"
+    value_heading: str = "Value"
+    unit_before: str = Field(default="", max_length=3, description="e.g. £")
+    unit_after: str = Field(default="", max_length=20, description="e.g. delegates")
+    rows: tuple[FigureRow, ...] = Field(min_length=1, max_length=40)
+    source: str = ""
+    illustrative: bool = Field(
+        default=False, description="true when the values are made up for the example, not the partnership's"
+    )
+
+
 class ReportSpec(Value):
-    """Where the agencies' contributions sit among the central sections, and what that part is called."""
+    """Where the agencies' contributions sit among the central sections, what that part is called, and the
+    report's figures."""
 
     contributions_title: str = "Partner agencies' contributions"
     contributions_intro: str = ""
     contributions_after: str | None = Field(
         default=None, description="key of the central section the contributions follow; default: after them all"
     )
+    figures: tuple[FigureSpec, ...] = ()
 
 
 class Statutory(Value):
@@ -116,6 +141,15 @@ class PartnershipFile(Value):
             repeated = sorted({k for k in keys if keys.count(k) > 1})
             if repeated:
                 raise ValueError(f"duplicate {what} {repeated[0]!r}: each must appear once")
+        keys = [f.key for f in self.report.figures]
+        repeated_figures = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated_figures:
+            raise ValueError(f"duplicate figure key {repeated_figures[0]!r}: each must appear once")
+        sections = {c.key for c in self.central_sections}
+        for figure in self.report.figures:
+            if figure.after not in sections:
+                known = ", ".join(sorted(sections)) or "none defined"
+                raise ValueError(f"figure {figure.key!r}: after = {figure.after!r} is not a central section ({known})")
         after = self.report.contributions_after
         if after is not None and after not in {c.key for c in self.central_sections}:
             known = ", ".join(c.key for c in self.central_sections) or "none defined"

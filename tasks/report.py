@@ -22,6 +22,7 @@ from models.lifecycle import ContributionState
 from models.partnership_file import ReportSpec
 from models.store import central_sections, contributions, cycle_values, partnership_of
 from tasks.content import markdown_to_html, picture_alts, sanitise, word_count
+from tasks.figures import FigureView, figure_views
 from tasks.files import write_atomic
 from tasks.images import image_bytes, referenced
 from tasks.render import environment
@@ -55,6 +56,7 @@ class CentralView:
     status: str
     html: Markup
     body_hash: str
+    figures: list[FigureView] = field(default_factory=list)
 
 
 @dataclass
@@ -156,20 +158,25 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 figures=figures,
             )
         )
+    central = central_sections(session, cycle)
+    by_section, charts = figure_views(spec.figures, [cs.key for cs in central])
     before: list[CentralView] = []
     after: list[CentralView] = []
     target = before
-    for cs in central_sections(session, cycle):
+    for cs in central:
         if not cs.body_md.strip():
             completeness.central_empty.append(cs.title)
         html = markdown_to_html(cs.body_md)
         pictures += referenced(html)
-        target.append(CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash))
+        target.append(
+            CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=by_section.get(cs.key, []))
+        )
         if spec.contributions_after == cs.key:
             target = after
     local = at.astimezone(dt.UTC)
     images = image_bytes(session, pictures)
     completeness.pictures_missing = [name for name in dict.fromkeys(pictures) if name not in images]
+    images.update(charts)
     return ReportView(
         title=cycle.title,
         partnership=partnership.name,
@@ -220,7 +227,7 @@ def render_pdf(html: str, images: Mapping[str, bytes] | None = None, refused: li
     class OwnAssetsOnly(URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url in own:
-                kind = "image/png" if url.endswith(".png") else "image/jpeg"
+                kind = {"png": "image/png", "svg": "image/svg+xml"}.get(url.rsplit(".", 1)[-1], "image/jpeg")
                 return URLFetcherResponse(url, own[url], {"Content-Type": kind})
             turned_away.append(url)
             raise ValueError(f"the report may not fetch {url!r}")
