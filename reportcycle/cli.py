@@ -6,7 +6,7 @@ import datetime as dt
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -202,6 +202,44 @@ def cycle_open(
             err_console.print(f"[yellow]warning:[/yellow] {warning}")
         verb = "would queue" if dry_run else "queued"
         _print_emails(f"{report.cycle}: {verb} {len(report.emails)} requests", report.emails)
+
+
+@cycle_app.command("create")
+def cycle_create(
+    from_: Annotated[str, typer.Option("--from", help="The cycle to copy, by its label, e.g. 2018/19.")],
+    label: Annotated[str | None, typer.Option(help="The new cycle's label (default: the years moved on).")] = None,
+    title: Annotated[str | None, typer.Option(help="The new cycle's title (default: its years moved on).")] = None,
+) -> None:
+    """Create next year's planned cycle from a previous one: its brief, priorities, policy, recipients, a year on."""
+    with _errors():
+        from tasks.roll_forward import roll_forward
+
+        report = _in_session(
+            lambda s: roll_forward(
+                s,
+                partnership_slug=OPTIONS.partnership,
+                previous_label=from_,
+                at=_now(),
+                actor=OPTIONS.actor,
+                label=label,
+                title=title,
+            )
+        )
+        table = Table(title=f"{report.partnership} {report.label}: {report.title} (planned, from {report.previous})")
+        for column in ("date", "day", "note"):
+            table.add_column(column)
+        notes = {m.field: m.why for m in report.moved}
+        for name, day in asdict(report.dates).items():
+            table.add_row(name.replace("_", " "), f"{day:%a %d %b %Y}", notes.get(name, ""))
+        table.add_row("cut off", f"{report.cut_off:%H:%M}", "as before")
+        console.print(table)
+        console.print(
+            f"{report.agencies} agencies will be asked when it opens; central sections planned, empty: "
+            f"{', '.join(report.central_sections) or 'none'}. Agencies are offered their {report.previous} text "
+            "in the portal as a starting point."
+        )
+        for warning in report.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 @app.command()
