@@ -55,7 +55,17 @@ def move_years(text: str, years: int, period_years: set[int]) -> str | None:
     return "".join(parts) if moved else None
 
 
-def _same_day(day: dt.date, years: int, *, leap_day_to: str) -> dt.date:
+def years_named(text: str) -> set[int]:
+    """The years a text names: both years of a span such as 2018/19, and lone years."""
+    named: set[int] = set()
+    for m in _SPAN.finditer(text):
+        if _is_span(m.group(1), m.group(3)):
+            named |= {int(m.group(1)), int(m.group(1)) + 1}
+    named |= {int(y) for y in _YEAR.findall(_SPAN.sub(" ", text))}
+    return named
+
+
+def same_day(day: dt.date, years: int, *, leap_day_to: str) -> dt.date:
     """The same day `years` on; a 29 February that does not exist then becomes 28 February or 1 March."""
     year = day.year + years
     if day.month == 2 and day.day == 29 and not calendar.isleap(year):
@@ -111,7 +121,7 @@ def move_dates(dates: CycleDates, years: int, calendar_: WorkingCalendar) -> tup
     moved: list[Moved] = []
 
     def working(field: str, day: dt.date, *, later: bool) -> dt.date:
-        shifted = _same_day(day, years, leap_day_to="later" if later else "earlier")
+        shifted = same_day(day, years, leap_day_to="later" if later else "earlier")
         to = shifted
         while not calendar_.is_working_day(to):
             to += dt.timedelta(days=1 if later else -1)
@@ -126,7 +136,7 @@ def move_dates(dates: CycleDates, years: int, calendar_: WorkingCalendar) -> tup
             moved.append(Moved(field, shifted, to, f"{'; '.join(reasons)}: {_long(to)} instead"))
         return to
 
-    start = _same_day(dates.period_start, years, leap_day_to="later")
+    start = same_day(dates.period_start, years, leap_day_to="later")
     result = CycleDates(
         period_start=start,
         period_end=period_end_on(dates.period_end, years),

@@ -531,6 +531,82 @@ def publish() -> None:
             console.print(f"  {f['sha256']}  {f['name']}")
 
 
+def _date_option(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@app.command("import-report")
+def import_report(
+    file: Annotated[Path, typer.Argument(help="A previous annual report in Markdown.")],
+    partnership_file: Annotated[
+        Path, typer.Option("--partnership", help="The partnership file (TOML): agencies, aliases, brief.")
+    ],
+    label: Annotated[
+        str | None, typer.Option(help="The report's cycle label (default: the year before the file's).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The report's title (default: the file's, a year back).")] = None,
+    period_start: Annotated[
+        str | None, typer.Option(help="The report's period, YYYY-MM-DD (with --period-end).")
+    ] = None,
+    period_end: Annotated[str | None, typer.Option(help="The end of the report's period, YYYY-MM-DD.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be imported; write nothing.")] = False,
+) -> None:
+    """Import a previous annual report: each agency's chapter becomes last year's approved contribution."""
+    with _errors():
+        from flows._runtime import in_session
+        from models.partnership_file import parse
+        from tasks.import_report import import_report as run_import
+
+        spec = parse(partnership_file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"{file}: cannot read it as UTF-8 text ({exc}); save the report as UTF-8 Markdown") from None
+        start, end = _date_option(period_start, "--period-start"), _date_option(period_end, "--period-end")
+        report = in_session(
+            _settings(),
+            lambda s: run_import(
+                s,
+                spec,
+                text,
+                source=file.name,
+                at=_now(),
+                actor=OPTIONS.actor,
+                label=label,
+                title=title,
+                period_start=start,
+                period_end=end,
+            ),
+            dry_run=dry_run,
+        )
+        verb = "would import" if dry_run else "imported"
+        table = Table(
+            title=f"{report.partnership} {report.label}: {report.title} ({report.period_start} to "
+            f"{report.period_end}), {verb} {len(report.chapters)} of {len(report.chapters) + len(report.missing)}"
+        )
+        for column in ("agency", "heading matched", "line", "words", "where placed"):
+            table.add_column(column)
+        for c in report.chapters:
+            table.add_row(c.slug, c.heading, str(c.line), str(c.words), c.placed)
+        console.print(table)
+        for slug, name, aliases in report.missing:
+            tried = ", ".join(repr(n) for n in (name, *aliases))
+            err_console.print(
+                f"[yellow]not found:[/yellow] {slug}: no heading is {tried}; it has no {report.label} text. If the "
+                f"report names it otherwise, add that name to its aliases (and import with --dry-run first)",
+                highlight=False,
+            )
+        for note in report.notes:
+            err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        if dry_run:
+            console.print("dry run: nothing was written")
+
+
 @app.command()
 def portal(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
