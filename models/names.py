@@ -11,7 +11,7 @@ _NUMBERING = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+")
 def name_key(text: str) -> str:
     """A comparable form of a name: case, emphasis, punctuation, apostrophes and "&" do not count.
 
-    "**Birmingham Children’s Trust**", "Birmingham Children's Trust:" and "birmingham childrens trust"
+    "**Riverside Children’s Trust**", "Riverside Children's Trust:" and "riverside childrens trust"
     are the same key; headings come out of word processors with any of these differences.
     """
     text = text.casefold().replace("&", " and ")

@@ -86,6 +86,15 @@ def _counts(session: Session) -> tuple[int, int, int, int]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps tables and messages to the terminal's width (and folds long temporary paths)."""
+    from reportcycle import cli
+
+    monkeypatch.setattr(cli, "console", Console(width=250))
+    monkeypatch.setattr(cli, "err_console", Console(width=250, stderr=True))
+
+
 @pytest.fixture
 def loaded(session: Session) -> Session:
     load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
@@ -177,13 +186,7 @@ def test_chapters_are_found_by_name_and_alias_and_placed_by_the_brief() -> None:
     assert nps.words == 2 + 7
 
 
-def test_cli_imports_once_then_refuses_and_writes_nothing(
-    loaded: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reportcycle import cli
-
-    monkeypatch.setattr(cli, "console", Console(width=250))
-    monkeypatch.setattr(cli, "err_console", Console(width=250, stderr=True))
+def test_cli_imports_once_then_refuses_and_writes_nothing(loaded: Session, tmp_path: Path) -> None:
     report = tmp_path / "old.md"
     report.write_text(SMALL, encoding="utf-8")
     args = ["--at", "2019-04-02T10:00+01:00", "import-report", str(report), "--partnership", str(EXAMPLE)]
@@ -268,3 +271,15 @@ def test_an_explicit_year_and_an_overlapping_one(loaded: Session) -> None:
 def test_a_partnership_not_loaded_is_refused(session: Session) -> None:
     with pytest.raises(NotFound, match=r"'bscb' is not in the database; load its file first"):
         import_report(session, parse(EXAMPLE), SMALL, source="old.md", at=AT, actor="t")
+
+
+def test_a_report_that_cannot_be_read_is_refused(loaded: Session, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.md"
+    result = CliRunner().invoke(app, ["import-report", str(missing), "--partnership", str(EXAMPLE)])
+    assert result.exit_code == 1
+    assert "nowhere.md: cannot read it as UTF-8 text" in " ".join(result.output.split())
+    latin = tmp_path / "latin.md"
+    latin.write_bytes("## Caf\xe9\n".encode("latin-1"))
+    result = CliRunner().invoke(app, ["import-report", str(latin), "--partnership", str(EXAMPLE)])
+    assert result.exit_code == 1
+    assert "save the report as UTF-8 Markdown" in " ".join(result.output.split())
