@@ -58,7 +58,6 @@ class Target:
     title: str
     period_start: dt.date
     period_end: dt.date
-    years: int  # how far it is from the file's cycle (-1: the year before)
 
 
 def target(
@@ -86,16 +85,16 @@ def target(
         if period_end <= period_start:
             raise ReportImportError(f"--period-end ({period_end}) must come after --period-start ({period_start})")
     file_years = {c.period_start.year, c.period_end.year}
-    label = label.strip() if label is not None else move_years(c.label, years, file_years)
-    if not label or len(label) > 32:
-        raise ReportImportError(
-            f"cannot tell the imported cycle's label from the file's {c.label!r}; "
-            "give it with --label (1 to 32 characters)"
-        )
-    title = title.strip() if title is not None else move_years(c.title, years, file_years)
-    if not title:
-        raise ReportImportError(f"cannot move the file's title {c.title!r} to the imported year; give it with --title")
-    return Target(label, title, period_start, period_end, years)
+    if label is None and (label := move_years(c.label, years, file_years)) is None:
+        raise ReportImportError(f"cannot tell the imported cycle's label from the file's {c.label!r}; give --label")
+    if title is None and (title := move_years(c.title, years, file_years)) is None:
+        raise ReportImportError(f"cannot move the file's title {c.title!r} to the imported year; give --title")
+    label, title = label.strip(), title.strip()
+    if not 1 <= len(label) <= 32:
+        raise ReportImportError(f"the label {label!r} must be 1 to 32 characters; give another with --label")
+    if not 1 <= len(title) <= 300:
+        raise ReportImportError("the title must be 1 to 300 characters; give another with --title")
+    return Target(label, title, period_start, period_end)
 
 
 def _report_title_note(text: str, t: Target) -> list[str]:
