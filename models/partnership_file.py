@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field, ValidationError, model_validator
 
+from models.names import name_key
 from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy, Value
 
 
@@ -25,7 +26,20 @@ class ContactSpec(Person):
 class AgencySpec(Value):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     name: str = Field(min_length=1)
+    # Other names the agency goes by in past reports ("WMP", an old spelling): `import-report` matches
+    # chapter headings against the name and these.
+    aliases: tuple[str, ...] = ()
     contacts: tuple[ContactSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _aliases(self) -> AgencySpec:
+        for alias in self.aliases:
+            if not name_key(alias):
+                raise ValueError(
+                    f"agency {self.slug!r} has the alias {alias!r}, which has no letters or digits; "
+                    "write the name as it appears in a heading, or remove it"
+                )
+        return self
 
     @model_validator(mode="after")
     def _roles(self) -> AgencySpec:
@@ -150,11 +164,26 @@ class PartnershipFile(Value):
             if figure.after not in sections:
                 known = ", ".join(sorted(sections)) or "none defined"
                 raise ValueError(f"figure {figure.key!r}: after = {figure.after!r} is not a central section ({known})")
+        self._names_point_to_one_agency()
         after = self.report.contributions_after
         if after is not None and after not in {c.key for c in self.central_sections}:
             known = ", ".join(c.key for c in self.central_sections) or "none defined"
             raise ValueError(f"report.contributions_after {after!r} is not a central section key ({known})")
         return self
+
+    def _names_point_to_one_agency(self) -> None:
+        """A heading is matched to an agency by its name or an alias: each must lead to one agency only."""
+        owner: dict[str, tuple[str, str]] = {}  # name key -> (slug, "the name" | "an alias")
+        for agency in self.agencies:
+            for written in dict.fromkeys((agency.name, *agency.aliases)):
+                what = "the name" if written == agency.name else "an alias"
+                first = owner.setdefault(name_key(written), (agency.slug, what))
+                if first[0] != agency.slug:
+                    raise ValueError(
+                        f"{written!r} would match two agencies: it is {first[1]} of {first[0]!r} and {what} of "
+                        f"{agency.slug!r}; a name or alias must belong to one agency, so remove it from the "
+                        "aliases of one of them"
+                    )
 
 
 class PartnershipFileError(ValueError):

@@ -48,6 +48,8 @@ def test_the_example_is_twelve_agencies_three_priorities_four_sections() -> None
     assert all(str(c.email).endswith(".example.org") for a in spec.agencies for c in a.contacts)
     assert len(spec.recipients) == 7
     assert str(spec.cycle.contributions_due) == "2019-05-20"
+    assert spec.agencies[11].aliases == ("WMP",)
+    assert spec.agencies[9].aliases == ("ROH", "The Royal Orthopedic Hospital NHS Trust", "Royal Orthopaedic Hospital")
 
 
 def test_second_partnership_shares_nothing_with_the_first(session: Session) -> None:
@@ -102,6 +104,18 @@ BAD_FILES = [
     ('@bcc.example.org"', '@@bcc"', r"agencies\[0:bcc\]\.contacts\[0\]\.email: value is not a valid email"),
     ('timezone = "Europe/London"', 'timezone = "Europe/Lndon"', r"unknown time zone 'Europe/Lndon'"),
     ('role = "lead"', 'role = "boss"', r"agencies\[0:bcc\]\.contacts\[0\]\.role: String should match"),
+    # the same alias on two agencies (written differently: aliases are compared without case)
+    (
+        'aliases = ["BCC"]',
+        'aliases = ["BCC", "bct"]',
+        r"'BCT' would match two agencies: it is an alias of 'bcc' and an alias of 'bct'; .*remove it",
+    ),
+    (
+        'aliases = ["WMP"]',
+        'aliases = ["WMP", "National Probation Service"]',
+        r"'National Probation Service' would match two agencies: it is the name of 'nps' and an alias of 'wmp'",
+    ),
+    ('aliases = ["NPS"]', 'aliases = ["NPS", "**"]', r"agencies\[6:nps\]: .*alias '\*\*', which has no letters"),
 ]
 
 
