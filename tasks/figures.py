@@ -12,9 +12,9 @@ from xml.sax.saxutils import escape
 
 from models.partnership_file import FigureSpec
 
-WIDTH = 640
+WIDTH = 720
 BAR = 26  # px per bar, gap included
-LABEL_WIDTH = 230
+LABEL_WIDTH = 330
 # Colours with at least 4.5:1 contrast on white for text and 3:1 for the bars (WCAG 1.4.3 / 1.4.11).
 INK = "#1b1b1b"
 BAR_FILL = "#1d4f91"
@@ -22,7 +22,8 @@ BAR_FILL = "#1d4f91"
 
 def number_text(figure: FigureSpec, value: float) -> str:
     shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-    return f"{figure.unit_before}{shown}" + (f" {figure.unit_after}" if figure.unit_after else "")
+    after = figure.unit_after if figure.unit_after in ("", "%") else f" {figure.unit_after}"
+    return f"{figure.unit_before}{shown}{after}"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def svg(figure: FigureSpec) -> bytes:
     for i, row in enumerate(figure.rows):
         y = 8 + i * BAR
         length = max(1.0, span * row.value / top)
-        label = row.label if len(row.label) <= 32 else row.label[:31] + "…"
+        label = row.label if len(row.label) <= 46 else row.label[:45] + "…"  # the table has it in full
         lines += [
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end">{escape(label)}</text>',
             f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{length:.1f}" height="{BAR - 8}" fill="{BAR_FILL}"/>',
