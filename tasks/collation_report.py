@@ -330,12 +330,14 @@ def _defined(glossary: dict[str, str]) -> set[str]:
     for term in glossary:
         names.add(term)
         names.update(find_acronyms(term, common=()))
-    return names | {n[:-1] for n in names if n.endswith("s") and n[:-1].isupper()}
+    return names
 
 
 def _term_used(term: str, text: str) -> bool:
-    # Exact case; an optional plural "s"; not inside a longer token ("CP" is not used by "CP-IS").
-    return re.search(rf"(?<![\w&-]){re.escape(term)}s?(?![\w&]|-[A-Z])", text) is not None
+    # Exact case; singular or plural ("FGCs" is used by "FGC"); not inside a longer token ("CP" is not used
+    # by "CP-IS").
+    base = term[:-1] if term.endswith("s") and term[-2:-1].isupper() else term
+    return re.search(rf"(?<![\w&-]){re.escape(base)}s?(?![\w&]|-[A-Z])", text) is not None
 
 
 CONNECTORS = frozenset({"and", "of", "the", "for", "in", "on", "to", "&", "with", "at"})
@@ -346,8 +348,11 @@ def spelled_out(acronym: str, text: str) -> str:
     Investigation Unit (CAIU)" gives "Child Abuse Investigation Unit"; small words ("and", "of") may sit
     between. "" when there is no such place or the words do not fit the letters."""
     letters = [ch for ch in acronym.upper() if ch.isalpha()]
-    for match in re.finditer(rf"((?:[\w'’&,-]+\s+){{1,12}})\({re.escape(acronym)}s?\)", text):
-        words = _fit([w.strip(",'’") for w in match[1].split()], letters)
+    # Find "(ACRONYM)" first and look back from it: a pattern for "up to 12 words, then (ACRONYM)" would be
+    # tried at every position of the whole draft (seconds per acronym).
+    for match in re.finditer(rf"\({re.escape(acronym)}s?\)", text):
+        before = text[max(0, match.start() - 200) : match.start()].split("\n")[-1]
+        words = _fit([w.strip(",'’") for w in before.split()[-12:]], letters)
         if words:
             return " ".join(words)
     return ""
@@ -463,9 +468,8 @@ def build_collation_report(view: ReportView, draft_html: str) -> CollationReport
     uses: dict[str, list[str]] = {}
     for place, text in texts:
         for token in find_acronyms(text, common):
-            singular = token[:-1] if token.endswith("s") and token[:-1].isupper() else token
-            if token not in defined and singular not in defined:
-                uses.setdefault(singular, []).append(place.where)
+            if token not in defined:
+                uses.setdefault(token, []).append(place.where)
     every_text = "\n".join(t for _, t in texts)
     undefined = [
         Acronym(name, len(where), list(dict.fromkeys(where)), spelled_out(name, every_text))
