@@ -221,8 +221,8 @@ class CollationReport:
 
 
 class _Text(HTMLParser):
-    """Plain text of sanitised HTML, block by block; bold marked \x01...\x02 for the glossary's line form;
-    links and picture sources collected."""
+    """Plain text of sanitised HTML, block by block, with bold marked by two control characters (for the
+    glossary's line form); ids, links, picture sources and table rows collected."""
 
     BLOCKS = frozenset({"p", "li", "td", "th", "h3", "h4", "h5", "blockquote", "caption", "br", "tr"})
 
@@ -508,13 +508,14 @@ def render_collation_report(
     )
 
 
-def summary_lines(summary: dict[str, Any], limit: int = 10) -> list[str]:
-    """A few lines of Rich markup for the terminal from a draft's stored summary (older drafts lack the newer
-    keys). Content is escaped: a "[" in an agency's text is not markup."""
+def summary_lines(summary: dict[str, Any], limit: int = 6) -> list[str]:
+    """A few lines of Rich markup for the terminal from a draft's stored summary: each list cut to `limit`
+    items, since the collation report page has them all. Older drafts lack the newer keys. Content is
+    escaped: a "[" in an agency's text is not markup."""
 
-    def names(items: list[str]) -> str:
+    def names(items: list[str], sep: str = ", ") -> str:
         more = f" and {len(items) - limit} more" if len(items) > limit else ""
-        return escape(", ".join(items[:limit])) + more
+        return escape(sep.join(items[:limit])) + more
 
     lines = []
     labels = {
@@ -528,7 +529,7 @@ def summary_lines(summary: dict[str, Any], limit: int = 10) -> list[str]:
     }
     for key, label in labels.items():
         if summary.get(key):
-            lines.append(f"[bold]{label}[/] ({len(summary[key])}): {escape('; '.join(summary[key]))}")
+            lines.append(f"[bold]{label}[/] ({len(summary[key])}): {names(summary[key], '; ')}")
     if "acronyms_undefined" not in summary:
         return lines
     if not summary["glossary"]:
@@ -537,16 +538,13 @@ def summary_lines(summary: dict[str, Any], limit: int = 10) -> list[str]:
     if undefined:
         lines.append(f"[bold]acronyms not in the glossary[/] ({len(undefined)}): {names(undefined)}")
     if summary["glossary_unused"]:
-        lines.append(
-            f"[bold]glossary entries never used[/] ({len(summary['glossary_unused'])}): "
-            f"{names(summary['glossary_unused'])}"
-        )
-    for link in summary["broken_links"][:limit]:
-        lines.append(escape(f"broken link in {link['where']}: {link['href']} ({link['problem']})"))
+        unused = summary["glossary_unused"]
+        lines.append(f"[bold]glossary entries never used[/] ({len(unused)}): {names(unused)}")
+    links = [f"{b['where']}: {b['href']} ({b['problem']})" for b in summary["broken_links"]]
+    if links:
+        lines.append(f"[bold]broken links[/] ({len(links)}): {names(links, '; ')}")
     for topic in summary["guidance_topics"]:
         where = [e["where"] for e in topic["found"]]
-        lines.append(
-            f"[bold]{escape(topic['title'])}[/]: "
-            + (f"{len(where)} places, e.g. {names(where[:3])}" if where else "[red]not found[/]")
-        )
+        found = f"{len(where)} place{'s' if len(where) > 1 else ''}, first {escape(where[0])}" if where else ""
+        lines.append(f"[bold]{escape(topic['title'])}[/]: {found or '[red]not found[/]'}")
     return lines

@@ -9,7 +9,7 @@ import pytest
 from markupsafe import Markup
 from sqlmodel import Session, select
 
-from models.partnership_file import CollationChecks, GuidanceTopic, ReportSpec, parse
+from models.partnership_file import CollationChecks, GuidanceTopic, PartnershipFileError, ReportSpec, parse
 from models.report import Draft
 from models.store import contribution_for, find_agency, find_cycle
 from reportcycle.settings import get_settings
@@ -191,8 +191,16 @@ def test_terminal_lines_for_old_and_new_summaries() -> None:
     lines = summary_lines({**old, **build_collation_report(_view(), DRAFT_HTML).summary()})
     assert "[bold]acronyms not in the glossary[/] (2): CAIU, LSCB" in lines
     assert "[bold]glossary entries never used[/] (3): FGM, SCR, WNB" in lines
-    assert "broken link in Foreword: #plan-2020 (no part of the report has this id)" in lines
-    assert "[bold]Priorities with little or no progress[/]: [red]not found[/]" in lines
+    assert lines[3].startswith("[bold]broken links[/] (3): Foreword: #plan-2020 (no part of the report has this id); ")
+    assert lines[-3:] == [
+        "[bold]Priorities with little or no progress[/]: [red]not found[/]",
+        "[bold]Learning from local and national reviews[/]: 1 place, first Riverside Police: Statutory role",
+        "[bold]How feedback from children and families was used[/]: 1 place, first Foreword",
+    ]
+    assert summary_lines({"over_limit": [f"Agency {n}: Role" for n in range(8)]}) == [
+        "[bold]over the word limit[/] (8): Agency 0: Role; Agency 1: Role; Agency 2: Role; Agency 3: Role; "
+        "Agency 4: Role; Agency 5: Role and 2 more"
+    ]
 
 
 @pytest.fixture
@@ -289,3 +297,28 @@ def test_an_old_draft_without_the_new_keys_gets_them_when_written_again(session:
     session.commit()
     session.refresh(draft)
     assert draft.summary["glossary_unused"] == ["CE", "WMAS"]
+
+
+def test_topics_and_common_acronyms_come_from_the_partnership_file(tmp_path: Path) -> None:
+    from tests.conftest import SECOND
+
+    settings = """
+[report.collation]
+common_acronyms = ["NHS", "GP"]
+
+[[report.collation.topics]]
+key = "voice"
+title = "The voice of the adult"
+asks = "how people's views shaped the Board's work"
+phrases = ["making safeguarding personal", "people told us"]
+"""
+    path = tmp_path / "board.toml"
+    path.write_text(SECOND.read_text(encoding="utf-8") + settings, encoding="utf-8")
+    checks = parse(path).report.collation
+    assert checks.common_acronyms == ("NHS", "GP")
+    assert checks.topics is not None and [(t.key, t.phrases) for t in checks.topics] == [
+        ("voice", ("making safeguarding personal", "people told us"))
+    ]
+    path.write_text(SECOND.read_text(encoding="utf-8") + settings.replace("phrases", "keywords"), encoding="utf-8")
+    with pytest.raises(PartnershipFileError, match=r"report\.collation\.topics\[0:voice\]\.phrases: Field required"):
+        parse(path)
