@@ -114,6 +114,27 @@ class FigureSpec(Value):
     )
 
 
+class GuidanceTopic(Value):
+    """Something the statutory guidance asks the yearly report to cover, and phrases that suggest a passage does.
+
+    Phrases match whole words, ignoring case, except a phrase with two or more capitals (an acronym such as
+    "SCR"), which must match exactly; a word ending in "*" matches any ending ("evaluat*")."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    title: str = Field(min_length=1)
+    asks: str = Field(default="", description="what the guidance asks, in its words")
+    phrases: tuple[str, ...] = Field(min_length=1)
+
+
+class CollationChecks(Value):
+    """Settings of the business manager's collation report; left out, the defaults in tasks/collation_report.py."""
+
+    topics: tuple[GuidanceTopic, ...] | None = None
+    common_acronyms: tuple[str, ...] | None = Field(
+        default=None, description="acronyms every reader knows, never asked for in the glossary"
+    )
+
+
 class ReportSpec(Value):
     """Where the agencies' contributions sit among the central sections, what that part is called, and the
     report's figures."""
@@ -124,6 +145,7 @@ class ReportSpec(Value):
         default=None, description="key of the central section the contributions follow; default: after them all"
     )
     figures: tuple[FigureSpec, ...] = ()
+    collation: CollationChecks = CollationChecks()
 
 
 class Statutory(Value):

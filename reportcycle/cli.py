@@ -472,11 +472,13 @@ def collate() -> None:
         _check_cycle()
         with short_runs():
             result = collate_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        from tasks.collation_report import summary_lines
+
         verb = "collated" if result.created else "nothing changed since"
         console.print(f"{verb} draft {result.number}: {result.path}")
-        for label, items in result.summary.items():
-            if items:
-                console.print(f"  {label.replace('_', ' ')}: {'; '.join(items)}", highlight=False)
+        console.print(f"collation report: {result.report_path}")
+        for line in summary_lines(result.summary):
+            console.print(f"  {line}", highlight=False)
 
 
 @app.command()
