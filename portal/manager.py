@@ -20,7 +20,7 @@ from models.cycle import Contribution, Cycle, PersonalLink
 from models.lifecycle import IllegalTransition
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
-from models.portal import ExtensionRequest, Image, WorkingCopy
+from models.portal import ExtensionRequest, WorkingCopy
 from models.report import CentralSection
 from models.status import cycle_status
 from models.store import NotFound, central_sections, contacts_of, contribution_for, contributions, cycle_values
@@ -28,6 +28,7 @@ from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused,
 from reportcycle.settings import Settings
 from tasks.central import set_central_text
 from tasks.collate import collate, latest_draft
+from tasks.collation_report import report_page_path
 from tasks.desk import confirm_escalation, excuse, extend
 from tasks.digest import held_escalations
 from tasks.manager_desk import (
@@ -180,26 +181,43 @@ def draft_page(request: Request, cycle_id: RowId, session: DB) -> Response:
     return HTMLResponse(path.read_text(), headers={"Content-Security-Policy": csp})
 
 
+@router.get("/desk/{cycle_id}/draft-report", response_class=HTMLResponse)
+def draft_report_page(request: Request, cycle_id: RowId, session: DB) -> Response:
+    """The collation report of the latest draft: what the business manager should look at in it."""
+    allowed = _manager(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    draft = latest_draft(session, allowed[1])
+    path = report_page_path(FilePath(draft.html_path)) if draft else None
+    if path is None or not path.exists():
+        return page(request, "message.html", {"title": "No draft yet", "message": "Collate a draft first."}, 404)
+    csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    # its links point into the draft page, which the desk serves at ./draft
+    return HTMLResponse(
+        path.read_text().replace(f'href="{FilePath(draft.html_path).name}', 'href="draft'),  # type: ignore[union-attr]
+        headers={"Content-Security-Policy": csp},
+    )
+
+
 @router.get("/desk/{cycle_id}/images/{name}")
 def draft_picture(
     request: Request,
     cycle_id: RowId,
     session: DB,
-    name: Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")],
+    name: Annotated[str, Path(pattern=r"^[0-9a-z][0-9a-z.-]{0,120}\.(png|jpg|svg)$")],
 ) -> Response:
+    """A picture or chart of the latest draft, from the images/ folder written beside it."""
     allowed = _manager(request, session, cycle_id)
-    image = (
-        session.exec(
-            select(Image)
-            .join(Contribution, col(Image.contribution_id) == col(Contribution.id))
-            .where(Contribution.cycle_id == cycle_id, Image.sha256 == name.split(".")[0])
-        ).first()
-        if allowed
-        else None
-    )
-    if image is None or image.name != name:
+    draft = latest_draft(session, allowed[1]) if allowed else None
+    path = FilePath(draft.html_path).parent / "images" / name if draft else None
+    if path is None or not path.is_file():
         return Response("Not found", status_code=404, media_type="text/plain")
-    return Response(image.data, media_type=image.media_type, headers={"Cache-Control": "private, max-age=86400"})
+    kind = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}[name.rsplit(".", 1)[1]]
+    return Response(
+        path.read_bytes(),
+        media_type=kind,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "default-src 'none'"},
+    )
 
 
 @dataclass(frozen=True)

@@ -412,6 +412,9 @@ def test_the_draft_and_its_pictures_reach_only_the_manager(
         (name,) = re.findall(r'src="images/([0-9a-f]{64}\.png)"', draft.text)
         assert "style-src 'unsafe-inline'" in draft.headers["content-security-policy"]
         assert manager.get(f"/desk/{cid}/images/{name}").content == picture_bytes(session)
+        report = manager.get(f"/desk/{cid}/draft-report")
+        assert report.status_code == 200 and '<a href="draft">Read draft 1</a>' in report.text
+        assert chair.get(f"/desk/{cid}/draft-report").status_code == 403
         assert chair.get(f"/review/{cid}/bcc").status_code == 200
         assert chair.get(f"/images/{name}").status_code == 200  # the Chair sees the pictures of the cycle
         for who in (agency, chair):
