@@ -24,6 +24,7 @@ from models.store import central_sections, contributions, cycle_values, partners
 from tasks.content import markdown_to_html, picture_alts, sanitise, word_count
 from tasks.figures import FigureView, figure_views
 from tasks.files import write_atomic
+from tasks.glossary_links import anchor_glossary, link_terms
 from tasks.images import image_bytes, referenced
 from tasks.render import environment
 
@@ -110,6 +111,16 @@ def inputs_hash(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
+def _glossary(central: list[Any]) -> tuple[str | None, list[str]]:
+    """The glossary section's key and its terms (none when the report has no glossary)."""
+    from tasks.collation_report import is_glossary, parse_glossary  # it builds on this module's views
+
+    for cs in central:
+        if is_glossary(cs.key, cs.title):
+            return cs.key, list(parse_glossary(markdown_to_html(cs.body_md)))
+    return None, []
+
+
 def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number: int | None) -> ReportView:
     partnership = partnership_of(session, cycle)
     brief, _, _, _, _ = cycle_values(cycle)
@@ -124,7 +135,10 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
         .where(Contribution.cycle_id == cycle.id, col(Revision.number) == col(Contribution.current_revision))
     ).all()
     revisions = {r.contribution_id: r for r in current}
+    central = central_sections(session, cycle)
+    glossary_key, terms = _glossary(central)
     for c, agency in pairs:
+        linked: set[str] = set()  # each term linked once per chapter
         revision = revisions.get(c.id or 0)
         if c.status == ContributionState.excused:
             completeness.excused.append(agency.name)
@@ -141,6 +155,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
             if any(not alt for alt in picture_alts(html)):
                 completeness.pictures_without_alt.append(f"{agency.name}: {s.title}")
             pictures += referenced(html)
+            html = link_terms(html, terms, already=linked)
             sections.append(SectionView(s.key, s.title, Markup(html), words, s.word_limit, s.required))
         figures = [
             (f.label, f"{revision.figures[f.key]:,}" + (f" {f.unit}" if f.unit else ""))
@@ -158,7 +173,6 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 figures=figures,
             )
         )
-    central = central_sections(session, cycle)
     by_section, charts = figure_views(spec.figures, [cs.key for cs in central])
     before: list[CentralView] = []
     after: list[CentralView] = []
@@ -168,6 +182,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
             completeness.central_empty.append(cs.title)
         html = markdown_to_html(cs.body_md)
         pictures += referenced(html)
+        html = anchor_glossary(html, terms) if cs.key == glossary_key else link_terms(html, terms)
         target.append(
             CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=by_section.get(cs.key, []))
         )
