@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -24,12 +25,47 @@ from tasks.collate import collate
 from tasks.context import day_text
 from tasks.files import cycle_folder, sha256_file, write_atomic
 from tasks.outbox import enqueue, partnership_envelope
-from tasks.render import render_email
-from tasks.report import build_view, render_html, render_pdf, write_images
+from tasks.render import environment, render_email
+from tasks.report import ReportView, build_view, render_html, render_pdf, write_images
 
 
 class NotReadyToPublish(ValueError):
     pass
+
+
+class AlreadyPublished(NotReadyToPublish):
+    """`publish` on a published cycle: refused, saying when and where, and whether the files still match."""
+
+
+def _changed_files(folder: Path, publication: Publication) -> list[str]:
+    return [
+        f"the published file {folder / f['name']} is missing or changed since it was frozen "
+        f"(expected SHA-256 {f['sha256']})"
+        for f in publication.files
+        if not (folder / f["name"]).exists() or sha256_file(folder / f["name"]) != f["sha256"]
+    ]
+
+
+def _json(value: object) -> bytes:
+    import json
+
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def render_statement(templates_dir: Path, view: ReportView, partnership: Any, summary: dict[str, Any]) -> bytes:
+    """The accessibility statement beside the report: what was checked, and what the collation found."""
+    known = []
+    undefined = [a["acronym"] if isinstance(a, dict) else str(a) for a in summary.get("acronyms_undefined", [])]
+    if undefined:
+        shown = ", ".join(undefined[:8]) + (f" and {len(undefined) - 8} more" if len(undefined) > 8 else "")
+        known.append(f"{len(undefined)} abbreviations in the report are not explained in its glossary: {shown}.")
+    if summary.get("pictures_without_alt"):
+        known.append("Some pictures have no text description: " + "; ".join(summary["pictures_without_alt"]) + ".")
+    if summary.get("broken_links"):
+        known.append(f"{len(summary['broken_links'])} links in the report lead nowhere.")
+    contact = {"name": partnership.business_manager_name, "email": partnership.business_manager_email}
+    page = environment(templates_dir).get_template("report/accessibility.html")
+    return page.render(report=view, contact=contact, known=known).encode()
 
 
 @dataclass(frozen=True)
@@ -66,6 +102,12 @@ def publish(
     publication = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
     folder = cycle_folder(output_dir / "site", partnership.slug, cycle.label)
     newly = publication is None
+    if publication is not None and cycle.status in (CycleState.published, CycleState.closed):
+        changed = _changed_files(folder, publication)
+        raise AlreadyPublished(
+            f"{cycle.label} was published on {publication.frozen_at:%-d %B %Y} and is frozen in {folder}; "
+            "nothing was done" + (f". Warning: {'; '.join(changed)}" if changed else ". Its files match their SHA-256.")
+        )
     if publication is None:
         problems = unsettled(session, cycle)
         if problems:
@@ -76,9 +118,25 @@ def publish(
         draft = collate(session, cycle, at=at, actor=actor, output_dir=output_dir, templates_dir=templates_dir)
         view = build_view(session, cycle, at=at, draft_number=None)
         html = render_html(templates_dir, view)
+        refused: list[str] = []
+        pdf = render_pdf(html, view.images, refused=refused)
+        if refused:
+            raise NotReadyToPublish(
+                "the report asks for files that are not its own, so it was not published: " + ", ".join(refused)
+            )
+        statement = render_statement(templates_dir, view, partnership, draft.summary)
         files = write_images(folder, view.images)
-        for name, data in (("index.html", html.encode()), ("report.pdf", render_pdf(html, view.images))):
+        for name, data in (("index.html", html.encode()), ("report.pdf", pdf), ("accessibility.html", statement)):
             files.append({"name": name, "sha256": write_atomic(folder / name, data)})
+        manifest = {
+            "report": cycle.title,
+            "partnership": partnership.name,
+            "cycle": cycle.label,
+            "published_at": at.isoformat(),
+            "draft": draft.number,
+            "files": [{**f, "bytes": (folder / f["name"]).stat().st_size} for f in files],
+        }
+        files.append({"name": "manifest.json", "sha256": write_atomic(folder / "manifest.json", _json(manifest))})
         sums = "".join(f"{f['sha256']}  {f['name']}\n" for f in files)
         write_atomic(folder / "SHA256SUMS", sums.encode())
         publication = Publication(cycle_id=cycle.id or 0, draft_number=draft.number, files=files, frozen_at=at)
@@ -95,13 +153,9 @@ def publish(
             draft=draft.number,
         )
     else:
-        for f in publication.files:
-            path = folder / f["name"]
-            if not path.exists() or sha256_file(path) != f["sha256"]:
-                raise NotReadyToPublish(
-                    f"the published file {path} is missing or changed since it was frozen "
-                    f"(expected SHA-256 {f['sha256']}); restore it from a backup"
-                )
+        changed = _changed_files(folder, publication)
+        if changed:
+            raise NotReadyToPublish("; ".join(changed) + "; restore it from a backup")
     queued = _notify(session, cycle, publication, at=at, templates_dir=templates_dir, site_url=site_url)
     if cycle.status != CycleState.published:
         cycle.status = next_cycle_state(CycleState(cycle.status), "publish")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from reportcycle.cli import app
 from reportcycle.settings import get_settings
 from tasks.central import set_central_text
 from tasks.collate import collate
-from tasks.publish import NotReadyToPublish, publish
+from tasks.publish import AlreadyPublished, NotReadyToPublish, publish
 from tasks.review import ReviewError, apply_decisions, record_decision
 from tasks.submission import submit_file
 from tests.conftest import SECOND
@@ -156,16 +158,29 @@ def test_publish_is_gated_then_completes_after_an_interruption(session: Session,
     site = Path(result.folder)
     html = (site / "index.html").read_text(encoding="utf-8")
     assert all(f">{a.name}</h3>" in html for a in parse(SECOND).agencies)
-    # Running it again sends nothing more and re-renders nothing.
-    again = publish(session, cycle_with_texts, at=AT + dt.timedelta(days=1), actor="t", **kw)
-    session.commit()
-    assert (again.newly_frozen, again.notices_queued, again.files) == (False, 0, result.files)
+    # The static site: the report, its PDF, the accessibility statement, a manifest and SHA256SUMS.
+    names = sorted(f["name"] for f in result.files)
+    assert names == ["accessibility.html", "index.html", "manifest.json", "report.pdf"]
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert [f["name"] for f in manifest["files"]] == ["index.html", "report.pdf", "accessibility.html"]
+    for f in manifest["files"]:
+        assert hashlib.sha256((site / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+    sums = (site / "SHA256SUMS").read_text().splitlines()
+    assert [line.split("  ")[1] for line in sums] == ["index.html", "report.pdf", "accessibility.html", "manifest.json"]
+    assert (
+        'href="accessibility.html"' in html
+        and "Accessibility statement for the" in (site / "accessibility.html").read_text()
+    )
+    # Publishing again is refused, saying when and where, and that the files still match; nothing is sent.
+    with pytest.raises(AlreadyPublished, match=r"was published on 10 June 2026 .* Its files match their SHA-256"):
+        publish(session, cycle_with_texts, at=AT + dt.timedelta(days=1), actor="t", **kw)
     published = select(func.count()).select_from(OutboundEmail).where(OutboundEmail.kind == "published")
     assert session.exec(published).one() == 13
-    # A frozen file that changed is reported, not silently replaced.
+    # A frozen file that changed is reported in the refusal, not silently replaced.
     (site / "report.pdf").write_bytes(b"%PDF-tampered")
-    with pytest.raises(NotReadyToPublish, match=r"report\.pdf is missing or changed since it was frozen"):
+    with pytest.raises(AlreadyPublished, match=r"Warning: .*report\.pdf is missing or changed since it was frozen"):
         publish(session, cycle_with_texts, at=AT, actor="t", **kw)
+    assert (site / "report.pdf").read_bytes() == b"%PDF-tampered"
 
 
 def test_cli_review_and_publish_refusals(prefect: None, session: Session, cycle_with_texts) -> None:  # type: ignore[no-untyped-def]
