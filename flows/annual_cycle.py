@@ -18,12 +18,26 @@ from flows.open_cycle import open_cycle_flow
 from flows.publish import publish_flow
 from flows.review import review_flow
 from models.store import find_cycle
+from tasks.distribution import track_distribution
 from tasks.plan import Plan, plan
 
 
 @task(name="what is due", cache_policy=NO_CACHE)
 def plan_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> Plan:
     return in_session(get_settings(), lambda s: plan(s, find_cycle(s, partnership, cycle), at=at), dry_run=True)
+
+
+@task(name="distribution", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def distribution_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> list[str]:
+    """After publication: the national bodies' deadline in the business manager's digest until it is met."""
+    s = get_settings()
+    return in_session(
+        s,
+        lambda session: track_distribution(
+            session, find_cycle(session, partnership, cycle), at=at, templates_dir=s.templates_dir
+        ),
+        dry_run=False,
+    )
 
 
 @flow(name="annual-cycle", flow_run_name=run_name("annual cycle"))
@@ -52,5 +66,7 @@ def annual_cycle_flow(
     if plan_task(partnership, cycle, moment).publish:
         publish_flow(partnership, cycle, moment, actor=actor)
         done.append("publish")
+    if plan_task(partnership, cycle, moment).distribute and distribution_task(partnership, cycle, moment):
+        done.append("distribution")
     logger.info("stages run: %s", ", ".join(done) or "none due")
     return done

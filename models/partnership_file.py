@@ -146,11 +146,13 @@ class ReportSpec(Value):
     )
     figures: tuple[FigureSpec, ...] = ()
     collation: CollationChecks = CollationChecks()
+    send_to_national_within_days: int = Field(
+        default=7, gt=0, description="days after publication to send the report on to recipients marked national"
+    )
 
 
 class Statutory(Value):
     publish_within_months: int = Field(default=3, gt=0)
-    send_to_national_within_days: int = Field(default=7, gt=0)
 
 
 class PartnershipFile(Value):

@@ -18,6 +18,9 @@ class Person(Value):
 
 class Recipient(Person):
     role: str = Field(min_length=1, description="why they receive the report, e.g. 'Leader of the Council'")
+    national: bool = Field(
+        default=False, description="a national body the report must reach within report.send_to_national_within_days"
+    )
 
 
 class Priority(Value):

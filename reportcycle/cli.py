@@ -289,12 +289,14 @@ def status() -> None:
     with _errors():
         from models.status import cycle_status
         from models.store import find_cycle
+        from tasks.distribution import distribution
 
-        def work(session: Any) -> tuple[str, list[Any]]:
+        def work(session: Any) -> tuple[str, list[Any], Any]:
             cycle = find_cycle(session, OPTIONS.partnership, OPTIONS.cycle)
-            return f"{cycle.title} ({cycle.status})", cycle_status(session, cycle, at=_now())
+            rows = cycle_status(session, cycle, at=_now())
+            return f"{cycle.title} ({cycle.status})", rows, distribution(session, cycle)
 
-        title, rows = _in_session(work)
+        title, rows, sent = _in_session(work)
         table = Table(title=title)
         for column in ("agency", "state", "deadline", "days", "chasers sent", "failed", "last activity"):
             table.add_column(column)
@@ -310,6 +312,19 @@ def status() -> None:
                 f"{r.last_activity.astimezone(r.deadline.tzinfo):%Y-%m-%d %H:%M}" if r.last_activity else "",
             )
         console.print(table)
+        if sent.published_on is not None:
+            due = f"national bodies by {sent.national_due:%a %d %b %Y}: " + ("met" if sent.national_met else "NOT YET")
+            listing = Table(title=f"Publication notices (published {sent.published_on:%d %b %Y}; {due})")
+            for column in ("recipient", "role", "state", "sent"):
+                listing.add_column(column)
+            for d in sent.deliveries:
+                listing.add_row(
+                    d.name + (" (national)" if d.national else ""),
+                    d.role,
+                    d.status if d.status == "sent" else f"[red]{d.status}[/red]",
+                    f"{d.sent_at:%Y-%m-%d %H:%M} UTC" if d.sent_at else "",
+                )
+            console.print(listing)
 
 
 def _contribution_action(agency: str, action: Callable[[Any, Any, Any, Any], T]) -> T:

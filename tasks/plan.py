@@ -25,6 +25,7 @@ class Plan:
     chase: bool
     collate: bool
     publish: bool
+    distribute: bool = False  # published: track the notices until the national bodies have the report
 
     @property
     def stages(self) -> list[str]:
@@ -50,4 +51,5 @@ def plan(session: Session, cycle: Cycle, *, at: dt.datetime) -> Plan:
         chase=is_running,
         collate=collate_now,
         publish=publish_now,
+        distribute=published is not None,
     )

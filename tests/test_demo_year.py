@@ -103,7 +103,13 @@ def _table(messages: list[EmailMessage]) -> Counter[tuple[str, str, str]]:
     return table
 
 
-def _check_publication(out: Path, site: Path, example: Path, published_on: str, excused: list[str]) -> None:
+SITE_FILES = {"index.html", "report.pdf", "accessibility.html", "manifest.json"}
+BSCB_CHARTS = {f"images/figure-{key}.svg" for key in ("key-facts", "contributions-by-agency", "training")}
+
+
+def _check_publication(
+    out: Path, site: Path, example: Path, published_on: str, excused: list[str], files: set[str]
+) -> None:
     spec = parse(example)
     html = (site / "index.html").read_text(encoding="utf-8")
     for agency in spec.agencies:
@@ -113,7 +119,7 @@ def _check_publication(out: Path, site: Path, example: Path, published_on: str, 
     assert "DRAFT" not in html and "<script" not in html
     assert (site / "report.pdf").read_bytes().startswith(b"%PDF-")
     sums = dict(line.split("  ")[::-1] for line in (site / "SHA256SUMS").read_text().splitlines())
-    assert set(sums) == {"index.html", "report.pdf"}
+    assert set(sums) == files
     for name, digest in sums.items():
         assert hashlib.sha256((site / name).read_bytes()).hexdigest() == digest
     notices = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "published"]
@@ -140,11 +146,17 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     assert re.search(r"Please revise it by 17:00 on Friday 14 June 2019", text)
     site = out / "site" / "bscb" / "2018-19"
     _check_publication(
-        out, site, EXAMPLE, "2019-06-10", excused=["Staffordshire and West Midlands Community Rehabilitation Company"]
+        out,
+        site,
+        EXAMPLE,
+        "2019-06-10",
+        excused=["Staffordshire and West Midlands Community Rehabilitation Company"],
+        files=SITE_FILES | BSCB_CHARTS,
     )
     html = (site / "index.html").read_text(encoding="utf-8")
     assert "In response to the Chair: next year we will report quarterly" in html  # the revised text is published
-    assert sorted(p.name for p in (out / "drafts" / "bscb" / "2018-19").iterdir())[0] == "draft-1.html"
+    drafts = sorted(p.name for p in (out / "drafts" / "bscb" / "2018-19").iterdir())
+    assert drafts[:3] == ["draft-1-report.html", "draft-1.html", "draft-2-report.html"]  # each with its report
     assert result.flow_runs > 0 and result.timeline["swm-crc"][-1].endswith("excused by the business manager")
 
 
@@ -153,4 +165,6 @@ def test_the_second_partnership_year(prefect: None, database_url: str, tmp_path:
     reset_schema(database_url)
     run_demo(out, Console(file=io.StringIO(), width=120), SECOND, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(SECOND_YEAR)
-    _check_publication(out, out / "site" / "riverside-sab" / "2025-26", SECOND, "2026-06-24", excused=[])
+    _check_publication(
+        out, out / "site" / "riverside-sab" / "2025-26", SECOND, "2026-06-24", excused=[], files=SITE_FILES
+    )
