@@ -109,9 +109,14 @@ def _errors() -> Iterator[None]:
         CliError,
         ValueError,
     ) as exc:
-        if isinstance(exc, ValidationError):
+        if isinstance(exc, ValidationError) and exc.title == "Settings":
+            from reportcycle.settings import problems
+
+            lines = problems(exc)
+            message = "a setting is wrong; nothing was done:\n  " + "\n  ".join(lines)
+        elif isinstance(exc, ValidationError):
             first = exc.errors()[0]
-            message = f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
+            message = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
         else:
             message = str(exc)
         err_console.print(f"[red]error:[/red] {message}", highlight=False)
@@ -156,6 +161,19 @@ def init() -> None:
         url = _settings().database_url
         upgrade(url)
         console.print(f"database ready: {url}")
+
+
+@app.command("check-settings")
+def check_settings() -> None:
+    """Check every setting (REPORTCYCLE_* and Prefect's) and print them, secrets masked."""
+    with _errors():
+        from reportcycle.settings import Settings, prefect_shown
+
+        settings = Settings()  # not the cached one: this command is for checking what the environment says now
+        # One line each, never wrapped: an operator greps this or pastes it into a ticket.
+        for name, value in [*settings.shown(), *prefect_shown()]:
+            typer.echo(f"{name}={value}")
+        typer.echo("all settings are valid (secrets masked)")
 
 
 @partnership_app.command("load")
