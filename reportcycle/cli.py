@@ -270,21 +270,27 @@ def cycle_create(
 def chase(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; write nothing.")] = False,
 ) -> None:
-    """Send the reminders, overdue notices and escalations due now."""
+    """Send the reminders, overdue notices and escalations due now (every running cycle unless --cycle names one)."""
     with _errors():
         from flows._runtime import short_runs
-        from flows.chase import chase_flow
+        from flows.chase import chase_all_flow, chase_flow
 
-        _check_cycle()
         with short_runs():
-            report = chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)
-        if report.skipped_because:
-            console.print(f"nothing due: {report.skipped_because}")
-            return
-        verb = "would send" if dry_run else "queued"
-        _print_emails(
-            f"{report.cycle} on {report.local_date}: {verb} {len(report.emails)}", report.emails, report.superseded
-        )
+            if OPTIONS.cycle:
+                _check_cycle()
+                reports = [chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)]
+            else:  # what the daily deployment does: every running cycle of every partnership (or of --partnership)
+                reports = chase_all_flow(OPTIONS.partnership, _now(), dry_run=dry_run, actor=OPTIONS.actor)
+        if not reports:
+            console.print("no running cycle to chase (open one with `reportcycle cycle open`)")
+        for report in reports:
+            if report.skipped_because:
+                console.print(f"{report.cycle}: nothing due: {report.skipped_because}", highlight=False)
+                continue
+            verb = "would send" if dry_run else "queued"
+            _print_emails(
+                f"{report.cycle} on {report.local_date}: {verb} {len(report.emails)}", report.emails, report.superseded
+            )
 
 
 @app.command()
@@ -328,6 +334,33 @@ def status() -> None:
                 f"{r.last_activity.astimezone(r.deadline.tzinfo):%Y-%m-%d %H:%M}" if r.last_activity else "",
             )
         console.print(table)
+        _print_operations()
+
+
+def _print_operations() -> None:
+    """The operator's half of `status`: the health checks, the daily chase, and Prefect's runs."""
+    from rich.text import Text
+
+    from tasks.health import health, prefect_overview
+
+    report = health(_settings(), _now())
+    for name, verdict in report.checks.items():
+        colour = "green" if verdict == "ok" else "yellow" if verdict.startswith("not configured") else "red"
+        console.print(Text(f"{name}: {verdict}", style=colour))
+    last = f"{report.last_chase:%Y-%m-%d %H:%M} UTC" if report.last_chase else "none recorded"
+    console.print(Text(f"last chase: {last}"))
+    if report.chase_alert:
+        console.print(Text(f"ALERT: {report.chase_alert}", style="bold red"))
+    if report.checks.get("prefect") != "ok":
+        return
+    for what, runs in prefect_overview().items():
+        table = Table(title=f"Prefect flow runs: {what}")
+        for column in ("run", "deployment", "state", "when (UTC)"):
+            table.add_column(column)
+        for run in runs:
+            when = f"{run.when.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run.when else ""
+            table.add_row(*(Text(c) for c in (run.name, run.deployment, run.state, when)))
+        console.print(table if runs else Text(f"Prefect flow runs {what}: none"))
 
 
 def _contribution_action(agency: str, action: Callable[[Any, Any, Any, Any], T]) -> T:
