@@ -894,6 +894,35 @@ def portal(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="The portal's address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The portal's port.")] = 8000,
+    prefect_host: Annotated[str, typer.Option(help="Address of the Prefect server started here.")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server started here (UI and API).")] = 4200,
+    timezone: Annotated[str, typer.Option(help="Time zone of the schedules.")] = "Europe/London",
+) -> None:
+    """Run it for real: a Prefect server (or PREFECT_API_URL's), the scheduled deployments, and the portal."""
+    with _errors():
+        from reportcycle.serve import ServeError
+        from reportcycle.serve import serve as run
+        from reportcycle.settings import Settings
+
+        settings = Settings()  # checked now, in full: a bad setting stops everything before anything starts
+        try:
+            run(
+                settings,
+                host=host,
+                port=port,
+                prefect_host=prefect_host,
+                prefect_port=prefect_port,
+                timezone=timezone,
+                say=lambda line: console.print(line, highlight=False),
+            )
+        except ServeError as exc:
+            raise CliError(str(exc)) from None
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its database and mail.")] = Path("out"),
 ) -> None:
