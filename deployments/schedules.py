@@ -1,34 +1,83 @@
-"""The deployments a running installation serves, and when they run.
+"""Every deployment a running installation serves, in one place: what runs when, and on what event.
 
-The chase runs every weekday morning in the partnership's time zone; the
-flow itself skips bank holidays and reads each partnership's send window,
-so the schedule only has to wake it. Dispatch runs often, so transactional
-emails and retries go out within minutes.
+Scheduled: the chase and dispatch every working-day morning in the partnership's
+time zone (the chase itself skips bank holidays and reads each partnership's
+send window, so the schedule only has to wake it); dispatch also every few
+minutes, so receipts and retries do not wait for the morning; the weekly
+summary. Everything else runs when someone asks: the portal, the CLI, the
+Prefect UI, or an automation on an event the application emits.
+
+No deployment carries a secret: parameters are names and dates only, and the
+SMTP and database credentials come from the serving process's environment.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
 
-from flows.chase import chase_flow
+from flows.annual_cycle import annual_cycle_flow
+from flows.chase import chase_all_flow
+from flows.collate import collate_flow
 from flows.dispatch import dispatch_flow
+from flows.open_cycle import open_cycle_flow
+from flows.publish import publish_flow
+from flows.review import review_flow
+from flows.weekly_summary import weekly_summary_flow
+from tasks.events import CONTRIBUTION_SUBMITTED
+
+WORKING_MORNINGS = "0 9 * * 1-5"
+# Receipts, fresh links and retries go within this many seconds even with no event.
+DISPATCH_EVERY = 300
+TAGS = ["reportcycle"]
 
 
 def build(timezone: str = "Europe/London") -> list[Any]:
+    mornings = Cron(WORKING_MORNINGS, timezone=timezone)
     return [
-        chase_flow.to_deployment(
+        chase_all_flow.to_deployment(
             name="daily-chase",
-            schedule=Cron("30 9 * * 1-5", timezone=timezone),
-            tags=["reportcycle", "chase"],
-            description="Reminders, overdue notices and escalations due today.",
+            schedule=mornings,
+            tags=[*TAGS, "chase"],
+            description="Reminders, overdue notices and escalations due today, for every running cycle "
+            "(bank holidays and each partnership's send window are checked by the flow).",
         ),
         dispatch_flow.to_deployment(
             name="dispatch-outbox",
-            schedule=Interval(300),
-            tags=["reportcycle", "outbox"],
+            schedules=[Cron(WORKING_MORNINGS, timezone=timezone), Interval(DISPATCH_EVERY)],
+            tags=[*TAGS, "outbox"],
             description="Send queued emails that are due, and retry temporary failures.",
+            triggers=[
+                DeploymentEventTrigger(
+                    name="dispatch on submission",
+                    description="A submitted contribution's receipt goes at once, not at the next interval.",
+                    expect={CONTRIBUTION_SUBMITTED},
+                    match={"prefect.resource.id": "reportcycle.contribution.*"},
+                    threshold=1,
+                    within=timedelta(0),
+                )
+            ],
+        ),
+        weekly_summary_flow.to_deployment(
+            name="weekly-summary",
+            # Every working morning; the outbox key (cycle + ISO week) makes it once a week, on the first
+            # working day of the week, so a bank-holiday Monday moves it to Tuesday instead of losing it.
+            schedule=Cron(WORKING_MORNINGS, timezone=timezone),
+            tags=[*TAGS, "summary"],
+            description="Where each running cycle stands, to its business manager, once a week.",
+        ),
+        *(
+            f.to_deployment(name=name, tags=[*TAGS, "on-demand"], description=what)
+            for f, name, what in (
+                (open_cycle_flow, "open-cycle", "Open a cycle: contributions, personal links, request emails."),
+                (collate_flow, "collate-draft", "Collate a numbered draft of the report."),
+                (review_flow, "apply-review", "Apply the Chair's recorded decisions."),
+                (publish_flow, "publish-report", "Publish the approved report and notify the recipients."),
+                (annual_cycle_flow, "annual-cycle", "Run each stage of the cycle that is due now."),
+            )
         ),
     ]
 

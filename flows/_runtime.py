@@ -48,12 +48,31 @@ def run_name(verb: str) -> Callable[[], str]:
 
         params = flow_run.parameters
         at = params.get("at")
-        when = f"{resolve(at):%Y-%m-%d %H:%M} UTC" if isinstance(at, dt.datetime) else "now"
+        # A scheduled run has no `at`: it acts at the system time, which the name then says.
+        when = f"{resolve(at if isinstance(at, dt.datetime) else None):%Y-%m-%d %H:%M} UTC"
         who = " ".join(str(params[k]) for k in ("partnership", "cycle") if params.get(k))
         dry = " (dry run)" if params.get("dry_run") else ""
         return " ".join(x for x in (verb, who, when) if x) + dry
 
     return name
+
+
+def rename_run(name: str) -> None:
+    """Rename the current flow run once its result is known ("collate draft 3").
+
+    Only a name: a failure here is logged and the run's work stands.
+    """
+    from uuid import UUID
+
+    from prefect import get_run_logger
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(str(flow_run.id)), name=name)
+    except Exception as exc:  # the name is cosmetic; never fail a run that did its work
+        get_run_logger().warning("could not rename the run to %r: %s", name, exc)
 
 
 @contextmanager
@@ -67,4 +86,4 @@ def short_runs() -> Iterator[None]:
         yield
 
 
-__all__ = ["Settings", "get_settings", "in_session", "now", "run_name", "short_runs"]
+__all__ = ["Settings", "get_settings", "in_session", "now", "rename_run", "run_name", "short_runs"]

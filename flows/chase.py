@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
-from models.store import find_cycle
+from models.store import find_cycle, running_cycles
 from tasks.chase import ChaseReport, chase_cycle
 
 
@@ -55,3 +55,52 @@ def chase_flow(
     if send and not dry_run:
         dispatch_task(moment)
     return report
+
+
+@task(name="find running cycles", cache_policy=NO_CACHE)
+def running_cycles_task(partnership: str | None) -> list[tuple[str, str]]:
+    return in_session(
+        get_settings(), lambda s: [(p.slug, c.label) for c, p in running_cycles(s, partnership)], dry_run=True
+    )
+
+
+@flow(name="chase-all", flow_run_name=run_name("chase every running cycle"))
+def chase_all_flow(
+    partnership: str | None = None,
+    at: dt.datetime | None = None,
+    dry_run: bool = False,
+    send: bool = True,
+    actor: str = "system",
+) -> list[ChaseReport]:
+    """The daily chase: every open or in-review cycle of every partnership (or of the one named).
+
+    Each cycle is its own transaction and task run: one that fails is retried, then
+    reported, and the others are still chased; the run fails at the end if any did.
+    """
+    moment = now(at)
+    logger = get_run_logger()
+    reports: list[ChaseReport] = []
+    failed: list[str] = []
+    for slug, label in running_cycles_task(partnership):
+        try:
+            report = chase_task.with_options(task_run_name=f"plan chasers {slug} {label}")(
+                slug, label, moment, dry_run, actor
+            )
+        except Exception as exc:  # one partnership's fault must not stop the others' reminders
+            logger.error("%s %s: chase failed: %s", slug, label, exc)
+            failed.append(f"{slug} {label}")
+            continue
+        reports.append(report)
+        logger.info(
+            "%s on %s: %s",
+            report.cycle,
+            report.local_date,
+            report.skipped_because or f"{len(report.emails)} to send, {len(report.superseded)} superseded",
+        )
+    if not reports and not failed:
+        logger.info("no running cycle to chase")
+    if send and not dry_run:
+        dispatch_task(moment)
+    if failed:
+        raise RuntimeError(f"the chase failed for {', '.join(failed)}; the other cycles were chased")
+    return reports

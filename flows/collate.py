@@ -7,7 +7,7 @@ import datetime as dt
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import get_settings, in_session, now, rename_run, run_name
 from models.store import find_cycle
 from tasks.collate import CollateResult, collate
 
@@ -37,4 +37,6 @@ def collate_flow(
     result = collate_task(partnership, cycle, now(at), actor)
     verb = "collated" if result.created else "unchanged since"
     get_run_logger().info("%s draft %d: %s", verb, result.number, result.path)
+    # The number is known only now; the run's name then says which draft it made.
+    rename_run(f"collate draft {result.number}" + ("" if result.created else " (unchanged)"))
     return result

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     returned = "returned"
     extension = "extension"
     digest = "digest"
+    weekly_summary = "weekly_summary"
     fresh_link = "fresh_link"
     extension_request = "extension_request"
     handover = "handover"

@@ -180,6 +180,21 @@ def find_cycle(session: Session, partnership_slug: str | None = None, label: str
     return rows[0][0]
 
 
+def running_cycles(session: Session, partnership_slug: str | None = None) -> list[tuple[Cycle, Partnership]]:
+    """Every cycle with contributions in play (open or in review), of one partnership or all, oldest first.
+
+    The daily chase and the weekly summary sweep these when no cycle is named.
+    """
+    query = (
+        select(Cycle, Partnership)
+        .join(Partnership)
+        .where(col(Cycle.status).in_([CycleState.open, CycleState.in_review]))
+    )
+    if partnership_slug:
+        query = query.where(Partnership.slug == partnership_slug)
+    return [(c, p) for c, p in session.exec(query.order_by(col(Cycle.id))).all()]
+
+
 def _cycles_there_are(session: Session) -> str:
     """What exists, so a mistyped name is fixed from the message alone."""
     rows = session.exec(select(Cycle, Partnership).join(Partnership).order_by(col(Cycle.id))).all()

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
@@ -26,6 +25,7 @@ from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
 from tasks.context import day_text
+from tasks.events import contribution_submitted
 from tasks.fresh_link import request_fresh_link
 from tasks.images import MAX_BYTES, ImageRefused, markdown_for, store_image
 from tasks.tokens import check_link, open_session
@@ -60,9 +60,12 @@ def home(request: Request) -> Response:
 
 
 @router.get("/health")
-def health(request: Request, session: DB) -> dict[str, str]:
-    session.execute(text("SELECT 1")).one()
-    return {"database": "ok"}
+def health(request: Request) -> JSONResponse:
+    """The database, SMTP, the Prefect API and today's chase: 200 when all is well, else 503 saying what."""
+    from tasks.health import health as check
+
+    report = check(state(request).settings, at=now(request))
+    return JSONResponse(report.as_json(), status_code=200 if report.ok else 503)
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
@@ -442,6 +445,10 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             status_code=422,
         )
     session.commit()
+    # After the commit, so the dispatch it wakes finds the receipt's row.
+    contribution_submitted(
+        contribution_id=contribution_id, cycle_id=cycle.id or 0, agency=agency.slug, revision=revision.number, at=at
+    )
     return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
 
 

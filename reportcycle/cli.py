@@ -109,9 +109,14 @@ def _errors() -> Iterator[None]:
         CliError,
         ValueError,
     ) as exc:
-        if isinstance(exc, ValidationError):
+        if isinstance(exc, ValidationError) and exc.title == "Settings":
+            from reportcycle.settings import problems
+
+            lines = problems(exc)
+            message = "a setting is wrong; nothing was done:\n  " + "\n  ".join(lines)
+        elif isinstance(exc, ValidationError):
             first = exc.errors()[0]
-            message = f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
+            message = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
         else:
             message = str(exc)
         err_console.print(f"[red]error:[/red] {message}", highlight=False)
@@ -156,6 +161,19 @@ def init() -> None:
         url = _settings().database_url
         upgrade(url)
         console.print(f"database ready: {url}")
+
+
+@app.command("check-settings")
+def check_settings() -> None:
+    """Check every setting (REPORTCYCLE_* and Prefect's) and print them, secrets masked."""
+    with _errors():
+        from reportcycle.settings import Settings, prefect_shown
+
+        settings = Settings()  # not the cached one: this command is for checking what the environment says now
+        # One line each, never wrapped: an operator greps this or pastes it into a ticket.
+        for name, value in [*settings.shown(), *prefect_shown()]:
+            typer.echo(f"{name}={value}")
+        typer.echo("all settings are valid (secrets masked)")
 
 
 @partnership_app.command("load")
@@ -252,21 +270,27 @@ def cycle_create(
 def chase(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; write nothing.")] = False,
 ) -> None:
-    """Send the reminders, overdue notices and escalations due now."""
+    """Send the reminders, overdue notices and escalations due now (every running cycle unless --cycle names one)."""
     with _errors():
         from flows._runtime import short_runs
-        from flows.chase import chase_flow
+        from flows.chase import chase_all_flow, chase_flow
 
-        _check_cycle()
         with short_runs():
-            report = chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)
-        if report.skipped_because:
-            console.print(f"nothing due: {report.skipped_because}")
-            return
-        verb = "would send" if dry_run else "queued"
-        _print_emails(
-            f"{report.cycle} on {report.local_date}: {verb} {len(report.emails)}", report.emails, report.superseded
-        )
+            if OPTIONS.cycle:
+                _check_cycle()
+                reports = [chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)]
+            else:  # what the daily deployment does: every running cycle of every partnership (or of --partnership)
+                reports = chase_all_flow(OPTIONS.partnership, _now(), dry_run=dry_run, actor=OPTIONS.actor)
+        if not reports:
+            console.print("no running cycle to chase (open one with `reportcycle cycle open`)")
+        for report in reports:
+            if report.skipped_because:
+                console.print(f"{report.cycle}: nothing due: {report.skipped_because}", highlight=False)
+                continue
+            verb = "would send" if dry_run else "queued"
+            _print_emails(
+                f"{report.cycle} on {report.local_date}: {verb} {len(report.emails)}", report.emails, report.superseded
+            )
 
 
 @app.command()
@@ -325,6 +349,33 @@ def status() -> None:
                     f"{d.sent_at:%Y-%m-%d %H:%M} UTC" if d.sent_at else "",
                 )
             console.print(listing)
+        _print_operations()
+
+
+def _print_operations() -> None:
+    """The operator's half of `status`: the health checks, the daily chase, and Prefect's runs."""
+    from rich.text import Text
+
+    from tasks.health import health, prefect_overview
+
+    report = health(_settings(), _now())
+    for name, verdict in report.checks.items():
+        colour = "green" if verdict == "ok" else "yellow" if verdict.startswith("not configured") else "red"
+        console.print(Text(f"{name}: {verdict}", style=colour))
+    last = f"{report.last_chase:%Y-%m-%d %H:%M} UTC" if report.last_chase else "none recorded"
+    console.print(Text(f"last chase: {last}"))
+    if report.chase_alert:
+        console.print(Text(f"ALERT: {report.chase_alert}", style="bold red"))
+    if report.checks.get("prefect") != "ok":
+        return
+    for what, runs in prefect_overview().items():
+        table = Table(title=f"Prefect flow runs: {what}")
+        for column in ("run", "deployment", "state", "when (UTC)"):
+            table.add_column(column)
+        for run in runs:
+            when = f"{run.when.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run.when else ""
+            table.add_row(*(Text(c) for c in (run.name, run.deployment, run.state, when)))
+        console.print(table if runs else Text(f"Prefect flow runs {what}: none"))
 
 
 def _contribution_action(agency: str, action: Callable[[Any, Any, Any, Any], T]) -> T:
@@ -857,6 +908,35 @@ def portal(
 
         console.print(f"portal on http://{host}:{port} (links are built from {_settings().public_base_url})")
         uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="The portal's address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The portal's port.")] = 8000,
+    prefect_host: Annotated[str, typer.Option(help="Address of the Prefect server started here.")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server started here (UI and API).")] = 4200,
+    timezone: Annotated[str, typer.Option(help="Time zone of the schedules.")] = "Europe/London",
+) -> None:
+    """Run it for real: a Prefect server (or PREFECT_API_URL's), the scheduled deployments, and the portal."""
+    with _errors():
+        from reportcycle.serve import ServeError
+        from reportcycle.serve import serve as run
+        from reportcycle.settings import Settings
+
+        settings = Settings()  # checked now, in full: a bad setting stops everything before anything starts
+        try:
+            run(
+                settings,
+                host=host,
+                port=port,
+                prefect_host=prefect_host,
+                prefect_port=prefect_port,
+                timezone=timezone,
+                say=lambda line: console.print(line, highlight=False),
+            )
+        except ServeError as exc:
+            raise CliError(str(exc)) from None
 
 
 @app.command()

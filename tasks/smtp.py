@@ -110,3 +110,32 @@ class SmtpSender:
             detail = "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in errors.items())
             return SendResult(True, False, f"{reply} (some recipients refused: {detail})")
         return SendResult(True, False, reply)
+
+
+def probe(config: SmtpConfig, timeout: float = 3.0) -> str:
+    """Connect, EHLO (STARTTLS and login as configured), NOOP, QUIT: what a send would do, minus the message.
+
+    Returns the NOOP reply; raises OSError (or its subclasses) with the reason when the relay
+    cannot be reached or refuses us. For the health check: short timeout, nothing sent.
+    """
+
+    async def run() -> str:
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            timeout=timeout,
+            use_tls=config.use_tls,
+            start_tls=config.start_tls,
+            username=config.username,
+            password=config.password,
+        )
+        try:
+            await client.connect()
+            reply = await client.noop()
+            await client.quit()
+        except (aiosmtplib.SMTPException, TimeoutError) as exc:
+            client.close()
+            raise OSError(f"{type(exc).__name__}: {exc}") from None
+        return f"{reply.code} {reply.message}"
+
+    return asyncio.run(run())

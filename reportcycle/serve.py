@@ -1,0 +1,206 @@
+"""`reportcycle serve`: a Prefect server (or the one PREFECT_API_URL names), the deployments, the portal.
+
+One process the operator starts and stops. The Prefect server is a child process
+(its own session, so a terminal's Ctrl-C reaches only us and we stop things in
+order); the deployments are served by Prefect's Runner in a thread with its own
+event loop; the portal is uvicorn on the main loop. SIGINT or SIGTERM: the
+portal stops taking requests, the runner stops polling (a flow run in flight is
+cancelled by Prefect and, being a reconciler, finishes on its next run), then
+the Prefect server we started is terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reportcycle.settings import Settings
+
+STARTUP_SECONDS = 90.0  # a cold Prefect server migrates its database first
+
+
+class ServeError(Exception):
+    pass
+
+
+@dataclass
+class PrefectServer:
+    url: str
+    process: subprocess.Popen[bytes] | None  # None: someone else's server, left running
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def prefect_server(existing: str | None, host: str, port: int, log: Path) -> PrefectServer:
+    """The API to use: `existing` (PREFECT_API_URL) when set and answering, else a server started here."""
+    if existing:
+        if not _healthy(existing):
+            raise ServeError(
+                f"PREFECT_API_URL={existing} does not answer /health: start that server, or unset PREFECT_API_URL "
+                "to let `reportcycle serve` start one"
+            )
+        return PrefectServer(existing.rstrip("/"), None)
+    url = f"http://{host}:{port}/api"
+    if _healthy(url):
+        raise ServeError(
+            f"a Prefect server already answers on {host}:{port}: set PREFECT_API_URL={url} to use it, "
+            "or choose another --prefect-port"
+        )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop it after the runner
+            env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"},
+        )
+    server = PrefectServer(url, process)
+    started = time.perf_counter()
+    while not _healthy(url):
+        if process.poll() is not None:
+            raise ServeError(f"the Prefect server exited with code {process.returncode} while starting; see {log}")
+        if time.perf_counter() - started > STARTUP_SECONDS:
+            server.stop()
+            raise ServeError(f"the Prefect server did not answer within {STARTUP_SECONDS:.0f} s; see {log}")
+        time.sleep(0.25)
+    return server
+
+
+class _RunnerThread(threading.Thread):
+    """Prefect's Runner on its own loop: it serves the deployments until told to stop."""
+
+    def __init__(self, deployments: list[Any]) -> None:
+        super().__init__(name="reportcycle-runner", daemon=True)
+        self.deployments = deployments
+        self.loop = asyncio.new_event_loop()
+        self.runner: Any = None
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+        self._context = contextvars.copy_context()  # the caller's Prefect settings (PREFECT_API_URL)
+
+    def run(self) -> None:
+        self._context.run(self._run)
+
+    def _run(self) -> None:
+        from prefect.runner import Runner
+
+        async def main() -> None:
+            # Not paused on shutdown: another `serve` (or worker) may be serving the same deployments.
+            self.runner = Runner(name="reportcycle", pause_on_shutdown=False)
+            for d in self.deployments:
+                await self.runner.aadd_deployment(d)
+            self.ready.set()
+            await self.runner.start()
+
+        try:
+            self.loop.run_until_complete(main())
+        except BaseException as exc:  # reported by serve(), which then stops everything else
+            self.error = exc
+        finally:
+            self.ready.set()
+            self.loop.close()
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.runner is not None and self.is_alive() and self.runner.started:
+            future = asyncio.run_coroutine_threadsafe(self.runner.astop(), self.loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout=timeout)
+        self.join(timeout=timeout)
+
+
+def _portal(settings: Settings, host: str, port: int) -> Any:
+    import uvicorn
+
+    from portal.app import create_app
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # serve() owns SIGINT/SIGTERM and stops the portal itself, after the runner.
+            yield
+
+    return Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    prefect_host: str,
+    prefect_port: int,
+    timezone: str,
+    say: Callable[[str], None],
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.schedules import build
+
+    log = settings.output_dir / "prefect-server.log"
+    server = prefect_server(PREFECT_API_URL.value(), prefect_host, prefect_port, log)
+    os.environ["PREFECT_API_URL"] = server.url  # flow-run subprocesses the runner starts inherit it
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+            started = "started here" if server.process else "already running"
+            say(f"Prefect API {server.url} ({started}); UI at {server.url.removesuffix('/api')}")
+            asyncio.run(_serve(settings, build(timezone), host, port, say))
+    finally:
+        server.stop()
+    say("stopped")
+
+
+async def _serve(settings: Settings, deployments: list[Any], host: str, port: int, say: Callable[[str], None]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = _RunnerThread(deployments)
+    runner.start()
+    await asyncio.to_thread(runner.ready.wait)
+    if runner.error is not None:
+        raise ServeError(f"serving the deployments failed: {runner.error}")
+    portal = _portal(settings, host, port)
+    portal_task = asyncio.create_task(portal.serve())
+    say(f"serving {len(deployments)} deployments; portal on http://{host}:{port} (Ctrl-C stops everything)")
+    watch = asyncio.create_task(asyncio.to_thread(runner.join))
+    done, _ = await asyncio.wait(
+        [asyncio.create_task(stop.wait()), portal_task, watch], return_when=asyncio.FIRST_COMPLETED
+    )
+    if not stop.is_set():
+        say("a part stopped on its own; stopping the rest")
+    portal.should_exit = True
+    await asyncio.to_thread(runner.stop)
+    await asyncio.wait_for(portal_task, timeout=15)
+    if runner.error is not None and not isinstance(runner.error, asyncio.CancelledError):
+        raise ServeError(f"the deployments' runner failed: {runner.error}")
+    if portal_task in done and not stop.is_set():
+        raise ServeError(f"the portal could not keep serving on {host}:{port} (is the port taken?)")
