@@ -11,6 +11,7 @@ from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
 from tasks.chase import ChaseReport, chase_cycle
+from tasks.distribution import track_all
 
 
 # Safe to retry: each step of the ladder is one keyed outbox row.
@@ -64,6 +65,17 @@ def running_cycles_task(partnership: str | None) -> list[tuple[str, str]]:
     )
 
 
+@task(name="track distribution", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def distribution_all_task(partnership: str | None, at: dt.datetime) -> dict[str, list[str]]:
+    """Published cycles whose national bodies still wait for the report: a digest line each working day."""
+    s = get_settings()
+    return in_session(
+        s,
+        lambda session: track_all(session, at=at, templates_dir=s.templates_dir, partnership_slug=partnership),
+        dry_run=False,
+    )
+
+
 @flow(name="chase-all", flow_run_name=run_name("chase every running cycle"))
 def chase_all_flow(
     partnership: str | None = None,
@@ -99,6 +111,13 @@ def chase_all_flow(
         )
     if not reports and not failed:
         logger.info("no running cycle to chase")
+    if not dry_run:
+        try:
+            for cycle_name, lines in distribution_all_task(partnership, moment).items():
+                logger.info("%s: %s", cycle_name, " ".join(lines))
+        except Exception as exc:  # a publication's bookkeeping must not stop the reminders of running cycles
+            logger.error("tracking the publication notices failed: %s", exc)
+            failed.append("distribution")
     if send and not dry_run:
         dispatch_task(moment)
     if failed:

@@ -114,3 +114,21 @@ def track_distribution(session: Session, cycle: Cycle, *, at: dt.datetime, templ
     day = dt.datetime.combine(local.date(), dt.time(0), local.tzinfo).astimezone(dt.UTC)
     enqueue_digest(session, cycle, did=lines, at=day, templates_dir=templates_dir)
     return lines
+
+
+def track_all(
+    session: Session, *, at: dt.datetime, templates_dir: Path, partnership_slug: str | None = None
+) -> dict[str, list[str]]:
+    """track_distribution for every published cycle (of one partnership, or all): the daily chase runs it."""
+    from models.lifecycle import CycleState
+    from models.partnership import Partnership
+
+    query = select(Cycle, Partnership).join(Partnership).where(Cycle.status == CycleState.published)
+    if partnership_slug:
+        query = query.where(Partnership.slug == partnership_slug)
+    said: dict[str, list[str]] = {}
+    for cycle, partnership in session.exec(query).all():
+        lines = track_distribution(session, cycle, at=at, templates_dir=templates_dir)
+        if lines:
+            said[f"{partnership.slug} {cycle.label}"] = lines
+    return said

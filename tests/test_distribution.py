@@ -12,7 +12,7 @@ from models.report import Publication
 from models.store import find_cycle
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.distribution import distribution, track_distribution
+from tasks.distribution import distribution, track_all, track_distribution
 from tasks.outbox import dispatch_due
 from tasks.outbox_admin import retry
 from tasks.publish import _notify
@@ -70,6 +70,13 @@ def test_national_bodies_are_chased_in_the_digest_until_they_have_the_report(ses
         "Review Panel (1 Jul)."
     ]
     assert len(_digests(session)) == 1 and "still waiting: What Works Centre" in _digests(session)[0]
+    # Wednesday, through the sweep the daily chase runs over every published cycle
+    cycle.status = "published"
+    session.add(cycle)
+    wednesday = track_all(session, at=local("2019-07-03", "09:30"), templates_dir=s.templates_dir)
+    session.commit()
+    assert list(wednesday) == ["bscb 2018/19"] and wednesday["bscb 2018/19"] == lines
+    assert len(_digests(session)) == 2
     # Saturday: no digest
     assert track_distribution(session, cycle, at=local("2019-07-06", "09:30"), templates_dir=s.templates_dir) == []
 
@@ -81,11 +88,13 @@ def test_national_bodies_are_chased_in_the_digest_until_they_have_the_report(ses
     with MailSink() as sink:
         dispatch_due(s.database_url, at=local("2019-07-08", "09:01"), worker="t", smtp=_smtp(sink), max_attempts=1)
         # Tuesday's digest to the business manager goes too
-        assert sorted(m.rcpt_tos for m in sink.received) == [("morgan.ellery@bscb.example.org",), (WHAT_WORKS,)]
+        bm = ("morgan.ellery@bscb.example.org",)
+        assert sorted(m.rcpt_tos for m in sink.received) == [bm, bm, (WHAT_WORKS,)]
     session.expire_all()
     assert distribution(session, cycle).national_met
     assert track_distribution(session, cycle, at=local("2019-07-08", "09:30"), templates_dir=s.templates_dir) == []
-    assert len(_digests(session)) == 1
+    assert track_all(session, at=local("2019-07-09", "09:30"), templates_dir=s.templates_dir) == {}
+    assert len(_digests(session)) == 2
 
 
 def _smtp(sink: MailSink) -> SmtpConfig:
