@@ -224,6 +224,25 @@ def _context(
     }
 
 
+def _not_saved(
+    request: Request,
+    session: Session,
+    contribution: Contribution,
+    portal_session: PortalSession,
+    at: Any,
+    texts: dict[str, str],
+    figures: dict[str, str],
+    version: int,
+    errors: list[str],
+    status_code: int = 422,
+) -> Response:
+    """The page as it was sent, with what to fix: nothing was saved, nothing is lost."""
+    context = _context(
+        session, contribution, portal_session, at, texts, figures, errors=errors, version=version, kept=False
+    )
+    return page(request, "contribution.html", context, status_code=status_code)
+
+
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
 def contribution_page(
     request: Request, contribution_id: RowId, session: DB, saved: Small = 0, submitted: Small = 0, done: str = ""
@@ -323,15 +342,8 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             _context(session, contribution, portal_session, at, texts, figures, preview=preview, version=version),
         )
     _, wrong = parse_figures(brief, figures)
-    if wrong:  # nothing saved, nothing lost: the page comes back as it was sent, with what to fix
-        return page(
-            request,
-            "contribution.html",
-            _context(
-                session, contribution, portal_session, at, texts, figures, errors=wrong, version=version, kept=False
-            ),
-            status_code=422,
-        )
+    if wrong:
+        return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, wrong)
     if action == "word":
         return _word(request, session, contribution, portal_session, texts, figures, form, version, at, contact.email)
     if action == "word-confirm":
@@ -361,22 +373,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             texts = _with_image(session, contribution, brief.sections, texts, form, actor=contact.email, at=at)
         except ImageRefused as exc:
             session.rollback()
-            return page(
-                request,
-                "contribution.html",
-                _context(
-                    session,
-                    contribution,
-                    portal_session,
-                    at,
-                    texts,
-                    figures,
-                    errors=[str(exc)],
-                    version=version,
-                    kept=False,
-                ),
-                status_code=422,
-            )
+            return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, [str(exc)])
     result = save(
         session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email, figures=figures
     )
@@ -518,45 +515,15 @@ def _word(
     try:
         proposal = word_upload.propose(form, brief, texts)
     except WordRefused as exc:
-        return page(
-            request,
-            "contribution.html",
-            _context(
-                session,
-                contribution,
-                portal_session,
-                at,
-                texts,
-                figures,
-                errors=[str(exc)],
-                version=version,
-                kept=False,
-            ),
-            status_code=422,
-        )
+        return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, [str(exc)])
     saved = save(
         session, contribution, texts, brief=brief, expected_version=version, at=at, actor=actor, figures=figures
     )
     if isinstance(saved, Conflict):
         session.rollback()
-        return page(
-            request,
-            "contribution.html",
-            _context(
-                session,
-                contribution,
-                portal_session,
-                at,
-                texts,
-                figures,
-                version=version,
-                kept=False,
-                errors=[
-                    "Someone saved this contribution since you opened it: save your text first, "
-                    "then upload the document again."
-                ],
-            ),
-            status_code=409,
+        clash = "Someone saved this contribution since you opened it: save your text first, then upload it again."
+        return _not_saved(
+            request, session, contribution, portal_session, at, texts, figures, version, [clash], status_code=409
         )
     session.commit()
     return page(

@@ -146,6 +146,29 @@ def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
     }
 
 
+def _item_page(
+    request: Request,
+    session: Session,
+    cycle: Cycle,
+    name: str,
+    csrf: str,
+    errors: list[str] | None = None,
+    comments: str = "",
+) -> Response:
+    """One part for the Chair to read, with the decision form; the form as sent when it was refused."""
+    try:
+        item = _item(session, cycle, name)
+    except NotFound:
+        return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
+    context = {"title": item["title"], "cycle": cycle, "item": item, "name": name, "csrf": csrf}
+    return page(
+        request,
+        "review_item.html",
+        {**context, "errors": errors or [], "comments": comments},
+        status_code=422 if errors else 200,
+    )
+
+
 @router.get("/review/{cycle_id}/{name}", response_class=HTMLResponse)
 def item_page(request: Request, cycle_id: RowId, name: Name, session: DB) -> Response:
     found = staff(request, session, cycle_id, "chair")
@@ -153,23 +176,7 @@ def item_page(request: Request, cycle_id: RowId, name: Name, session: DB) -> Res
         return refused(request, "the Chair's review")
     cycle = session.get(Cycle, cycle_id)
     assert cycle is not None
-    try:
-        item = _item(session, cycle, name)
-    except NotFound:
-        return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
-    return page(
-        request,
-        "review_item.html",
-        {
-            "title": item["title"],
-            "cycle": cycle,
-            "item": item,
-            "name": name,
-            "csrf": found.csrf_token,
-            "errors": [],
-            "comments": "",
-        },
-    )
+    return _item_page(request, session, cycle, name, found.csrf_token)
 
 
 @router.post("/review/{cycle_id}/{name}", response_class=HTMLResponse)
@@ -204,27 +211,9 @@ def _decide(request: Request, session: Session, cycle_id: int, name: str, form: 
         )
     except (ReviewError, NotFound) as exc:
         session.rollback()
-        try:
-            item = _item(session, cycle, name)
-        except NotFound:
-            return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
-        message = str(exc)
-        if not decision:
-            message = "Choose approve or return."
-        return page(
-            request,
-            "review_item.html",
-            {
-                "title": item["title"],
-                "cycle": cycle,
-                "item": item,
-                "name": name,
-                "csrf": found.csrf_token,
-                "errors": [message[:1].upper() + message[1:]],
-                "comments": comments,
-            },
-            status_code=422,
-        )
+        message = str(exc) if decision else "choose approve or return."
+        errors = [message[:1].upper() + message[1:]]
+        return _item_page(request, session, cycle, name, found.csrf_token, errors, comments)
     report = apply_decisions(
         session, cycle, at=at, actor=found.email or "chair", base_url=s.public_base_url, templates_dir=s.templates_dir
     )
