@@ -58,6 +58,8 @@ from tasks.working_copy import save
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 TARGET_DB = "reportcycle_import_test"
 EXPORTED_AT = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -8,6 +8,8 @@ from models.calendar import WorkingCalendar
 from models.ladder import Kind, due_now, ladder
 from models.values import Calendar, ReminderPolicy
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 D = dt.date
 LONDON = WorkingCalendar(Calendar())
 POLICY = ReminderPolicy()  # 14, 7, 2 days before; overdue every 3 working days; escalate at 5; final at 10

@@ -11,6 +11,8 @@ from tasks.content import html_to_markdown, markdown_to_html
 from tasks.submission import split_sections
 from tests.conftest import EXAMPLE, SECOND
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 SOURCES = [
     (toml, path) for toml in (EXAMPLE, SECOND) for path in sorted((toml.with_suffix("") / "contributions").glob("*.md"))
 ]

@@ -2,7 +2,11 @@
 
 from typing import Any
 
+import pytest
+
 from deployments.schedules import build
+
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
 
 
 def _when(schedule: Any) -> str:

@@ -12,6 +12,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from tasks.events import contribution_submitted
 from tests.helpers import local
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 
 @pytest.fixture
 def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsWorker]:

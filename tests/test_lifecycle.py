@@ -8,6 +8,8 @@ from models.lifecycle import (
     next_cycle_state,
 )
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 CS = ContributionState
 
 LEGAL = [

@@ -40,6 +40,8 @@ from tasks.word_import import (
 )
 from tests.conftest import EXAMPLE
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 BRIEF: Brief = parse(EXAMPLE).brief  # statutory-role, priority-activity, performance, looking-ahead
 
 

@@ -31,6 +31,8 @@ from reportcycle.settings import PROJECT_ROOT, get_settings
 from tests.conftest import SECOND, reset_schema
 from tests.helpers import local
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 WORKER = Path(__file__).parent / "chase_worker.py"
 DATABASE = "rc_serve_workers"  # our own: CI's `test` database is left alone
 SLUGS = ["rbc-asc", "rpol", "ramb", "rha", "ricb"]  # the five agencies' slugs in riverside-sab.toml

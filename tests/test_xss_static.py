@@ -15,6 +15,8 @@ from models.portal import Image
 from tasks.content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, OWN_IMAGE, markdown_to_html, picture_alts, sanitise
 from tasks.images import markdown_for
 
+pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+
 PAYLOADS = [p for p in (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines() if p.strip()]
 
 
