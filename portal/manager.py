@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 
 from models.cycle import Contribution, Cycle, PersonalLink
 from models.lifecycle import IllegalTransition
@@ -31,6 +32,7 @@ from tasks.collate import collate, latest_draft
 from tasks.collation_report import report_page_path
 from tasks.desk import confirm_escalation, excuse, extend
 from tasks.digest import held_escalations
+from tasks.images import ImageRefused, markdown_for, store_image
 from tasks.manager_desk import (
     DeskError,
     grant_extension,
@@ -42,6 +44,8 @@ from tasks.manager_desk import (
 )
 from tasks.outbox_admin import OutboxAdminError, cancel, retry
 from tasks.staff_link import send_staff_link
+from tasks.word_import import MAX_BYTES as WORD_MAX_BYTES
+from tasks.word_import import WordRefused, place, read_word, with_pictures
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]
@@ -257,12 +261,51 @@ class Act:
             raise DeskError("Give the date as a date, e.g. 2019-06-03.") from None
 
 
+def _from_word(a: Act, contribution: Contribution) -> dict[str, str] | None:
+    """The sections of an uploaded Word document, for the business manager: parts that match no section go at
+    the end of the first one (with their headings), and every picture must already have its description."""
+    upload = a.form.get("word-file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    brief = cycle_values(a.cycle)[0]
+    try:
+        proposal = read_word(upload.file.read(WORD_MAX_BYTES + 1), brief)
+    except WordRefused as exc:
+        raise DeskError(str(exc)) from None
+    undescribed = [p.placeholder for p in proposal.pictures if not p.alt]
+    if undescribed:
+        raise DeskError(
+            f"{', '.join(undescribed)} in the document have no description: add one in Word (right-click the "
+            "picture, then Edit Alt Text) and upload it again."
+        )
+    first = brief.sections[0].key
+    proposal = place(proposal, {i: first for i in range(len(proposal.unplaced))})
+    lines = {}
+    for picture in proposal.pictures:
+        try:
+            image = store_image(
+                a.session,
+                contribution,
+                picture.data,
+                alt=picture.alt or "",
+                filename=upload.filename,
+                actor=a.actor,
+                at=a.at,
+            )
+        except ImageRefused as exc:
+            raise DeskError(f"{picture.placeholder}: {exc}") from None
+        lines[picture.placeholder] = markdown_for(image, picture.alt or "")
+    return {key: with_pictures(text, lines) for key, text in proposal.sections.items()}
+
+
 def _on_behalf(a: Act) -> object:
     texts = {k.removeprefix("section-"): str(v) for k, v in a.form.items() if k.startswith("section-")}
+    contribution = a.contribution()
+    texts = _from_word(a, contribution) or texts
     return submit_on_behalf(
         a.session,
         a.cycle,
-        a.contribution(),
+        contribution,
         texts,
         at=a.at,
         actor=a.actor,

@@ -426,3 +426,39 @@ def picture_bytes(session: Session) -> bytes:
     from models.portal import Image
 
     return session.exec(select(Image)).one().data
+
+
+def test_the_desk_records_a_word_document_received_by_email(
+    app: object, manager: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    from tests.test_word_import import PNG, add_picture, agency_document, word
+
+    cycle = find_cycle(session)
+    cid = cycle.id or 0
+    csrf = _csrf(manager.get(f"/desk/{cid}").text)
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+    def with_undescribed(document: object) -> None:
+        agency_document(document)  # type: ignore[arg-type]
+        add_picture(document, PNG, None)  # type: ignore[arg-type]
+
+    refused = manager.post(
+        f"/desk/{cid}/do/on-behalf",
+        data={"csrf": csrf, "agency": "bwc"},
+        files={"word-file": ("bwc.docx", word(with_undescribed), docx)},
+    )
+    assert refused.status_code == 422 and "[[picture 1]] in the document have no description" in refused.text
+    response = manager.post(
+        f"/desk/{cid}/do/on-behalf",
+        data={"csrf": csrf, "agency": "bwc"},
+        files={"word-file": ("bwc.docx", word(agency_document), docx)},
+    )
+    assert response.status_code == 303
+    bwc = contribution_for(session, cycle, find_agency(session, cycle, "bwc"))
+    revision = session.exec(select(Revision).where(Revision.contribution_id == bwc.id)).one()
+    assert revision.source == "other-means"
+    assert revision.sections["looking-ahead"] == "<p>We will focus on neglect.</p>"
+    # the parts that matched no section close the first one, under their own headings
+    assert revision.sections["statutory-role"].endswith(
+        "<h3>Case study</h3>\n<p>A family we worked with found help sooner.</p>"
+    )
