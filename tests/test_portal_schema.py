@@ -60,7 +60,14 @@ def test_no_server_errors_on_any_operation(database_url: str, session: Session, 
     def check(case: schemathesis.Case) -> None:
         nonlocal calls
         calls += 1
-        response = case.call_and_validate(checks=[not_a_server_error], cookies=cookies)
+        if case.operation.path == "/health":
+            # 503 is /health's answer when a service it checks is down (no SMTP server here): not a fault,
+            # as long as it says which check failed
+            response = case.call(cookies=cookies)
+            assert response.status_code in (200, 503), response.text
+            assert set(response.json()) >= {"status", "database", "smtp", "prefect", "chase_alert"}
+        else:
+            response = case.call_and_validate(checks=[not_a_server_error], cookies=cookies)
         if response.status_code == 200:
             reached.add(case.operation.path.split("/")[1])
 
