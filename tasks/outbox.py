@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,6 +213,13 @@ def dispatch_due(
     return report
 
 
+PERSONAL_LINK = re.compile(r"/c/[A-Za-z0-9_-]{43}")
+
+
+def redact_links(body: str) -> str:
+    return PERSONAL_LINK.sub("/c/[personal link, sent and not kept]", body)
+
+
 def _record_outcome(
     session: Session,
     row_id: int,
@@ -228,6 +236,9 @@ def _record_outcome(
     row.smtp_reply = result.reply
     if result.ok:
         row.status, row.sent_at, row.last_error = OutboxStatus.sent, at, None
+        # Once delivered, the personal link has done its job here: the stored copy keeps no usable token,
+        # so a database dump or an export cannot open anyone's contribution.
+        row.text_body, row.html_body = redact_links(row.text_body), redact_links(row.html_body)
         report.sent += 1
     elif result.permanent or row.attempts >= max_attempts:
         row.status, row.last_error = OutboxStatus.failed, result.reply

@@ -200,3 +200,30 @@ def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_lease(database_url
     assert (late.reclaimed, late.sent, len(sink.received)) == (1, 1, 1)
     audit = session.exec(select(AuditEvent).where(AuditEvent.action == "email.reclaimed")).one()
     assert audit.detail["previous_worker"] == "dead"
+
+
+def test_a_sent_request_keeps_no_usable_link_but_the_agency_got_it(database_url: str, session: Session) -> None:
+    import re
+
+    from tasks.tokens import check_link
+    from tests.helpers import local, open_example_cycle
+
+    tokens = open_example_cycle(session)  # read from the queued rows, before sending
+    at = local("2019-04-15", "09:05")
+    with MailSink() as sink:
+        dispatch_due(database_url, at=at, worker="t", smtp=SmtpConfig(sink.host, sink.port), max_attempts=1)
+        delivered = {
+            m.rcpt_tos[0]: m.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            for m in sink.received
+        }
+    session.expire_all()
+    rows = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")).all()
+    assert rows and all(r.status == OutboxStatus.sent for r in rows)
+    link = re.compile(r"/c/[A-Za-z0-9_-]{43}")
+    for row in rows:
+        assert not link.search(row.text_body) and not link.search(row.html_body)
+        assert "/c/[personal link, sent and not kept]" in row.text_body
+        address = row.to_addrs[0]
+        # the person received the working link, and it still works
+        assert f"/c/{tokens[address]}" in delivered[address]
+        assert check_link(session, tokens[address], at=at).problem is None
