@@ -32,6 +32,19 @@ class LoadReport:
     cycle_action: str  # created | updated | kept (already opened)
 
 
+def cycle_settings(spec: PartnershipFile) -> dict[str, Any]:
+    """What a cycle keeps of its partnership file, as the JSON its columns hold: the Chair, priorities, brief,
+    reminder policy, recipients and report settings."""
+    return {
+        "chair": spec.cycle.chair.model_dump(mode="json"),
+        "priorities": [x.model_dump(mode="json") for x in spec.priorities],
+        "brief": spec.brief.model_dump(mode="json"),
+        "reminder_policy": spec.reminders.model_dump(mode="json"),
+        "recipients": [x.model_dump(mode="json") for x in spec.recipients],
+        "report": spec.report.model_dump(mode="json"),
+    }
+
+
 def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime, actor: str) -> LoadReport:
     """Create or update a partnership, its agencies and contacts, and its planned cycle."""
     p = spec.partnership
@@ -102,12 +115,7 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
             cut_off=c.cut_off,
             review_due=c.review_due,
             publish_by=c.publish_by,
-            chair=c.chair.model_dump(mode="json"),
-            priorities=[x.model_dump(mode="json") for x in spec.priorities],
-            brief=spec.brief.model_dump(mode="json"),
-            reminder_policy=spec.reminders.model_dump(mode="json"),
-            recipients=[x.model_dump(mode="json") for x in spec.recipients],
-            report=spec.report.model_dump(mode="json"),
+            **cycle_settings(spec),
         )
         if cycle is None:
             cycle = Cycle(**values)

@@ -18,7 +18,7 @@ from models.lifecycle import CycleState, next_cycle_state
 from models.partnership import Agency, Partnership
 from models.partnership_file import PartnershipFile
 from models.revisions import add_revision
-from models.store import NotFound, transition
+from models.store import NotFound, cycle_settings, transition
 from models.year_on import move_years, period_end_on, same_day, years_named
 from tasks.content import markdown_to_html
 from tasks.report_chapters import Chapters, Placement, find_chapters, headings, place, plain
@@ -196,12 +196,7 @@ def import_report(
         period_start=t.period_start,
         period_end=t.period_end,
         cut_off=c.cut_off,
-        chair=c.chair.model_dump(mode="json"),
-        priorities=[x.model_dump(mode="json") for x in spec.priorities],
-        brief=spec.brief.model_dump(mode="json"),
-        reminder_policy=spec.reminders.model_dump(mode="json"),
-        recipients=[x.model_dump(mode="json") for x in spec.recipients],
-        report=spec.report.model_dump(mode="json"),
+        **cycle_settings(spec),
         **after_end,
     )
     # A past year went through the whole cycle: it is closed through the same transitions as any other,
