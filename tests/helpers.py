@@ -84,3 +84,37 @@ def open_example_cycle(session: Session, path: object = None) -> dict[str, str]:
         (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
         tokens[row.to_addrs[0]] = token
     return tokens
+
+
+def own_postgres_database(name: str) -> str:
+    """A fresh database `name` (dropped and created again) on the PostgreSQL server the suite uses, for tests
+    that need PostgreSQL whatever pass they run in; never CI's `test` database. Skipped when no server answers,
+    failed instead when REQUIRE_POSTGRES is set (as in CI)."""
+    import os
+
+    import pytest
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    server = next(
+        (
+            make_url(u)
+            for u in (os.environ.get(v, "") for v in ("TEST_POSTGRES_URL", "TEST_DATABASE_URL"))
+            if u.startswith("postgresql")
+        ),
+        make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        reason = f"no PostgreSQL at {server.render_as_string(hide_password=True)} ({str(exc.orig).splitlines()[0]})"
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}, and REQUIRE_POSTGRES is set")
+        pytest.skip(f"{reason}: set TEST_POSTGRES_URL to a PostgreSQL server")
+    finally:
+        admin.dispose()
+    return server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)

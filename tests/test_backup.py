@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import sqlalchemy as sa
 from click.testing import Result
 from PIL import Image as Pil
 from sqlalchemy import Engine, MetaData
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, create_engine, select
 from typer.testing import CliRunner
@@ -56,7 +54,7 @@ from tasks.schema import upgrade
 from tasks.submission import submit_file
 from tasks.working_copy import save
 from tests.conftest import EXAMPLE, SECOND
-from tests.helpers import local
+from tests.helpers import local, own_postgres_database
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
 
@@ -70,29 +68,10 @@ EXPORTED_AT = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 HEAD = "606f7d053ba7"  # the newest migration, written by hand: change it with each new one
 
 
-def _server_url() -> str:
-    for name in ("TEST_POSTGRES_URL", "TEST_DATABASE_URL"):
-        url = os.environ.get(name, "")
-        if url.startswith("postgresql"):
-            return url
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
 @pytest.fixture
 def target() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database (dropped and created again for every test)."""
-    server = make_url(_server_url())
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {TARGET_DB} WITH (FORCE)"))
-            conn.execute(sa.text(f"CREATE DATABASE {TARGET_DB}"))
-    except sa.exc.OperationalError as exc:
-        reason = f"no PostgreSQL at {server.render_as_string(hide_password=True)} ({str(exc.orig).splitlines()[0]})"
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail(f"{reason}, and REQUIRE_POSTGRES is set")
-        pytest.skip(f"{reason}: set TEST_POSTGRES_URL to a PostgreSQL server to run the round trip")
-    url = server.set(database=TARGET_DB).render_as_string(hide_password=False)
+    url = own_postgres_database(TARGET_DB)
     upgrade(url)
     yield url
     engine_for(url).dispose()  # the command line's pooled connections, before the next test drops the database

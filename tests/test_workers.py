@@ -16,9 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, select
 
 from flows.open_cycle import open_cycle_flow
@@ -29,7 +27,7 @@ from models.store import load_partnership
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import PROJECT_ROOT, get_settings
 from tests.conftest import SECOND, reset_schema
-from tests.helpers import local
+from tests.helpers import local, own_postgres_database
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
 
@@ -42,17 +40,7 @@ DOMAINS = ["rbc", "riverside-police", "riverside-ambulance", "riverside-housing"
 @pytest.fixture
 def postgres_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database of our own on the PostgreSQL server the suite uses (TEST_DATABASE_URL's, or 127.0.0.1)."""
-    server = make_url(os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    if not server.drivername.startswith("postgresql"):
-        server = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    admin = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server to run workers against: {exc}")
-    url = server.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
+    url = own_postgres_database(DATABASE)
     reset_schema(url)
     SQLModel.metadata.create_all(engine_for(url))
     monkeypatch.setenv("REPORTCYCLE_DATABASE_URL", url)
