@@ -15,10 +15,9 @@ from models.partnership import Agency, Contact, ContactRole
 from models.portal import ExtensionRequest
 from models.store import calendar_of, partnership_of
 from tasks.context import day_text, email_context
-from tasks.cycle_open import link_url
+from tasks.link_email import send_personal_link
 from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
-from tasks.tokens import issue_link
 
 
 class AgencyRequestError(ValueError):
@@ -127,35 +126,20 @@ def hand_over(
     writer.name, writer.email = name.strip(), address
     session.add(writer)
     session.flush()
-    token = issue_link(
-        session, contribution_id=contribution.id or 0, contact_id=writer.id or 0, at=at, valid_days=link_valid_days
-    )
-    partnership = partnership_of(session, cycle)
-    context = email_context(
-        partnership=partnership,
-        cycle=cycle,
-        agency=agency,
-        contribution=contribution,
-        contact=writer,
-        calendar=calendar_of(partnership),
-        at=at,
-        link=link_url(base_url, token),
-        handed_by={"name": contact.name, "email": contact.email},
-    )
-    enqueue(
+    send_personal_link(
         session,
-        partnership_envelope(
-            partnership,
-            key=f"handover:{contribution.id}:{address}:{at.isoformat()}",
-            kind=Kind.handover,
-            reply_to=contact.email,
-            to=[address],
-            cc=[contact.email],
-            cycle_id=cycle.id,
-            contribution_id=contribution.id,
-        ),
-        render_email(templates_dir, Kind.handover, context),
+        cycle,
+        agency,
+        contribution,
+        writer,
+        kind=Kind.handover,
+        key=f"handover:{contribution.id}:{address}:{at.isoformat()}",
         at=at,
+        base_url=base_url,
+        link_valid_days=link_valid_days,
+        templates_dir=templates_dir,
+        envelope={"reply_to": contact.email, "cc": [contact.email]},
+        handed_by={"name": contact.name, "email": contact.email},
     )
     record(
         session,

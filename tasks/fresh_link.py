@@ -14,12 +14,7 @@ from models.ladder import Kind
 from models.lifecycle import CycleState
 from models.outbox import OutboundEmail
 from models.partnership import Agency, Contact, ContactRole
-from models.store import calendar_of, partnership_of
-from tasks.context import email_context
-from tasks.cycle_open import link_url
-from tasks.outbox import enqueue, partnership_envelope
-from tasks.render import render_email
-from tasks.tokens import issue_link
+from tasks.link_email import send_personal_link
 
 PER_HOUR = 3  # fresh links per address per hour; more are not sent
 
@@ -61,33 +56,18 @@ def request_fresh_link(
     ).all()
     queued = 0
     for contact, agency, contribution, cycle in rows:
-        partnership = partnership_of(session, cycle)
-        calendar = calendar_of(partnership)
-        token = issue_link(
-            session, contribution_id=contribution.id or 0, contact_id=contact.id or 0, at=at, valid_days=link_valid_days
-        )
-        context = email_context(
-            partnership=partnership,
-            cycle=cycle,
-            agency=agency,
-            contribution=contribution,
-            contact=contact,
-            calendar=calendar,
-            at=at,
-            link=link_url(base_url, token),
-        )
-        row = enqueue(
+        row = send_personal_link(
             session,
-            partnership_envelope(
-                partnership,
-                key=f"fresh-link:{address}:{at.isoformat()}:{contribution.id}",
-                kind=Kind.fresh_link,
-                to=[contact.email],
-                cycle_id=cycle.id,
-                contribution_id=contribution.id,
-            ),
-            render_email(templates_dir, Kind.fresh_link, context),
+            cycle,
+            agency,
+            contribution,
+            contact,
+            kind=Kind.fresh_link,
+            key=f"fresh-link:{address}:{at.isoformat()}:{contribution.id}",
             at=at,
+            base_url=base_url,
+            link_valid_days=link_valid_days,
+            templates_dir=templates_dir,
         )
         queued += row is not None
         record(

@@ -19,12 +19,11 @@ from models.revisions import add_revision
 from models.store import calendar_of, contacts_of, cycle_values, partnership_of
 from tasks.content import markdown_to_html
 from tasks.context import day_text, email_context
-from tasks.cycle_open import link_url
 from tasks.desk import extend
+from tasks.link_email import send_personal_link
 from tasks.outbox import enqueue, partnership_envelope
 from tasks.render import render_email
 from tasks.submission import enqueue_receipt
-from tasks.tokens import issue_link
 
 
 class DeskError(ValueError):
@@ -159,29 +158,22 @@ def _send_link(
     link_valid_days: int,
     templates_dir: Path,
 ) -> None:
+    """A link sent by the business manager: the templates say so, and name them as the sender."""
     partnership = partnership_of(session, cycle)
-    token = issue_link(
-        session, contribution_id=contribution.id or 0, contact_id=contact.id or 0, at=at, valid_days=link_valid_days
-    )
-    context = email_context(
-        partnership=partnership,
-        cycle=cycle,
-        agency=agency,
-        contribution=contribution,
-        contact=contact,
-        calendar=calendar_of(partnership),
+    send_personal_link(
+        session,
+        cycle,
+        agency,
+        contribution,
+        contact,
+        kind=kind,
+        key=key,
         at=at,
-        link=link_url(base_url, token),
+        base_url=base_url,
+        link_valid_days=link_valid_days,
+        templates_dir=templates_dir,
         handed_by={"name": partnership.business_manager_name, "email": partnership.business_manager_email},
         sent_by_manager=True,
-    )
-    enqueue(
-        session,
-        partnership_envelope(
-            partnership, key=key, kind=kind, to=[contact.email], cycle_id=cycle.id, contribution_id=contribution.id
-        ),
-        render_email(templates_dir, kind, context),
-        at=at,
     )
 
 
