@@ -20,7 +20,7 @@ from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal import word_upload
-from portal.web import COOKIE, csrf_ok, db, in_thread, now, page, refused, state, visitor
+from portal.web import COOKIE, csrf_ok, db, expired_form, in_thread, now, page, refused, state, visitor
 from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
@@ -149,10 +149,6 @@ def _allowed(request: Request, session: Session, contribution_id: int) -> Portal
     return found if found is not None and found.contribution_id == contribution_id else None
 
 
-def _refused(request: Request) -> Response:
-    return refused(request)
-
-
 def _context(
     session: Session,
     contribution: Contribution,
@@ -250,7 +246,7 @@ def contribution_page(
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
-        return _refused(request)
+        return refused(request)
     if saved:
         notice: str | None = "Your text is saved."
     elif submitted:
@@ -281,7 +277,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
-        return _refused(request)
+        return refused(request)
     if contribution.status in CLOSED:
         return page(
             request,
@@ -293,15 +289,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
             status_code=409,
         )
     if not csrf_ok(portal_session, str(form.get("csrf", ""))):
-        return page(
-            request,
-            "message.html",
-            {
-                "title": "Please try again",
-                "message": "This form had expired. Your text was not saved: go back, copy it, reload the page.",
-            },
-            status_code=403,
-        )
+        return expired_form(request, ", so your text was not saved (go back and copy it first)")
     texts, figures = _texts(form), _figures(form)
     action = str(form.get("action", "save"))
     at = now(request)
@@ -565,14 +553,9 @@ def _around(
     portal_session = _allowed(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
-        return _refused(request)
+        return refused(request)
     if not csrf_ok(portal_session, str(form.get("csrf", ""))):
-        return page(
-            request,
-            "message.html",
-            {"title": "Please try again", "message": "This form had expired: reload the page and try again."},
-            status_code=403,
-        )
+        return expired_form(request)
     cycle = session.get(Cycle, contribution.cycle_id)
     agency = session.get(Agency, contribution.agency_id)
     contact = session.get(Contact, portal_session.contact_id)

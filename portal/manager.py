@@ -443,7 +443,7 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
         return refused(request, WHO)
     found, cycle = allowed
     if not csrf_ok(found, str(form.get("csrf", ""))):
-        return expired_form(request, ": nothing was changed")
+        return expired_form(request, ", so nothing was changed")
     work = ACTIONS.get(action)
     if work is None:
         return page(request, "message.html", {"title": "Not found", "message": "There is no such action."}, 404)

@@ -190,7 +190,7 @@ def _decide(request: Request, session: Session, cycle_id: int, name: str, form: 
     if found is None:
         return refused(request, "the Chair's review")
     if not csrf_ok(found, str(form.get("csrf", ""))):
-        return expired_form(request, ": your decision was not recorded")
+        return expired_form(request, ", so your decision was not recorded")
     cycle = session.get(Cycle, cycle_id)
     assert cycle is not None
     decision = str(form.get("decision", ""))
