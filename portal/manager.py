@@ -7,6 +7,7 @@ this cycle, the CSRF token), runs the task function, and goes back with a notice
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FilePath
@@ -29,7 +30,6 @@ from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused,
 from reportcycle.settings import Settings
 from tasks.central import set_central_text
 from tasks.collate import collate, latest_draft
-from tasks.collation_report import report_page_path
 from tasks.desk import confirm_escalation, excuse, extend
 from tasks.digest import held_escalations
 from tasks.images import ImageRefused, markdown_for, store_image
@@ -170,57 +170,29 @@ def central_page(request: Request, cycle_id: RowId, key: Name, session: DB) -> R
     )
 
 
-@router.get("/desk/{cycle_id}/draft", response_class=HTMLResponse)
-def draft_page(request: Request, cycle_id: RowId, session: DB) -> Response:
-    """The latest draft as collated; its pictures come from the route below (`images/<name>` beside it)."""
-    allowed = _manager(request, session, cycle_id)
-    draft = latest_draft(session, allowed[1]) if allowed else None
-    if allowed is None:
-        return refused(request, WHO)
-    path = FilePath(draft.html_path) if draft else None
-    if path is None or not path.exists():
-        return page(request, "message.html", {"title": "No draft yet", "message": "Collate a draft first."}, 404)
-    # The report carries its own style sheet inline; content in it is sanitised and has no style attributes.
-    csp = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-    return HTMLResponse(path.read_text(), headers={"Content-Security-Policy": csp})
+# The files collation writes for a cycle: drafts, their collation reports, and their pictures and charts.
+DRAFT_FILE = re.compile(r"draft-\d{1,6}(-report)?\.html|images/[0-9a-z][0-9a-z.-]{0,120}\.(png|jpg|svg)")
+KINDS = {"html": "text/html; charset=utf-8", "png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 
 
-@router.get("/desk/{cycle_id}/draft-report", response_class=HTMLResponse)
-def draft_report_page(request: Request, cycle_id: RowId, session: DB) -> Response:
-    """The collation report of the latest draft: what the business manager should look at in it."""
+@router.get("/desk/{cycle_id}/drafts/{name:path}")
+def draft_file(request: Request, cycle_id: RowId, name: str, session: DB) -> Response:
+    """A file from the cycle's drafts folder, served as collation wrote it, so that the pages' relative links
+    (the report to its draft, a draft to its images/) work here as they do on disk."""
     allowed = _manager(request, session, cycle_id)
     if allowed is None:
         return refused(request, WHO)
     draft = latest_draft(session, allowed[1])
-    path = report_page_path(FilePath(draft.html_path)) if draft else None
-    if path is None or not path.exists():
-        return page(request, "message.html", {"title": "No draft yet", "message": "Collate a draft first."}, 404)
-    csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-    # its links point into the draft page, which the desk serves at ./draft
-    return HTMLResponse(
-        path.read_text().replace(f'href="{FilePath(draft.html_path).name}', 'href="draft'),  # type: ignore[union-attr]
-        headers={"Content-Security-Policy": csp},
-    )
-
-
-@router.get("/desk/{cycle_id}/images/{name}")
-def draft_picture(
-    request: Request,
-    cycle_id: RowId,
-    session: DB,
-    name: Annotated[str, Path(pattern=r"^[0-9a-z][0-9a-z.-]{0,120}\.(png|jpg|svg)$")],
-) -> Response:
-    """A picture or chart of the latest draft, from the images/ folder written beside it."""
-    allowed = _manager(request, session, cycle_id)
-    draft = latest_draft(session, allowed[1]) if allowed else None
-    path = FilePath(draft.html_path).parent / "images" / name if draft else None
+    path = FilePath(draft.html_path).parent / name if draft and DRAFT_FILE.fullmatch(name) else None
     if path is None or not path.is_file():
-        return Response("Not found", status_code=404, media_type="text/plain")
-    kind = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}[name.rsplit(".", 1)[1]]
+        return page(request, "message.html", {"title": "Not found", "message": "Collate a draft first."}, 404)
+    kind = name.rsplit(".", 1)[1]
+    # The pages carry their own style sheet inline; content in them is sanitised and has no style attributes.
+    csp = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
     return Response(
         path.read_bytes(),
-        media_type=kind,
-        headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "default-src 'none'"},
+        media_type=KINDS[kind],
+        headers={"Content-Security-Policy": csp if kind == "html" else "default-src 'none'"},
     )
 
 

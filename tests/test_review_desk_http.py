@@ -133,17 +133,17 @@ def test_nobody_reaches_a_page_that_is_not_theirs(
             f"/desk/{cycle.id}",
             f"/desk/{cycle.id}/agency/bcc",
             f"/desk/{cycle.id}/central/foreword",
-            f"/desk/{cycle.id}/draft",
+            f"/desk/{cycle.id}/drafts/draft-1.html",
         ]
         allowed = {
             "chair": {f"/review/{cycle.id}", f"/review/{cycle.id}/bcc"},
-            "manager": {p for p in pages if p.startswith("/desk")} - {f"/desk/{cycle.id}/draft"},
+            "manager": {p for p in pages if p.startswith("/desk")} - {f"/desk/{cycle.id}/drafts/draft-1.html"},
         }
         for who, client in (("agency", agency), ("stranger", stranger), ("chair", chair), ("manager", manager)):
             for path in pages:
                 status = client.get(path).status_code
                 expected = 200 if path in allowed.get(who, set()) else 403
-                if who == "manager" and path.endswith("/draft"):
+                if who == "manager" and path.endswith("/draft-1.html"):
                     expected = 404  # allowed, but nothing collated yet
                 assert status == expected, (who, path, status)
             # a staff session never opens an agency's contribution; nobody's opens another cycle's pages
@@ -309,7 +309,7 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         draft = session.exec(select(Draft)).one()
         desk = manager.get(f"/desk/{cid}?done=collate").text
         assert "Draft 1, collated" in desk and "Merged" not in desk
-        read = manager.get(f"/desk/{cid}/draft")
+        read = manager.get(f"/desk/{cid}/drafts/draft-1.html")
         assert read.status_code == 200 and "A year of change." in read.text and "DRAFT" in read.text.upper()
         assert draft.number == 1
         assert _act(manager, cid, "chair-link").status_code == 303  # type: ignore[attr-defined]
@@ -408,18 +408,21 @@ def test_the_draft_and_its_pictures_reach_only_the_manager(
         )
         _submit(agency, path, BCC_TEXT | {"performance": _form(agency, path)["section-performance"]})
         assert _act(manager, cid, "collate").status_code == 303  # type: ignore[attr-defined]
-        draft = manager.get(f"/desk/{cid}/draft")
+        draft = manager.get(f"/desk/{cid}/drafts/draft-1.html")
         (name,) = re.findall(r'src="images/([0-9a-f]{64}\.png)"', draft.text)
         assert "style-src 'unsafe-inline'" in draft.headers["content-security-policy"]
-        assert manager.get(f"/desk/{cid}/images/{name}").content == picture_bytes(session)
-        report = manager.get(f"/desk/{cid}/draft-report")
-        assert report.status_code == 200 and '<a href="draft">Read draft 1</a>' in report.text
-        assert chair.get(f"/desk/{cid}/draft-report").status_code == 403
+        assert manager.get(f"/desk/{cid}/drafts/images/{name}").content == picture_bytes(session)
+        report = manager.get(f"/desk/{cid}/drafts/draft-1-report.html")
+        assert report.status_code == 200 and '<a href="draft-1.html">Read draft 1</a>' in report.text
+        assert chair.get(f"/desk/{cid}/drafts/draft-1-report.html").status_code == 403
+        # nothing outside the drafts' own files, however the name is spelled
+        for name_ in ("../../site/x/index.html", "draft-1.html/../../x", "images/%2e%2e/draft-1.html", "report.db"):
+            assert manager.get(f"/desk/{cid}/drafts/{name_}").status_code == 404
         assert chair.get(f"/review/{cid}/bcc").status_code == 200
         assert chair.get(f"/images/{name}").status_code == 200  # the Chair sees the pictures of the cycle
         for who in (agency, chair):
-            assert who.get(f"/desk/{cid}/images/{name}").status_code == 404
-            assert who.get(f"/desk/{cid}/draft").status_code == 403
+            assert who.get(f"/desk/{cid}/drafts/images/{name}").status_code == 403
+            assert who.get(f"/desk/{cid}/drafts/draft-1.html").status_code == 403
 
 
 def picture_bytes(session: Session) -> bytes:
