@@ -162,7 +162,7 @@ def _context(
     agency = session.get(Agency, contribution.agency_id)
     contact = session.get(Contact, portal_session.contact_id)
     assert cycle is not None and agency is not None and contact is not None
-    brief, priorities, _, _, _ = cycle_values(cycle)
+    brief, priorities, _, _, chair = cycle_values(cycle)
     copy = working_copy(session, contribution)
     texts = texts if texts is not None else (copy.sections if copy else {})
     figures = figures if figures is not None else (copy.figures if copy else {})
@@ -191,7 +191,7 @@ def _context(
         ).first()
         if decision is not None:
             pointed = next((s.title for s in brief.sections if s.key == decision.brief_section), None)
-            returned = {"comments": decision.comments, "section": pointed, "chair": cycle_values(cycle)[4].name}
+            returned = {"comments": decision.comments, "section": pointed, "chair": chair.name}
     return {
         "title": f"{agency.name}: {cycle.title}",
         "returned": returned,

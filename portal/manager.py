@@ -15,10 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from models.cycle import Contribution, Cycle, PersonalLink
+from models.ladder import Kind
 from models.lifecycle import IllegalTransition
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
@@ -31,7 +33,6 @@ from reportcycle.settings import Settings
 from tasks.central import set_central_text
 from tasks.collate import collate, latest_draft
 from tasks.desk import confirm_escalation, excuse, extend
-from tasks.digest import held_escalations
 from tasks.images import ImageRefused, markdown_for, store_image
 from tasks.manager_desk import (
     DeskError,
@@ -89,7 +90,18 @@ def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Resp
         .where(col(ExtensionRequest.contribution_id).in_(list(names)), ExtensionRequest.status == "pending")
         .order_by(col(ExtensionRequest.requested_at))
     ).all()
-    held = [(a, len(held_escalations(session, c.id or 0))) for c, a in pairs]
+    held_counts = dict(
+        session.exec(
+            select(OutboundEmail.contribution_id, func.count())
+            .where(
+                OutboundEmail.cycle_id == cycle.id,
+                OutboundEmail.status == OutboxStatus.held,
+                OutboundEmail.kind == Kind.escalation,
+            )
+            .group_by(col(OutboundEmail.contribution_id))
+        ).all()
+    )
+    held = [(a, held_counts.get(c.id, 0)) for c, a in pairs]
     failed = session.exec(
         select(OutboundEmail)
         .where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.status == OutboxStatus.failed)

@@ -465,3 +465,25 @@ def test_the_desk_records_a_word_document_received_by_email(
     assert revision.sections["statutory-role"].endswith(
         "<h3>Case study</h3>\n<p>A family we worked with found help sooner.</p>"
     )
+
+
+def test_held_escalations_are_counted_and_released_from_the_desk(
+    app: object, manager: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    cycle = find_cycle(session)
+    cid = cycle.id or 0
+    bcc = contribution_for(session, cycle, find_agency(session, cycle, "bcc"))
+    rows = session.exec(select(OutboundEmail).where(OutboundEmail.contribution_id == bcc.id)).all()
+    for row in rows:  # stand-ins for two escalations the policy held for confirmation
+        row.kind, row.status = "escalation", "held"
+        session.add(row)
+    session.commit()
+    assert len(rows) == 2  # the request to the lead and to the deputy
+    desk = manager.get(f"/desk/{cid}").text
+    assert "Birmingham City Council: 2 escalations held." in desk and desk.count("escalation held") == 0
+    assert _act(manager, cid, "confirm-escalation", agency="bcc").status_code == 303  # type: ignore[attr-defined]
+    session.expire_all()
+    assert {r.status for r in session.exec(select(OutboundEmail).where(OutboundEmail.contribution_id == bcc.id))} == {
+        "queued"
+    }
+    assert "None held." in manager.get(f"/desk/{cid}").text
