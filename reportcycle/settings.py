@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     @field_validator("output_dir")
     @classmethod
     def _writable(cls, path: Path) -> Path:
-        # Checked without creating anything: the nearest existing folder must let us write.
+        # The folder need not exist yet (it is made on first use): the nearest existing one must let us write.
         existing = path
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
