@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlmodel import Session, select
 
+from models.db import engine_for
+from models.outbox import OutboundEmail, OutboxStatus
+from models.store import contacts_of, contribution_for, find_agency, find_cycle
+from reportcycle.clock import SystemClock
 from reportcycle.mailsink import MailSink, free_port
 from reportcycle.settings import PROJECT_ROOT
+from tasks.outbox_admin import cancel
+from tasks.tokens import issue_link
+from tests.helpers import open_example_cycle
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]
 
@@ -29,10 +40,63 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def test_serve_starts_everything_answers_health_and_stops_on_ctrl_c(tmp_path: Path, database_url: str) -> None:
+def _an_agency_link(session: Session) -> str:
+    """An opened cycle with nothing waiting to be sent, and a link valid now for one agency's lead."""
+    open_example_cycle(session)
+    now = SystemClock().now()
+    for row in session.exec(select(OutboundEmail).where(OutboundEmail.status == OutboxStatus.queued)).all():
+        cancel(session, row.id or 0, at=now, actor="test")  # the requests: only the receipt may go out
+    cycle = find_cycle(session)
+    agency = find_agency(session, cycle, "nps")
+    token = issue_link(
+        session,
+        contribution_id=contribution_for(session, cycle, agency).id or 0,
+        contact_id=contacts_of(session, agency)["lead"].id or 0,
+        at=now,
+        valid_days=1,
+    )
+    session.commit()
+    return token
+
+
+def _submit(portal: str, token: str) -> dt.datetime:
+    """The agency's journey over real HTTP to the running portal; returns when the submission was answered."""
+    with httpx.Client(base_url=portal, timeout=30) as client:
+        entered = client.post(f"/c/{token}")
+        assert entered.status_code == 303, entered.text
+        path = entered.headers["location"]
+        fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', client.get(path).text))
+        fields |= {
+            "section-statutory-role": "We supervise people on probation.",
+            "section-priority-activity": "- Joint audits with children's social care",
+            "section-looking-ahead": "More joint work.",
+            "action": "submit",
+        }
+        submitted = client.post(path, data=fields)
+        assert submitted.status_code == 303 and submitted.headers["location"].endswith("?submitted=1"), submitted.text
+    return SystemClock().now()
+
+
+def _flow_runs(api: str, deployment: str) -> list[dict[str, Any]]:
+    found = httpx.post(f"{api}/deployments/filter", json={"deployments": {"name": {"any_": [deployment]}}}, timeout=10)
+    (only,) = found.json()
+    body = {"deployments": {"id": {"any_": [only["id"]]}}, "limit": 50}
+    return list(httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10).json())
+
+
+def _when(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def test_serve_starts_everything_a_submission_is_receipted_at_once_and_ctrl_c_stops_it(tmp_path: Path, database_url: str) -> None:
+    """And between start and stop, a contribution submitted in the portal emits an event, the dispatch
+    deployment's trigger runs it at once, and that run sends the receipt: the whole chain, nothing mocked."""
     portal, api = free_port(), free_port()
+    with Session(engine_for(database_url)) as session:
+        token = _an_agency_link(session)
     with MailSink() as sink:
-        env = _env(tmp_path, database_url, REPORTCYCLE_SMTP_PORT=str(sink.port))
+        # the runner looks for due runs every 2 s instead of 10: the test waits less, nothing else changes
+        env = _env(tmp_path, database_url, REPORTCYCLE_SMTP_PORT=str(sink.port), PREFECT_RUNNER_POLL_FREQUENCY="2")
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(portal), "--prefect-port", str(api)],
             cwd=PROJECT_ROOT,
@@ -73,6 +137,30 @@ def test_serve_starts_everything_answers_health_and_stops_on_ctrl_c(tmp_path: Pa
                 ]
             )
             assert sink.received == [], "the SMTP check must not send anything"
+
+            answered = _submit(f"http://127.0.0.1:{portal}", token)
+            deadline = time.perf_counter() + 90
+            while time.perf_counter() < deadline and not sink.received:
+                time.sleep(0.5)
+            arrived = time.perf_counter() - deadline + 90
+            assert [r.kind for r in sink.received] == ["receipt"], "no receipt within 90 s of the submission"
+            # Sent by a run the trigger made (not one of the schedule's), during that run, after the submission.
+            with Session(engine_for(database_url)) as session:
+                receipt = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "receipt")).one()
+            assert receipt.status == OutboxStatus.sent and receipt.sent_at is not None
+            triggered = [
+                r for r in _flow_runs(f"http://127.0.0.1:{api}/api", "dispatch-outbox") if not r["auto_scheduled"]
+            ]
+            assert len(triggered) == 1, triggered
+            (run,) = triggered
+            run = httpx.get(f"http://127.0.0.1:{api}/api/flow_runs/{run['id']}", timeout=10).json()
+            deadline = time.perf_counter() + 30
+            while run["state_type"] != "COMPLETED" and time.perf_counter() < deadline:
+                time.sleep(0.5)
+                run = httpx.get(f"http://127.0.0.1:{api}/api/flow_runs/{run['id']}", timeout=10).json()
+            assert run["state_type"] == "COMPLETED", run["state"]
+            assert answered <= _when(run["start_time"]) <= receipt.sent_at <= _when(run["end_time"])
+            print(f"receipt at the SMTP server {arrived:.1f} s after the submission")
         finally:
             process.send_signal(signal.SIGINT)
             stopped = time.perf_counter()
