@@ -2,9 +2,10 @@
 
 Each client has its own contribution and personal link. It exchanges the link for a session, then
 repeatedly opens its contribution page and saves a draft. The portal runs in its own process
-(uvicorn); the clients are httpx on asyncio. Prints p50 and p95 for each action.
+(uvicorn, as `reportcycle portal` starts it, with one process and with one process a core); the
+clients are httpx on asyncio. Prints p50 and p95 for each action, and the ratio of one to several.
 
-    python bench/portal_latency.py [--clients 50] [--rounds 10]
+    python bench/portal_latency.py [--clients 50] [--rounds 10] [--workers N]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reportcycle.settings import PROJECT_ROOT
 from tasks.cycle_open import open_cycle
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
+PORTAL = [sys.executable, "-c", "from reportcycle.cli import app; app()", "portal"]  # as an operator starts it
 
 
 def prepare(url: str, clients: int) -> list[str]:
@@ -90,25 +92,15 @@ async def client(base: str, token: str, rounds: int, opens: list[float], saves: 
             assert saved.status_code == 303, saved.status_code
 
 
-def run(url: str, clients: int, rounds: int) -> tuple[list[float], list[float]]:
+def run(url: str, clients: int, rounds: int, workers: int) -> tuple[list[float], list[float]]:
     tokens = prepare(url, clients)
     port = free_port()
     env = {**os.environ, "REPORTCYCLE_DATABASE_URL": url}
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        [*PORTAL, "--port", str(port), "--workers", str(workers)],
         cwd=PROJECT_ROOT,
         env=env,
+        stdout=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -139,19 +131,32 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes for the second run")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/reportcycle_bench")
     args = parser.parse_args()
     console = Console()
     table = Table(title=f"Portal latency, {args.clients} concurrent clients x {args.rounds} rounds (ms)")
-    for column in ("database", "action", "requests", "p50", "p95"):
+    for column in ("database", "processes", "action", "requests", "p50", "p95"):
         table.add_column(column, justify="right")
     ensure_database(args.postgres)
+    ratios = []
     for name, url in (("PostgreSQL", args.postgres), ("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'b.db'}")):
-        with console.status(f"{name}: {args.clients} clients"):
-            opens, saves = run(url, args.clients, args.rounds)
-        for action, values in (("open the contribution page", opens), ("save a draft", saves)):
-            table.add_row(name, action, str(len(values)), f"{pct(values, 50):.0f}", f"{pct(values, 95):.0f}")
+        p50: dict[tuple[int, str], float] = {}
+        for workers in (1, args.workers):
+            with console.status(f"{name}: {args.clients} clients, {workers} portal process(es)"):
+                opens, saves = run(url, args.clients, args.rounds, workers)
+            for action, values in (("open the contribution page", opens), ("save a draft", saves)):
+                p50[workers, action] = middle = pct(values, 50)
+                row = (name, str(workers), action, str(len(values)), f"{middle:.0f}", f"{pct(values, 95):.0f}")
+                table.add_row(*row)
+        for action in ("open the contribution page", "save a draft"):
+            ratios.append(
+                f"{name}, {action}: p50 with 1 process / with {args.workers} = "
+                f"{p50[1, action] / p50[args.workers, action]:.2f}"
+            )
     console.print(table)
+    for line in ratios:
+        console.print(line)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -103,17 +104,24 @@ class Calendar(Value):
     def _window(self) -> Calendar:
         import zoneinfo
 
-        import holidays
-
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {self.timezone!r}; use an IANA name such as 'Europe/London'") from None
-        country, _, subdiv = self.holidays.partition("-")
         try:
-            holidays.country_holidays(country, subdiv=subdiv or None)
+            _check_holidays(self.holidays)
         except NotImplementedError as exc:
             raise ValueError(f"unknown holidays {self.holidays!r} ({exc}); use e.g. 'GB-ENG'") from None
         if self.send_window_end <= self.send_window_start:
             raise ValueError("send_window_end must be after send_window_start")
         return self
+
+
+@functools.lru_cache(maxsize=64)
+def _check_holidays(code: str) -> None:
+    """Raise NotImplementedError for a code the holidays package does not know. Cached: every cycle read
+    validates its calendar, and building a country's holidays costs more than the rest of that together."""
+    import holidays
+
+    country, _, subdiv = code.partition("-")
+    holidays.country_holidays(country, subdiv=subdiv or None)

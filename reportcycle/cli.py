@@ -899,6 +899,9 @@ def import_report(
 def portal(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving requests: one a core keeps a busy deadline day quick.")
+    ] = 1,
 ) -> None:
     """Run the portal where agencies answer from their emailed link (writes rows; dispatch sends)."""
     with _errors():
@@ -906,8 +909,15 @@ def portal(
 
         from portal.app import create_app
 
-        console.print(f"portal on http://{host}:{port} (links are built from {_settings().public_base_url})")
-        uvicorn.run(create_app(_settings()), host=host, port=port, log_level="warning")
+        settings = _settings()  # checked here, once, before any process starts
+        console.print(
+            f"portal on http://{host}:{port}, {workers} process(es) (links are built from {settings.public_base_url})"
+        )
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        else:
+            # Each process builds its own app from the same environment, hence the import string.
+            uvicorn.run("portal.asgi:app", host=host, port=port, log_level="warning", workers=workers)
 
 
 @app.command()
