@@ -20,7 +20,7 @@ from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal import word_upload
-from portal.web import COOKIE, csrf_ok, db, expired_form, in_thread, now, page, refused, state, visitor
+from portal.web import COOKIE, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, state, visitor
 from reportcycle.settings import Settings
 from tasks.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.content import markdown_to_html, word_count
@@ -43,7 +43,6 @@ DONE = {
 }
 DB = Annotated[Session, Depends(db)]
 # Ids in paths are database integers: anything else is a bad request, not a server error.
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Small = Annotated[int, Query(ge=0, le=2**31 - 1)]
 ImageName = Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")]
 SESSION_HOURS = 12

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -28,7 +28,7 @@ from models.portal import ExtensionRequest, WorkingCopy
 from models.report import CentralSection
 from models.status import cycle_status
 from models.store import NotFound, central_sections, contacts_of, contribution_for, contributions, cycle_values
-from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from reportcycle.settings import Settings
 from tasks.central import set_central_text
 from tasks.collate import collate, latest_draft
@@ -50,8 +50,6 @@ from tasks.word_import import WordRefused, place, read_word, with_pictures
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 WHO = "the business manager's desk"
 DONE = {
     "grant": "The extension is granted; the agency has been told, with a new calendar entry.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session, col, select
@@ -18,7 +18,7 @@ from models.lifecycle import CentralState, ContributionState
 from models.partnership import Agency
 from models.report import CentralSection
 from models.store import NotFound, central_sections, contributions, cycle_values
-from portal.web import csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from tasks.collate import latest_draft
 from tasks.content import markdown_to_html, sanitise
 from tasks.diff import section_diff
@@ -26,8 +26,6 @@ from tasks.review import ReviewError, apply_decisions, record_decision
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 def _last_reviewed(session: Session, contribution: Contribution) -> Revision | None:

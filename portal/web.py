@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,10 @@ from tasks.render import environment
 from tasks.tokens import find_session
 
 COOKIE = "rc_session"
+
+# Path parameters, declared once: a row id fits PostgreSQL's integer, a name is a slug.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 class PortalState:
