@@ -921,6 +921,38 @@ def portal(
 
 
 @app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="The process work pool (created when it does not exist).")],
+    timezone: Annotated[str, typer.Option(help="Time zone of the schedules.")] = "Europe/London",
+) -> None:
+    """Register the deployments to a process work pool on PREFECT_API_URL's server, for `prefect worker start`."""
+    with _errors():
+        import httpx
+        from prefect.settings import PREFECT_API_URL
+
+        from deployments.pool import PoolError, register
+        from reportcycle.settings import PROJECT_ROOT
+
+        api = PREFECT_API_URL.value()
+        if not api:
+            raise CliError("set PREFECT_API_URL to the Prefect server the workers use (e.g. http://host:4200/api)")
+        try:
+            done = register(pool, timezone)
+        except PoolError as exc:
+            raise CliError(str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise CliError(f"the Prefect API at {api} did not answer: {exc}") from None
+        console.print(f"work pool {pool!r} ({'created' if done.pool_created else 'already there'}) on {api}")
+        for name, _ in done.deployments:
+            console.print(f"registered {name}", highlight=False)
+        console.print(
+            f"code: {PROJECT_ROOT} (the same path on every worker); on each machine: "
+            f"prefect worker start --pool {pool} --type process",
+            highlight=False,
+        )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="The portal's address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The portal's port.")] = 8000,

@@ -1,10 +1,13 @@
 """A snapshot of the deployments: a schedule that runs daily, or a trigger, must not drift unnoticed."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deployments.pool import PoolError, for_pool
 from deployments.schedules import build
+from reportcycle.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
 
@@ -14,8 +17,8 @@ def _when(schedule: Any) -> str:
     return f"cron {s.cron} {s.timezone}" if hasattr(s, "cron") else f"every {s.interval.total_seconds():.0f}s"
 
 
-def test_deployment_names_schedules_parameters_and_triggers() -> None:
-    snapshot = [
+def _snapshot(deployments: list[Any]) -> list[tuple[Any, ...]]:
+    return [
         (
             d.name,
             d.flow_name,
@@ -24,8 +27,12 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
             sorted(d.tags),
             [(t.name, sorted(t.expect), t.match.root, t.posture.value, t.threshold, t.parameters) for t in d.triggers],
         )
-        for d in build()
+        for d in deployments
     ]
+
+
+def test_deployment_names_schedules_parameters_and_triggers() -> None:
+    snapshot = _snapshot(build())
     on_demand = ["on-demand", "reportcycle"]
     assert snapshot == [
         ("daily-chase", "chase-all", ["cron 0 9 * * 1-5 Europe/London"], {}, ["chase", "reportcycle"], []),
@@ -61,3 +68,27 @@ def test_no_deployment_parameter_can_carry_a_secret() -> None:
     for d in build():
         properties = set(d._parameter_openapi_schema.properties)
         assert properties <= allowed, (d.name, properties - allowed)
+
+
+def test_the_work_pool_deployments_are_built_with_the_pool_and_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reportcycle deploy`: the same deployments, the pool, entrypoints in the checkout from any directory."""
+    monkeypatch.chdir(tmp_path)  # not the checkout: the entrypoints must not depend on where deploy runs
+    pooled = for_pool("reportcycle")
+    assert _snapshot(pooled) == _snapshot(build())
+    assert [(d.description, d.job_variables) for d in pooled] == [(d.description, {}) for d in build()]
+    assert [(d.work_pool_name, d.entrypoint) for d in pooled] == [
+        ("reportcycle", "flows/chase.py:chase_all_flow"),
+        ("reportcycle", "flows/dispatch.py:dispatch_flow"),
+        ("reportcycle", "flows/weekly_summary.py:weekly_summary_flow"),
+        ("reportcycle", "flows/open_cycle.py:open_cycle_flow"),
+        ("reportcycle", "flows/collate.py:collate_flow"),
+        ("reportcycle", "flows/review.py:review_flow"),
+        ("reportcycle", "flows/publish.py:publish_flow"),
+        ("reportcycle", "flows/annual_cycle.py:annual_cycle_flow"),
+    ]
+    pull = {"prefect.deployments.steps.set_working_directory": {"directory": str(PROJECT_ROOT)}}
+    assert all(d.storage.to_pull_step() == pull for d in pooled)
+    with pytest.raises(PoolError, match="is not inside"):
+        for_pool("reportcycle", source=tmp_path)

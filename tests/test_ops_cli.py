@@ -143,3 +143,16 @@ def test_outbox_list_retry_cancel(wide: None, session: Session, cycle_id: int) -
         (f"cli:{getpass.getuser()}", "email.cancel", f"email:{queued}", dt.datetime(2019, 5, 13, 9, 0, tzinfo=UTC)),
     ]
     assert [session.get(OutboundEmail, i).status for i in (failed, queued)] == ["queued", "cancelled"]  # type: ignore[union-attr]
+
+
+def test_deploy_needs_the_prefect_server_the_workers_use(wide: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without PREFECT_API_URL, Prefect would register to a throwaway server no worker ever sees: refused."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = CliRunner().invoke(app, ["deploy", "--pool", "reportcycle"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: set PREFECT_API_URL to the Prefect server the workers use (e.g. http://host:4200/api)"
+    )
