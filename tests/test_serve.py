@@ -88,7 +88,7 @@ def _when(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def test_serve_starts_everything_a_submission_is_receipted_at_once_and_ctrl_c_stops_it(tmp_path: Path, database_url: str) -> None:
+def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp_path: Path, database_url: str) -> None:
     """And between start and stop, a contribution submitted in the portal emits an event, the dispatch
     deployment's trigger runs it at once, and that run sends the receipt: the whole chain, nothing mocked."""
     portal, api = free_port(), free_port()
