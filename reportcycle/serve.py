@@ -95,6 +95,13 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
     return server
 
 
+def pool_deployments(url: str, names: list[str]) -> list[str]:
+    """Which of the deployments `names` the server at `url` has bound to a work pool, as "name (pool)"."""
+    found = httpx.post(f"{url}/deployments/filter", json={"deployments": {"name": {"any_": names}}}, timeout=10)
+    found.raise_for_status()
+    return sorted(f"{d['name']} ({d['work_pool_name']})" for d in found.json() if d.get("work_pool_name"))
+
+
 class _RunnerThread(threading.Thread):
     """Prefect's Runner on its own loop: it serves the deployments until told to stop."""
 
@@ -169,10 +176,20 @@ def serve(
     server = prefect_server(PREFECT_API_URL.value(), prefect_host, prefect_port, log)
     os.environ["PREFECT_API_URL"] = server.url  # flow-run subprocesses the runner starts inherit it
     try:
+        deployments = build(timezone)
+        # Serving would re-register them to this process and drop the pull step workers need to find the
+        # code: the pool's workers would stop running them, quietly. Refuse instead.
+        taken = pool_deployments(server.url, [d.name for d in deployments])
+        if taken:
+            raise ServeError(
+                f"{server.url} already runs these deployments through work pools: {', '.join(taken)}; serving "
+                "them here would take them from the pool's workers. With workers, run `reportcycle portal` "
+                "beside the Prefect server instead of `serve`."
+            )
         with temporary_settings(updates={PREFECT_API_URL: server.url}):
             started = "started here" if server.process else "already running"
             say(f"Prefect API {server.url} ({started}); UI at {server.url.removesuffix('/api')}")
-            asyncio.run(_serve(settings, build(timezone), host, port, say))
+            asyncio.run(_serve(settings, deployments, host, port, say))
     finally:
         server.stop()
     say("stopped")

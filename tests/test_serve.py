@@ -216,3 +216,37 @@ def test_serve_refuses_a_bad_setting_before_starting_anything(tmp_path: Path, da
         "port 25 is server-to-server relay; use 465 for tls"
     )
     assert not (tmp_path / "prefect").exists(), "no Prefect server was started"
+
+
+def test_serve_refuses_deployments_that_workers_run_from_a_pool(
+    prefect: None, tmp_path: Path, database_url: str
+) -> None:
+    """Serving them would re-register them to serve's own runner, and the pool's workers would quietly stop
+    running them."""
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.pool import register
+
+    api = str(PREFECT_API_URL.value())
+    register("serve-clash")
+    result = subprocess.run(
+        [*CLI, "serve", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=_env(tmp_path, database_url, PREFECT_API_URL=api),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    names = "annual-cycle, apply-review, collate-draft, daily-chase, dispatch-outbox, open-cycle, publish-report, "
+    names += "weekly-summary"
+    assert " ".join(result.stderr.split()) == (
+        f"error: {api} already runs these deployments through work pools: "
+        + ", ".join(f"{n} (serve-clash)" for n in names.split(", "))
+        + "; serving them here would take them from the pool's workers. With workers, run `reportcycle portal` "
+        "beside the Prefect server instead of `serve`."
+    )
+    # nothing was taken: every deployment still belongs to the pool
+    ours = {"deployments": {"name": {"any_": names.split(", ")}}}
+    found = httpx.post(f"{api}/deployments/filter", json=ours, timeout=10).json()
+    assert {d["name"]: d["work_pool_name"] for d in found} == {n: "serve-clash" for n in names.split(", ")}
