@@ -134,25 +134,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes for the second run")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/reportcycle_bench")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 110))  # the table unbroken in a narrow terminal or a log
     table = Table(title=f"Portal latency, {args.clients} concurrent clients x {args.rounds} rounds (ms)")
-    for column in ("database", "processes", "action", "requests", "p50", "p95"):
+    for column in ("database", "clients", "processes", "action", "requests", "p50", "p95"):
         table.add_column(column, justify="right")
     ensure_database(args.postgres)
     ratios = []
+    # One client alone first: the time a request takes to serve, against which the queueing of many is read.
+    runs = [(1, 1), (args.clients, 1), (args.clients, args.workers)]
     for name, url in (("PostgreSQL", args.postgres), ("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'b.db'}")):
-        p50: dict[tuple[int, str], float] = {}
-        for workers in (1, args.workers):
-            with console.status(f"{name}: {args.clients} clients, {workers} portal process(es)"):
-                opens, saves = run(url, args.clients, args.rounds, workers)
+        p50: dict[tuple[int, int, str], float] = {}
+        for clients, workers in runs:
+            with console.status(f"{name}: {clients} client(s), {workers} portal process(es)"):
+                opens, saves = run(url, clients, args.rounds if clients > 1 else 5 * args.rounds, workers)
             for action, values in (("open the contribution page", opens), ("save a draft", saves)):
-                p50[workers, action] = middle = pct(values, 50)
-                row = (name, str(workers), action, str(len(values)), f"{middle:.0f}", f"{pct(values, 95):.0f}")
-                table.add_row(*row)
+                p50[clients, workers, action] = middle = pct(values, 50)
+                row = (str(clients), str(workers), action, str(len(values)), f"{middle:.0f}", f"{pct(values, 95):.0f}")
+                table.add_row(name, *row)
         for action in ("open the contribution page", "save a draft"):
             ratios.append(
-                f"{name}, {action}: p50 with 1 process / with {args.workers} = "
-                f"{p50[1, action] / p50[args.workers, action]:.2f}"
+                f"{name}, {action}, {args.clients} clients: p50 with 1 process / with {args.workers} = "
+                f"{p50[args.clients, 1, action] / p50[args.clients, args.workers, action]:.2f}; "
+                f"p50 with {args.clients} clients / with 1 (1 process) = "
+                f"{p50[args.clients, 1, action] / p50[1, 1, action]:.0f}"
             )
     console.print(table)
     for line in ratios:
