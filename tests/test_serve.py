@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models.db import engine_for
@@ -23,7 +24,7 @@ from reportcycle.mailsink import MailSink, free_port
 from reportcycle.settings import PROJECT_ROOT
 from tasks.outbox_admin import cancel
 from tasks.tokens import issue_link
-from tests.helpers import open_example_cycle
+from tests.helpers import open_example_cycle, own_postgres_database
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]
 
@@ -94,9 +95,15 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
     portal, api = free_port(), free_port()
     with Session(engine_for(database_url)) as session:
         token = _an_agency_link(session)
+    # In the PostgreSQL pass, the production layout: Prefect's own database on PostgreSQL as well.
+    prefect_db = ""
+    if database_url.startswith("postgresql"):
+        prefect_db = own_postgres_database("rc_serve_prefect")
     with MailSink() as sink:
         # the runner looks for due runs every 2 s instead of 10: the test waits less, nothing else changes
         env = _env(tmp_path, database_url, REPORTCYCLE_SMTP_PORT=str(sink.port), PREFECT_RUNNER_POLL_FREQUENCY="2")
+        if prefect_db:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db.replace("+psycopg", "+asyncpg", 1)
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(portal), "--prefect-port", str(api)],
             cwd=PROJECT_ROOT,
@@ -182,6 +189,13 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
     except httpx.ConnectError:
         pass
     print(f"serve stopped {took:.1f} s after SIGINT")
+    if prefect_db:
+        # the server really kept its state there: the eight deployments and the triggered run
+        with engine_for(prefect_db).connect() as conn:
+            deployments = conn.execute(sa.text("SELECT count(*) FROM deployment")).scalar_one()
+            runs = conn.execute(sa.text("SELECT count(*) FROM flow_run WHERE NOT auto_scheduled")).scalar_one()
+        assert (deployments, runs) == (8, 1)
+        engine_for(prefect_db).dispose()
 
 
 def test_serve_refuses_a_prefect_api_that_does_not_answer(tmp_path: Path, database_url: str) -> None:
