@@ -959,6 +959,9 @@ def serve(
     prefect_host: Annotated[str, typer.Option(help="Address of the Prefect server started here.")] = "127.0.0.1",
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server started here (UI and API).")] = 4200,
     timezone: Annotated[str, typer.Option(help="Time zone of the schedules.")] = "Europe/London",
+    deployments: Annotated[
+        bool, typer.Option(help="Serve the deployments here; --no-deployments when workers run them from a pool.")
+    ] = True,
 ) -> None:
     """Run it for real: a Prefect server (or PREFECT_API_URL's), the scheduled deployments, and the portal."""
     with _errors():
@@ -976,6 +979,7 @@ def serve(
                 prefect_port=prefect_port,
                 timezone=timezone,
                 say=lambda line: console.print(line, highlight=False),
+                with_deployments=deployments,
             )
         except ServeError as exc:
             raise CliError(str(exc)) from None

@@ -167,7 +167,10 @@ def serve(
     prefect_port: int,
     timezone: str,
     say: Callable[[str], None],
+    with_deployments: bool = True,
 ) -> None:
+    """`with_deployments=False`: the Prefect server and the portal only, for when workers run the
+    deployments from a work pool (`reportcycle deploy`)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from deployments.schedules import build
@@ -176,15 +179,15 @@ def serve(
     server = prefect_server(PREFECT_API_URL.value(), prefect_host, prefect_port, log)
     os.environ["PREFECT_API_URL"] = server.url  # flow-run subprocesses the runner starts inherit it
     try:
-        deployments = build(timezone)
+        deployments = build(timezone) if with_deployments else []
         # Serving would re-register them to this process and drop the pull step workers need to find the
         # code: the pool's workers would stop running them, quietly. Refuse instead.
-        taken = pool_deployments(server.url, [d.name for d in deployments])
+        taken = pool_deployments(server.url, [d.name for d in deployments]) if deployments else []
         if taken:
             raise ServeError(
                 f"{server.url} already runs these deployments through work pools: {', '.join(taken)}; serving "
-                "them here would take them from the pool's workers. With workers, run `reportcycle portal` "
-                "beside the Prefect server instead of `serve`."
+                "them here would take them from the pool's workers. With workers, run `reportcycle serve "
+                "--no-deployments` (the Prefect server and the portal only)."
             )
         with temporary_settings(updates={PREFECT_API_URL: server.url}):
             started = "started here" if server.process else "already running"
@@ -200,24 +203,27 @@ async def _serve(settings: Settings, deployments: list[Any], host: str, port: in
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = _RunnerThread(deployments)
-    runner.start()
-    await asyncio.to_thread(runner.ready.wait)
-    if runner.error is not None:
-        raise ServeError(f"serving the deployments failed: {runner.error}")
+    runner = _RunnerThread(deployments) if deployments else None
+    if runner is not None:
+        runner.start()
+        await asyncio.to_thread(runner.ready.wait)
+        if runner.error is not None:
+            raise ServeError(f"serving the deployments failed: {runner.error}")
     portal = _portal(settings, host, port)
     portal_task = asyncio.create_task(portal.serve())
-    say(f"serving {len(deployments)} deployments; portal on http://{host}:{port} (Ctrl-C stops everything)")
-    watch = asyncio.create_task(asyncio.to_thread(runner.join))
-    done, _ = await asyncio.wait(
-        [asyncio.create_task(stop.wait()), portal_task, watch], return_when=asyncio.FIRST_COMPLETED
-    )
+    what = f"serving {len(deployments)} deployments" if runner else "no deployments here (workers run them)"
+    say(f"{what}; portal on http://{host}:{port} (Ctrl-C stops everything)")
+    parts = [asyncio.create_task(stop.wait()), portal_task]
+    if runner is not None:
+        parts.append(asyncio.create_task(asyncio.to_thread(runner.join)))
+    done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
     if not stop.is_set():
         say("a part stopped on its own; stopping the rest")
     portal.should_exit = True
-    await asyncio.to_thread(runner.stop)
+    if runner is not None:
+        await asyncio.to_thread(runner.stop)
     await asyncio.wait_for(portal_task, timeout=15)
-    if runner.error is not None and not isinstance(runner.error, asyncio.CancelledError):
+    if runner is not None and runner.error is not None and not isinstance(runner.error, asyncio.CancelledError):
         raise ServeError(f"the deployments' runner failed: {runner.error}")
     if portal_task in done and not stop.is_set():
         raise ServeError(f"the portal could not keep serving on {host}:{port} (is the port taken?)")

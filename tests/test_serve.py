@@ -18,13 +18,16 @@ from sqlmodel import Session, select
 
 from models.db import engine_for
 from models.outbox import OutboundEmail, OutboxStatus
-from models.store import contacts_of, contribution_for, find_agency, find_cycle
+from models.partnership_file import parse
+from models.store import contacts_of, contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.clock import SystemClock
 from reportcycle.mailsink import MailSink, free_port
-from reportcycle.settings import PROJECT_ROOT
+from reportcycle.settings import PROJECT_ROOT, get_settings
+from tasks.cycle_open import open_cycle
 from tasks.outbox_admin import cancel
 from tasks.tokens import issue_link
-from tests.helpers import open_example_cycle, own_postgres_database
+from tests.conftest import EXAMPLE
+from tests.helpers import local, own_postgres_database
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]
 
@@ -42,12 +45,24 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
 
 
 def _an_agency_link(session: Session) -> str:
-    """An opened cycle with nothing waiting to be sent, and a link valid now for one agency's lead."""
-    open_example_cycle(session)
+    """The example cycle opened, with nothing waiting to be sent, and a link valid now for one agency's lead.
+    One commit: a dispatch running meanwhile never sees the request emails, which are cancelled before it."""
+    s = get_settings()
     now = SystemClock().now()
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="test")
+    cycle = find_cycle(session)
+    open_cycle(
+        session,
+        cycle,
+        at=local("2019-04-15"),
+        actor="test",
+        base_url=s.public_base_url,
+        link_valid_days=120,
+        templates_dir=s.templates_dir,
+    )
+    session.flush()
     for row in session.exec(select(OutboundEmail).where(OutboundEmail.status == OutboxStatus.queued)).all():
         cancel(session, row.id or 0, at=now, actor="test")  # the requests: only the receipt may go out
-    cycle = find_cycle(session)
     agency = find_agency(session, cycle, "nps")
     token = issue_link(
         session,
@@ -89,12 +104,49 @@ def _when(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+def _all_healthy(port: int, process: subprocess.Popen[str]) -> None:
+    """Wait for the portal's /health (the Prefect server may be migrating first); everything must be ok."""
+    health = None
+    deadline = time.perf_counter() + 90
+    while time.perf_counter() < deadline and process.poll() is None:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    assert health is not None, f"the portal never answered: {process.poll()}"
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert {k: body[k] for k in ("status", "database", "smtp", "prefect")} == {
+        "status": "ok",
+        "database": "ok",
+        "smtp": "ok",
+        "prefect": "ok",
+    }
+
+
+def _ctrl_c(process: subprocess.Popen[str]) -> float:
+    """SIGINT, as a terminal's Ctrl-C: serve must stop cleanly within 10 s. Returns how long it took."""
+    process.send_signal(signal.SIGINT)
+    stopped = time.perf_counter()
+    try:
+        out, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+        raise AssertionError(f"serve did not stop within 20 s of SIGINT:\n{out}") from None
+    took = time.perf_counter() - stopped
+    assert process.returncode == 0, out
+    assert out.rstrip().endswith("stopped"), out
+    assert "Traceback" not in out, out
+    assert took < 10, f"stopping took {took:.1f} s"
+    return took
+
+
 def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp_path: Path, database_url: str) -> None:
     """And between start and stop, a contribution submitted in the portal emits an event, the dispatch
     deployment's trigger runs it at once, and that run sends the receipt: the whole chain, nothing mocked."""
     portal, api = free_port(), free_port()
-    with Session(engine_for(database_url)) as session:
-        token = _an_agency_link(session)
     # In the PostgreSQL pass, the production layout: Prefect's own database on PostgreSQL as well.
     prefect_db = ""
     if database_url.startswith("postgresql"):
@@ -113,23 +165,7 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
             text=True,
         )
         try:
-            health = None
-            deadline = time.perf_counter() + 90
-            while time.perf_counter() < deadline and process.poll() is None:
-                try:
-                    health = httpx.get(f"http://127.0.0.1:{portal}/health", timeout=5)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
-            assert health is not None, f"the portal never answered: {process.poll()}"
-            assert health.status_code == 200, health.text
-            body = health.json()
-            assert {k: body[k] for k in ("status", "database", "smtp", "prefect")} == {
-                "status": "ok",
-                "database": "ok",
-                "smtp": "ok",
-                "prefect": "ok",
-            }
+            _all_healthy(portal, process)
             found = httpx.post(f"http://127.0.0.1:{api}/api/deployments/filter", json={}, timeout=10).json()
             assert sorted(d["name"] for d in found) == sorted(
                 [
@@ -144,6 +180,10 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
                 ]
             )
             assert sink.received == [], "the SMTP check must not send anything"
+
+            # Only now a running cycle: before it, no chase alert could make /health answer 503 on a weekday.
+            with Session(engine_for(database_url)) as session:
+                token = _an_agency_link(session)
 
             answered = _submit(f"http://127.0.0.1:{portal}", token)
             deadline = time.perf_counter() + 90
@@ -169,19 +209,7 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
             assert answered <= _when(run["start_time"]) <= receipt.sent_at <= _when(run["end_time"])
             print(f"receipt at the SMTP server {arrived:.1f} s after the submission")
         finally:
-            process.send_signal(signal.SIGINT)
-            stopped = time.perf_counter()
-            try:
-                out, _ = process.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                out, _ = process.communicate()
-                raise AssertionError(f"serve did not stop within 20 s of SIGINT:\n{out}") from None
-    took = time.perf_counter() - stopped
-    assert process.returncode == 0, out
-    assert out.rstrip().endswith("stopped"), out
-    assert "Traceback" not in out, out
-    assert took < 10, f"stopping took {took:.1f} s"
+            took = _ctrl_c(process)
     # the Prefect server it started is gone with it
     try:
         httpx.get(f"http://127.0.0.1:{api}/api/health", timeout=2)
@@ -257,9 +285,26 @@ def test_serve_refuses_deployments_that_workers_run_from_a_pool(
     assert " ".join(result.stderr.split()) == (
         f"error: {api} already runs these deployments through work pools: "
         + ", ".join(f"{n} (serve-clash)" for n in names.split(", "))
-        + "; serving them here would take them from the pool's workers. With workers, run `reportcycle portal` "
-        "beside the Prefect server instead of `serve`."
+        + "; serving them here would take them from the pool's workers. With workers, run `reportcycle serve "
+        "--no-deployments` (the Prefect server and the portal only)."
     )
+    # which is what the message offers: the portal beside that Prefect server, the deployments left to the pool
+    with MailSink() as sink:
+        portal = free_port()
+        env = _env(tmp_path, database_url, PREFECT_API_URL=api, REPORTCYCLE_SMTP_PORT=str(sink.port))
+        process = subprocess.Popen(
+            [*CLI, "serve", "--no-deployments", "--port", str(portal)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            _all_healthy(portal, process)
+        finally:
+            _ctrl_c(process)
+    httpx.get(f"{api}/health", timeout=5).raise_for_status()  # not ours to stop: still there
     # nothing was taken: every deployment still belongs to the pool
     ours = {"deployments": {"name": {"any_": names.split(", ")}}}
     found = httpx.post(f"{api}/deployments/filter", json=ours, timeout=10).json()
