@@ -104,6 +104,13 @@ def _when(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+def _serve(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`reportcycle serve` as an operator starts it, its output (both streams) kept for the checks on exit."""
+    return subprocess.Popen(
+        [*CLI, "serve", *args], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
 def _all_healthy(port: int, process: subprocess.Popen[str]) -> None:
     """Wait for the portal's /health (the Prefect server may be migrating first); everything must be ok."""
     health = None
@@ -156,14 +163,7 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
         env = _env(tmp_path, database_url, REPORTCYCLE_SMTP_PORT=str(sink.port), PREFECT_RUNNER_POLL_FREQUENCY="2")
         if prefect_db:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db.replace("+psycopg", "+asyncpg", 1)
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(portal), "--prefect-port", str(api)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        process = _serve("--port", str(portal), "--prefect-port", str(api), env=env)
         try:
             _all_healthy(portal, process)
             found = httpx.post(f"http://127.0.0.1:{api}/api/deployments/filter", json={}, timeout=10).json()
@@ -292,14 +292,7 @@ def test_serve_refuses_deployments_that_workers_run_from_a_pool(
     with MailSink() as sink:
         portal = free_port()
         env = _env(tmp_path, database_url, PREFECT_API_URL=api, REPORTCYCLE_SMTP_PORT=str(sink.port))
-        process = subprocess.Popen(
-            [*CLI, "serve", "--no-deployments", "--port", str(portal)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        process = _serve("--no-deployments", "--port", str(portal), env=env)
         try:
             _all_healthy(portal, process)
         finally:
