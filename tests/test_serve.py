@@ -111,6 +111,14 @@ def _serve(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def _refused(env: dict[str, str], *args: str) -> str:
+    """Run `serve`, which must refuse: exit 1; what it said on stderr, on one line."""
+    command = [*CLI, "serve", *args]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    return " ".join(result.stderr.split())
+
+
 def _all_healthy(port: int, process: subprocess.Popen[str]) -> None:
     """Wait for the portal's /health (the Prefect server may be migrating first); everything must be ok."""
     health = None
@@ -228,32 +236,16 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
 
 def test_serve_refuses_a_prefect_api_that_does_not_answer(tmp_path: Path, database_url: str) -> None:
     nobody = f"http://127.0.0.1:{free_port()}/api"
-    result = subprocess.run(
-        [*CLI, "serve", "--port", str(free_port())],
-        cwd=PROJECT_ROOT,
-        env=_env(tmp_path, database_url, PREFECT_API_URL=nobody),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert " ".join(result.stderr.split()) == (
+    said = _refused(_env(tmp_path, database_url, PREFECT_API_URL=nobody), "--port", str(free_port()))
+    assert said == (
         f"error: PREFECT_API_URL={nobody} does not answer /health: start that server, or unset PREFECT_API_URL "
         "to let `reportcycle serve` start one"
     )
 
 
 def test_serve_refuses_a_bad_setting_before_starting_anything(tmp_path: Path, database_url: str) -> None:
-    result = subprocess.run(
-        [*CLI, "serve"],
-        cwd=PROJECT_ROOT,
-        env=_env(tmp_path, database_url, REPORTCYCLE_SMTP_SECURITY="tls", REPORTCYCLE_SMTP_PORT="25"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert " ".join(result.stderr.split()) == (
+    said = _refused(_env(tmp_path, database_url, REPORTCYCLE_SMTP_SECURITY="tls", REPORTCYCLE_SMTP_PORT="25"))
+    assert said == (
         "error: a setting is wrong; nothing was done: REPORTCYCLE_SMTP_SECURITY=tls with REPORTCYCLE_SMTP_PORT=25: "
         "port 25 is server-to-server relay; use 465 for tls"
     )
@@ -271,18 +263,10 @@ def test_serve_refuses_deployments_that_workers_run_from_a_pool(
 
     api = str(PREFECT_API_URL.value())
     register("serve-clash")
-    result = subprocess.run(
-        [*CLI, "serve", "--port", str(free_port())],
-        cwd=PROJECT_ROOT,
-        env=_env(tmp_path, database_url, PREFECT_API_URL=api),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+    said = _refused(_env(tmp_path, database_url, PREFECT_API_URL=api), "--port", str(free_port()))
     names = "annual-cycle, apply-review, collate-draft, daily-chase, dispatch-outbox, open-cycle, publish-report, "
     names += "weekly-summary"
-    assert " ".join(result.stderr.split()) == (
+    assert said == (
         f"error: {api} already runs these deployments through work pools: "
         + ", ".join(f"{n} (serve-clash)" for n in names.split(", "))
         + "; serving them here would take them from the pool's workers. With workers, run `reportcycle serve "
