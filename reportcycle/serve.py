@@ -59,6 +59,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def local_api_url(host: str, port: int) -> str:
+    """Where this machine reaches the server it starts. Listening on every interface (0.0.0.0, ::) is not an
+    address to call, even though Linux accepts it: the portal and flow runs here call the loopback instead."""
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host)
+    if reachable is None:
+        reachable = f"[{host}]" if ":" in host else host
+    return f"http://{reachable}:{port}/api"
+
+
 def prefect_server(existing: str | None, host: str, port: int, log: Path) -> PrefectServer:
     """The API to use: `existing` (PREFECT_API_URL) when set and answering, else a server started here."""
     if existing:
@@ -68,7 +77,7 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
                 "to let `reportcycle serve` start one"
             )
         return PrefectServer(existing.rstrip("/"), None)
-    url = f"http://{host}:{port}/api"
+    url = local_api_url(host, port)
     if _healthy(url):
         raise ServeError(
             f"a Prefect server already answers on {host}:{port}: set PREFECT_API_URL={url} to use it, "

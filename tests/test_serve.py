@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -22,6 +23,7 @@ from models.partnership_file import parse
 from models.store import contacts_of, contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.clock import SystemClock
 from reportcycle.mailsink import MailSink, free_port
+from reportcycle.serve import local_api_url
 from reportcycle.settings import PROJECT_ROOT, get_settings
 from tasks.cycle_open import open_cycle
 from tasks.outbox_admin import cancel
@@ -286,3 +288,18 @@ def test_serve_refuses_deployments_that_workers_run_from_a_pool(
     ours = {"deployments": {"name": {"any_": names.split(", ")}}}
     found = httpx.post(f"{api}/deployments/filter", json=ours, timeout=10).json()
     assert {d["name"]: d["work_pool_name"] for d in found} == {n: "serve-clash" for n in names.split(", ")}
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:4200/api"),
+        ("0.0.0.0", "http://127.0.0.1:4200/api"),
+        ("::", "http://[::1]:4200/api"),
+        ("::1", "http://[::1]:4200/api"),
+        ("prefect.internal", "http://prefect.internal:4200/api"),
+    ],
+)
+def test_the_api_url_serve_uses_for_a_server_it_starts(host: str, url: str) -> None:
+    """`--prefect-host 0.0.0.0` listens everywhere; the portal and flow runs on this machine call the loopback."""
+    assert local_api_url(host, 4200) == url
