@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from models.values import Calendar
+from models.values import Calendar, holidays_for
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,7 @@ class WorkingCalendar:
 
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
-        country, _, subdiv = self.spec.holidays.partition("-")
-        return holidays.country_holidays(country, subdiv=subdiv or None)
+        return holidays_for(self.spec.holidays)
 
     def local(self, at: dt.datetime) -> dt.datetime:
         return at.astimezone(self.zone)

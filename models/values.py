@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 
 class Value(BaseModel):
@@ -117,11 +121,17 @@ class Calendar(Value):
         return self
 
 
-@functools.lru_cache(maxsize=64)
-def _check_holidays(code: str) -> None:
-    """Raise NotImplementedError for a code the holidays package does not know. Cached: every cycle read
-    validates its calendar, and building a country's holidays costs more than the rest of that together."""
+def holidays_for(code: str) -> HolidayBase:
+    """The bank holidays a code names: a country, then a subdivision after a hyphen ('GB-ENG').
+    NotImplementedError for one the holidays package does not know."""
     import holidays
 
     country, _, subdiv = code.partition("-")
-    holidays.country_holidays(country, subdiv=subdiv or None)
+    return holidays.country_holidays(country, subdiv=subdiv or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_holidays(code: str) -> None:
+    """Cached: every cycle read validates its calendar, and building a country's holidays costs more than
+    the rest of that together."""
+    holidays_for(code)
