@@ -57,8 +57,9 @@ def expand(rows: list[tuple[str, str, str]]) -> Counter[tuple[str, str, str]]:
     return table
 
 
-def open_example_cycle(session: Session, path: object = None) -> dict[str, str]:
-    """Load and open the example cycle (requests on 15 April 2019); each request's raw token by recipient."""
+def open_example_cycle(session: Session, path: object = None, *, commit: bool = True) -> dict[str, str]:
+    """Load and open the example cycle (requests on 15 April 2019); each request's raw token by recipient.
+    `commit=False` leaves it flushed only, for a caller that changes more in the same transaction."""
     import re
 
     from models.partnership_file import parse
@@ -78,7 +79,10 @@ def open_example_cycle(session: Session, path: object = None) -> dict[str, str]:
         link_valid_days=120,
         templates_dir=s.templates_dir,
     )
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     tokens = {}
     for row in session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")):
         (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)

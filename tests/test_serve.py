@@ -19,17 +19,14 @@ from sqlmodel import Session, select
 
 from models.db import engine_for
 from models.outbox import OutboundEmail, OutboxStatus
-from models.partnership_file import parse
-from models.store import contacts_of, contribution_for, find_agency, find_cycle, load_partnership
+from models.store import contacts_of, contribution_for, find_agency, find_cycle
 from reportcycle.clock import SystemClock
 from reportcycle.mailsink import MailSink, free_port
 from reportcycle.serve import local_api_url
-from reportcycle.settings import PROJECT_ROOT, get_settings
-from tasks.cycle_open import open_cycle
+from reportcycle.settings import PROJECT_ROOT
 from tasks.outbox_admin import cancel
 from tasks.tokens import issue_link
-from tests.conftest import EXAMPLE
-from tests.helpers import local, own_postgres_database
+from tests.helpers import open_example_cycle, own_postgres_database
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]
 
@@ -49,20 +46,9 @@ def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
 def _an_agency_link(session: Session) -> str:
     """The example cycle opened, with nothing waiting to be sent, and a link valid now for one agency's lead.
     One commit: a dispatch running meanwhile never sees the request emails, which are cancelled before it."""
-    s = get_settings()
+    open_example_cycle(session, commit=False)
     now = SystemClock().now()
-    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="test")
     cycle = find_cycle(session)
-    open_cycle(
-        session,
-        cycle,
-        at=local("2019-04-15"),
-        actor="test",
-        base_url=s.public_base_url,
-        link_valid_days=120,
-        templates_dir=s.templates_dir,
-    )
-    session.flush()
     for row in session.exec(select(OutboundEmail).where(OutboundEmail.status == OutboxStatus.queued)).all():
         cancel(session, row.id or 0, at=now, actor="test")  # the requests: only the receipt may go out
     agency = find_agency(session, cycle, "nps")
