@@ -33,7 +33,7 @@ from models.db import engine_for
 from models.partnership import Agency, Contact, Partnership
 from models.values import Brief, BriefSection, ReminderPolicy
 from reportcycle.settings import PROJECT_ROOT
-from tasks.chase import chase_cycle
+from tasks.asking.chase import chase_cycle
 
 LONDON = ZoneInfo("Europe/London")
 QUIET_DAY = dt.datetime(2019, 5, 8, 9, 30, tzinfo=LONDON).astimezone(dt.UTC)  # no step due

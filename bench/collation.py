@@ -30,7 +30,7 @@ import models  # noqa: F401
 from models.db import engine_for
 from reportcycle.example_cycle import filled_cycle
 from reportcycle.settings import PROJECT_ROOT, get_settings
-from tasks.report import build_view, render_html, render_pdf, write_images
+from tasks.report.report import build_view, render_html, render_pdf, write_images
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
 AT = dt.datetime(2019, 6, 3, 9, 0, tzinfo=dt.UTC)

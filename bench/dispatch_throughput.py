@@ -34,9 +34,9 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 import models  # noqa: E402, F401
 from models.db import engine_for  # noqa: E402
 from reportcycle.mailsink import free_port  # noqa: E402
-from tasks.outbox import Envelope, dispatch_due, enqueue  # noqa: E402
-from tasks.render import RenderedEmail  # noqa: E402
-from tasks.smtp import SmtpConfig, SmtpSender  # noqa: E402
+from tasks.mail.outbox import Envelope, dispatch_due, enqueue  # noqa: E402
+from tasks.mail.render import RenderedEmail  # noqa: E402
+from tasks.mail.smtp import SmtpConfig, SmtpSender  # noqa: E402
 
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)
 TEXT = RenderedEmail(subject="Reminder", text="Please write your contribution.\n" * 20, html="<p>Please.</p>" * 20)

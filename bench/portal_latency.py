@@ -37,7 +37,7 @@ from models.store import find_cycle, load_partnership
 from reportcycle.clock import SystemClock
 from reportcycle.mailsink import free_port
 from reportcycle.settings import PROJECT_ROOT
-from tasks.cycle_open import open_cycle
+from tasks.asking.cycle_open import open_cycle
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
 PORTAL = [sys.executable, "-c", "from reportcycle.cli import app; app()", "portal"]  # as an operator starts it

@@ -27,7 +27,7 @@ from flows.open_cycle import open_cycle_flow
 from flows.publish import publish_flow
 from flows.review import review_flow
 from flows.weekly_summary import weekly_summary_flow
-from tasks.events import CONTRIBUTION_SUBMITTED
+from tasks.ops.events import CONTRIBUTION_SUBMITTED
 
 WORKING_MORNINGS = "0 9 * * 1-5"
 # Receipts, fresh links and retries go within this many seconds even with no event.

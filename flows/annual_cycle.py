@@ -18,8 +18,8 @@ from flows.open_cycle import open_cycle_flow
 from flows.publish import publish_flow
 from flows.review import review_flow
 from models.store import find_cycle
-from tasks.distribution import track_distribution
-from tasks.plan import Plan, plan
+from tasks.asking.plan import Plan, plan
+from tasks.report.distribution import track_distribution
 
 
 @task(name="what is due", cache_policy=NO_CACHE)

@@ -10,8 +10,8 @@ from prefect.cache_policies import NO_CACHE
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
-from tasks.chase import ChaseReport, chase_cycle
-from tasks.distribution import track_all
+from tasks.asking.chase import ChaseReport, chase_cycle
+from tasks.report.distribution import track_all
 
 
 # Safe to retry: each step of the ladder is one keyed outbox row.

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows._runtime import get_settings, in_session, now, rename_run, run_name
 from models.store import find_cycle
-from tasks.collate import CollateResult, collate
+from tasks.report.collate import CollateResult, collate
 
 
 # Safe to retry: an unchanged collation returns the existing draft; files are written atomically.

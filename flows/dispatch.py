@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows._runtime import get_settings, now, run_name
-from tasks.outbox import DispatchReport, dispatch_due
+from tasks.mail.outbox import DispatchReport, dispatch_due
 
 
 # No Prefect retries: a send is retried from its outbox row, never blindly after

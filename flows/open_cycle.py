@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
-from tasks.cycle_open import OpenReport, open_cycle
+from tasks.asking.cycle_open import OpenReport, open_cycle
 
 
 # Safe to retry: every row it writes is keyed (one contribution per agency, one request per contact).

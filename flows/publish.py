@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
-from tasks.publish import NotReadyToPublish, PublishResult, publish
+from tasks.report.publish import NotReadyToPublish, PublishResult, publish
 
 
 # Not retried by Prefect: a refused gate is an answer, not a fault; a re-run resumes where it stopped.

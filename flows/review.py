@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
-from tasks.review import ReviewReport, apply_decisions
+from tasks.review.review import ReviewReport, apply_decisions
 
 
 # Safe to retry: a decision is applied once (applied_at), its email is a keyed outbox row.

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from flows._runtime import get_settings, in_session, now, run_name
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
-from tasks.weekly_summary import SummaryResult, enqueue_weekly_summary
+from tasks.asking.weekly_summary import SummaryResult, enqueue_weekly_summary
 
 
 # Safe to retry: one keyed outbox row per cycle and ISO week.

@@ -127,7 +127,8 @@ class GuidanceTopic(Value):
 
 
 class CollationChecks(Value):
-    """Settings of the business manager's collation report; left out, the defaults in tasks/collation_report.py."""
+    """Settings of the business manager's collation report; left out, the defaults in
+    tasks/report/collation_report.py."""
 
     topics: tuple[GuidanceTopic, ...] | None = None
     common_acronyms: tuple[str, ...] | None = Field(

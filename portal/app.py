@@ -1,4 +1,4 @@
-"""The FastAPI application: security headers, error pages, the agency's routes."""
+"""The FastAPI application: security headers, error pages, the routes of the agencies, the Chair and the desk."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import agency, manager, review
+from portal import around, contribution, manager, review, signin
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
 from reportcycle.settings import Settings
@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(agency.router)
+    app.include_router(signin.router)
+    app.include_router(contribution.router)
+    app.include_router(around.router)
     app.include_router(review.router)
     app.include_router(manager.router)
     return app

@@ -30,11 +30,12 @@ from models.status import cycle_status
 from models.store import NotFound, central_sections, contacts_of, contribution_for, contributions, cycle_values
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from reportcycle.settings import Settings
-from tasks.central import set_central_text
-from tasks.collate import collate, latest_draft
-from tasks.desk import confirm_escalation, excuse, extend
-from tasks.images import ImageRefused, markdown_for, store_image
-from tasks.manager_desk import (
+from tasks.contributions.images import ImageRefused, markdown_for, store_image
+from tasks.contributions.word_import import MAX_BYTES as WORD_MAX_BYTES
+from tasks.contributions.word_import import WordRefused, place, read_word, with_pictures
+from tasks.desk.central import set_central_text
+from tasks.desk.desk import confirm_escalation, excuse, extend
+from tasks.desk.manager_desk import (
     DeskError,
     grant_extension,
     refuse_extension,
@@ -43,10 +44,9 @@ from tasks.manager_desk import (
     revoke_links,
     submit_on_behalf,
 )
-from tasks.outbox_admin import OutboxAdminError, cancel, retry
-from tasks.staff_link import send_staff_link
-from tasks.word_import import MAX_BYTES as WORD_MAX_BYTES
-from tasks.word_import import WordRefused, place, read_word, with_pictures
+from tasks.links.staff_link import send_staff_link
+from tasks.mail.outbox_admin import OutboxAdminError, cancel, retry
+from tasks.report.collate import collate, latest_draft
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]
@@ -326,7 +326,7 @@ def _confirm(a: Act) -> object:
 
 
 def _email(a: Act, verb: str) -> object:
-    """Retry or cancel one of this cycle's emails, with the operator's rules (tasks.outbox_admin)."""
+    """Retry or cancel one of this cycle's emails, with the operator's rules (tasks.mail.outbox_admin)."""
     row = a.session.get(OutboundEmail, a.row_id("email"))
     if row is None or row.cycle_id != a.cycle.id:
         raise DeskError("There is no such email in this cycle.")

@@ -1,6 +1,6 @@
 """The Chair's review: the draft item by item, what changed since the Chair last read it, approve or return.
 
-A decision is a row (tasks.review.record_decision); the page then applies pending decisions with the
+A decision is a row (tasks.review.review.record_decision); the page then applies pending decisions with the
 same function the review flow runs, so the agency hears at once and nothing waits on a person.
 """
 
@@ -19,10 +19,10 @@ from models.partnership import Agency
 from models.report import CentralSection
 from models.store import NotFound, central_sections, contributions, cycle_values
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
-from tasks.collate import latest_draft
-from tasks.content import markdown_to_html, sanitise
-from tasks.diff import section_diff
-from tasks.review import ReviewError, apply_decisions, record_decision
+from tasks.contributions.content import markdown_to_html, sanitise
+from tasks.report.collate import latest_draft
+from tasks.review.diff import section_diff
+from tasks.review.review import ReviewError, apply_decisions, record_decision
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]

@@ -16,8 +16,8 @@ from models.db import engine_for
 from models.portal import PortalSession
 from reportcycle.clock import Clock, SystemClock
 from reportcycle.settings import Settings, get_settings
-from tasks.render import environment
-from tasks.tokens import find_session
+from tasks.links.tokens import find_session
+from tasks.mail.render import environment
 
 COOKIE = "rc_session"
 

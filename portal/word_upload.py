@@ -19,9 +19,9 @@ from starlette.datastructures import UploadFile
 
 from models.cycle import Contribution
 from models.values import Brief
-from tasks.content import markdown_to_html
-from tasks.images import ImageRefused, check_alt, markdown_for, store_image
-from tasks.word_import import LEAVE_OUT, MAX_BYTES, WordRefused, read_word, with_pictures
+from tasks.contributions.content import markdown_to_html
+from tasks.contributions.images import ImageRefused, check_alt, markdown_for, store_image
+from tasks.contributions.word_import import LEAVE_OUT, MAX_BYTES, WordRefused, read_word, with_pictures
 
 MAX_PICTURES = 40  # a contribution with more pictures than this is better sent to the business manager
 

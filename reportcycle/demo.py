@@ -150,7 +150,7 @@ class Year:
         from flows.annual_cycle import annual_cycle_flow
         from models.partnership_file import parse
         from models.store import calendar_of, find_cycle, load_partnership, partnership_of
-        from tasks.schema import upgrade
+        from tasks.ops.schema import upgrade
 
         upgrade(self.settings.database_url)
         first = dt.datetime.combine(self.spec.cycle.requests_on - dt.timedelta(days=7), dt.time(9), tzinfo=dt.UTC)
@@ -227,8 +227,8 @@ class Year:
     def _act(self, a: Action) -> None:
         from flows._runtime import in_session
         from models.store import contribution_for, find_agency, find_cycle
-        from tasks.desk import excuse, extend
-        from tasks.submission import submit_file
+        from tasks.contributions.submission import submit_file
+        from tasks.desk.desk import excuse, extend
 
         at = self.calendar.at_local(a.day, dt.time(a.hour))
         deadline = self.spec.cycle.contributions_due
@@ -276,7 +276,7 @@ class Year:
     def _chair(self, session: Any, cycle: Any, a: Action, at: dt.datetime) -> None:
         from models.lifecycle import CentralState, ContributionState
         from models.store import central_sections, contributions, cycle_values
-        from tasks.review import record_decision
+        from tasks.review.review import record_decision
 
         chair = str(cycle_values(cycle)[4].email)
         for c, agency in contributions(session, cycle):
@@ -326,7 +326,7 @@ class Year:
     def _write_central_sections(self, at: dt.datetime) -> None:
         from flows._runtime import in_session
         from models.store import find_cycle
-        from tasks.central import set_central_text
+        from tasks.desk.central import set_central_text
 
         def work(s: Any) -> None:
             cycle = find_cycle(s, self.slug, self.label)
@@ -342,7 +342,7 @@ class Year:
     def _next_ladder_day(self, after: dt.date) -> dt.date | None:
         from flows._runtime import in_session
         from models.store import find_cycle
-        from tasks.chase import next_due
+        from tasks.asking.chase import next_due
 
         return in_session(
             self.settings, lambda s: next_due(s, find_cycle(s, self.slug, self.label), after), dry_run=True

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from models.cycle import Cycle
 from models.partnership_file import parse
 from models.store import contribution_for, find_agency, find_cycle, load_partnership
-from tasks.central import set_central_text
-from tasks.cycle_open import open_cycle
-from tasks.submission import submit_file
+from tasks.asking.cycle_open import open_cycle
+from tasks.contributions.submission import submit_file
+from tasks.desk.central import set_central_text
 
 
 def filled_cycle(session: Session, example: Path, *, at: dt.datetime, templates_dir: Path) -> Cycle:

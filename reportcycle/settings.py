@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from tasks.smtp import SmtpConfig
+    from tasks.mail.smtp import SmtpConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "REPORTCYCLE_"
@@ -149,7 +149,7 @@ class Settings(BaseSettings):
         return self
 
     def smtp_config(self) -> SmtpConfig:
-        from tasks.smtp import SmtpConfig
+        from tasks.mail.smtp import SmtpConfig
 
         return SmtpConfig(
             host=self.smtp_host,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.outbox import dispatch_due
-from tasks.smtp import SmtpConfig
+from tasks.mail.outbox import dispatch_due
+from tasks.mail.smtp import SmtpConfig
 
 
 def main() -> None:

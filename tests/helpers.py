@@ -65,7 +65,7 @@ def open_example_cycle(session: Session, path: object = None, *, commit: bool = 
     from models.partnership_file import parse
     from models.store import find_cycle, load_partnership
     from reportcycle.settings import get_settings
-    from tasks.cycle_open import open_cycle
+    from tasks.asking.cycle_open import open_cycle
     from tests.conftest import EXAMPLE
 
     s = get_settings()

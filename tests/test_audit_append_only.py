@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from models.audit import AuditEvent, record
 from models.db import engine_for
-from tasks.schema import alembic_config, upgrade
+from tasks.ops.schema import alembic_config, upgrade
 from tests.conftest import reset_schema
 
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)

@@ -34,8 +34,14 @@ from models.store import contribution_for, cycle_values, find_agency, find_cycle
 from reportcycle.cli import app
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.agency_desk import ask_for_extension
-from tasks.backup import (
+from tasks.asking.cycle_open import open_cycle
+from tasks.contributions.agency_desk import ask_for_extension
+from tasks.contributions.images import store_image
+from tasks.contributions.submission import submit_file
+from tasks.contributions.working_copy import save
+from tasks.desk.central import set_central_text
+from tasks.mail.outbox import dispatch_due
+from tasks.ops.backup import (
     EXCLUDED,
     BackupError,
     codec_for,
@@ -43,16 +49,10 @@ from tasks.backup import (
     plan,
     write_export,
 )
-from tasks.central import set_central_text
-from tasks.collate import collate
-from tasks.cycle_open import open_cycle
-from tasks.images import store_image
-from tasks.outbox import dispatch_due
-from tasks.publish import publish
-from tasks.review import apply_decisions, record_decision
-from tasks.schema import upgrade
-from tasks.submission import submit_file
-from tasks.working_copy import save
+from tasks.ops.schema import upgrade
+from tasks.report.collate import collate
+from tasks.report.publish import publish
+from tasks.review.review import apply_decisions, record_decision
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local, own_postgres_database
 

@@ -14,11 +14,11 @@ from models.partnership_file import parse
 from models.store import contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.chase import chase_cycle
-from tasks.cycle_open import open_cycle
-from tasks.desk import confirm_escalation, extend
-from tasks.outbox import dispatch_due
-from tasks.smtp import SmtpConfig
+from tasks.asking.chase import chase_cycle
+from tasks.asking.cycle_open import open_cycle
+from tasks.desk.desk import confirm_escalation, extend
+from tasks.mail.outbox import dispatch_due
+from tasks.mail.smtp import SmtpConfig
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local
 

@@ -12,10 +12,13 @@ from sqlmodel import Session, select
 from models.partnership_file import CollationChecks, GuidanceTopic, PartnershipFileError, ReportSpec, parse
 from models.report import Draft
 from models.store import contribution_for, find_agency, find_cycle
+from reportcycle.cli.review import summary_lines
 from reportcycle.settings import get_settings
-from tasks.central import set_central_text
-from tasks.collate import collate
-from tasks.collation_report import (
+from tasks.contributions.content import markdown_to_html
+from tasks.contributions.submission import submit_file
+from tasks.desk.central import set_central_text
+from tasks.report.collate import collate
+from tasks.report.collation_report import (
     BrokenLink,
     build_collation_report,
     find_acronyms,
@@ -23,11 +26,8 @@ from tasks.collation_report import (
     parse_glossary,
     phrase_pattern,
     spelled_out,
-    summary_lines,
 )
-from tasks.content import markdown_to_html
-from tasks.report import CentralView, Completeness, ContributionView, ReportView, SectionView, render_html
-from tasks.submission import submit_file
+from tasks.report.report import CentralView, Completeness, ContributionView, ReportView, SectionView, render_html
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
 

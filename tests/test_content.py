@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from models.partnership_file import parse
-from tasks.content import html_to_markdown, markdown_to_html
-from tasks.submission import split_sections
+from tasks.contributions.content import html_to_markdown, markdown_to_html
+from tasks.contributions.submission import split_sections
 from tests.conftest import EXAMPLE, SECOND
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it

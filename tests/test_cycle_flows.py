@@ -24,8 +24,8 @@ from models.store import contribution_for, find_agency, find_cycle, load_partner
 from reportcycle.cli import app
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.desk import excuse, extend
-from tasks.submission import submit_file
+from tasks.contributions.submission import submit_file
+from tasks.desk.desk import excuse, extend
 from tests.conftest import EXAMPLE
 from tests.helpers import counts, expand, local, received_table
 
@@ -197,7 +197,7 @@ def test_scripted_stretch_of_the_example_cycle(
 def test_status_after_opening_shows_every_agency(
     prefect: None, database_url: str, mail: MailSink, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reportcycle import cli
+    from reportcycle.cli import common as cli
 
     monkeypatch.setattr(cli, "console", Console(width=200))
     load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="test")
@@ -237,8 +237,8 @@ def test_open_dry_run_writes_nothing_then_links_are_stored_hashed(
 ) -> None:
     import re
 
-    from reportcycle import cli
-    from tasks.tokens import hash_token
+    from reportcycle.cli import common as cli
+    from tasks.links.tokens import hash_token
 
     monkeypatch.setattr(cli, "console", Console(width=250))
     load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="test")

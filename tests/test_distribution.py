@@ -12,11 +12,11 @@ from models.report import Publication
 from models.store import find_cycle
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.distribution import distribution, track_all, track_distribution
-from tasks.outbox import dispatch_due
-from tasks.outbox_admin import retry
-from tasks.publish import _notify
-from tasks.smtp import SmtpConfig
+from tasks.mail.outbox import dispatch_due
+from tasks.mail.outbox_admin import retry
+from tasks.mail.smtp import SmtpConfig
+from tasks.report.distribution import distribution, track_all, track_distribution
+from tasks.report.publish import _notify
 from tests.helpers import local, open_example_cycle
 
 PANEL = "panel@cspr-panel.example.org"

@@ -9,7 +9,7 @@ from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tasks.events import contribution_submitted
+from tasks.ops.events import contribution_submitted
 from tests.helpers import local
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it

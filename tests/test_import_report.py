@@ -15,10 +15,10 @@ from models.cycle import Contribution, Cycle, Revision
 from models.partnership_file import parse
 from models.store import NotFound, contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.cli import app
-from tasks.content import html_to_markdown
-from tasks.import_report import ReportImportError, import_report
-from tasks.report_chapters import find_chapters, place
-from tasks.working_copy import last_year
+from tasks.contributions.content import html_to_markdown
+from tasks.contributions.working_copy import last_year
+from tasks.years.import_report import ReportImportError, import_report
+from tasks.years.report_chapters import find_chapters, place
 from tests.conftest import EXAMPLE
 from tests.helpers import local
 
@@ -89,7 +89,7 @@ def _counts(session: Session) -> tuple[int, int, int, int]:
 @pytest.fixture(autouse=True)
 def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich wraps tables and messages to the terminal's width (and folds long temporary paths)."""
-    from reportcycle import cli
+    from reportcycle.cli import common as cli
 
     monkeypatch.setattr(cli, "console", Console(width=250))
     monkeypatch.setattr(cli, "err_console", Console(width=250, stderr=True))

@@ -5,7 +5,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from models.db import engine_for
-from tasks.schema import alembic_config, upgrade
+from tasks.ops.schema import alembic_config, upgrade
 from tests.conftest import reset_schema
 
 

@@ -15,10 +15,10 @@ from models.audit import AuditEvent, record
 from models.outbox import OutboundEmail
 from models.partnership_file import parse
 from models.store import find_cycle, load_partnership
-from reportcycle import cli
 from reportcycle.cli import app
-from tasks.outbox import Envelope, enqueue
-from tasks.render import RenderedEmail
+from reportcycle.cli import common as cli
+from tasks.mail.outbox import Envelope, enqueue
+from tasks.mail.render import RenderedEmail
 from tests.conftest import EXAMPLE
 
 UTC = dt.UTC

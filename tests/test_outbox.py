@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 from models.audit import AuditEvent
 from models.outbox import OutboundEmail, OutboxStatus
 from reportcycle.mailsink import MailSink, free_port
-from tasks.messages import message_id_for
-from tasks.outbox import Envelope, backoff, dispatch_due, enqueue
-from tasks.render import RenderedEmail
-from tasks.smtp import SmtpConfig
+from tasks.mail.messages import message_id_for
+from tasks.mail.outbox import Envelope, backoff, dispatch_due, enqueue
+from tasks.mail.render import RenderedEmail
+from tasks.mail.smtp import SmtpConfig
 
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)
 TEXT = RenderedEmail(subject="Reminder", text="Please write.\n", html="<p>Please write.</p>")
@@ -188,7 +188,7 @@ def test_server_down_for_the_first_part_of_a_run_then_up(database_url: str, sess
 
 
 def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_lease(database_url: str, session: Session) -> None:
-    from tasks.outbox import LEASE, claim_batch
+    from tasks.mail.outbox import LEASE, claim_batch
 
     _enqueue(session, "k1")
     assert claim_batch(session, at=AT, worker="dead", limit=5) != []
@@ -205,7 +205,7 @@ def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_lease(database_url
 def test_a_sent_request_keeps_no_usable_link_but_the_agency_got_it(database_url: str, session: Session) -> None:
     import re
 
-    from tasks.tokens import check_link
+    from tasks.links.tokens import check_link
     from tests.helpers import local, open_example_cycle
 
     tokens = open_example_cycle(session)  # read from the queued rows, before sending

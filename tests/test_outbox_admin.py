@@ -14,11 +14,11 @@ from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership_file import parse
 from models.store import find_cycle, load_partnership
 from reportcycle.mailsink import MailSink
-from tasks.messages import message_id_for
-from tasks.outbox import Envelope, claim_batch, dispatch_due, enqueue
-from tasks.outbox_admin import OutboxAdminError, cancel, list_outbox, retry
-from tasks.render import RenderedEmail
-from tasks.smtp import SmtpConfig
+from tasks.mail.messages import message_id_for
+from tasks.mail.outbox import Envelope, claim_batch, dispatch_due, enqueue
+from tasks.mail.outbox_admin import OutboxAdminError, cancel, list_outbox, retry
+from tasks.mail.render import RenderedEmail
+from tasks.mail.smtp import SmtpConfig
 from tests.conftest import EXAMPLE
 
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from reportcycle.mailsink import MailSink
-from tasks.outbox import LEASE, Envelope, enqueue
-from tasks.render import RenderedEmail
+from tasks.mail.outbox import LEASE, Envelope, enqueue
+from tasks.mail.render import RenderedEmail
 
 WORKER = Path(__file__).parent / "dispatch_worker.py"
 AT = dt.datetime(2019, 5, 13, 8, 30, tzinfo=dt.UTC)

@@ -18,9 +18,9 @@ from models.store import contribution_for, find_agency, find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.content import markdown_to_html, sanitise
-from tasks.images import ImageRefused, check_alt, reencode
-from tasks.report import render_pdf
+from tasks.contributions.content import markdown_to_html, sanitise
+from tasks.contributions.images import ImageRefused, check_alt, reencode
+from tasks.report.report import render_pdf
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_http import _enter, _form, _lead
 
@@ -197,7 +197,7 @@ def test_check_alt_and_reencode_directly() -> None:
 def test_draft_and_pdf_carry_the_picture_and_nothing_else(
     client: TestClient, session: Session, links: dict[str, str], tmp_path: Path
 ) -> None:
-    from tasks.collate import collate
+    from tasks.report.collate import collate
 
     path = _enter(client, links[_lead("bcc")])
     assert _upload(client, path, data=picture(), alt="A red chart").status_code == 303

@@ -20,10 +20,10 @@ from models.store import contribution_for, cycle_values, find_agency, find_cycle
 from reportcycle.clock import FixedClock
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
-from tasks.collate import collate
-from tasks.content import markdown_to_html
-from tasks.outbox import dispatch_due
-from tasks.smtp import SmtpConfig
+from tasks.contributions.content import markdown_to_html
+from tasks.mail.outbox import dispatch_due
+from tasks.mail.smtp import SmtpConfig
+from tasks.report.collate import collate
 from tests.browser import ScriptWatch, chromium, portal_server
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle

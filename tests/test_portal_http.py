@@ -20,7 +20,7 @@ from models.store import contribution_for, find_agency, find_cycle, load_partner
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.cycle_open import open_cycle
+from tasks.asking.cycle_open import open_cycle
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
 
@@ -276,7 +276,7 @@ def test_extension_request_handover_and_sign_off(client: TestClient, session: Se
     to_manager = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "extension_request")).one()
     assert to_manager.to_addrs == [str(parse(EXAMPLE).partnership.business_manager.email)]
     assert to_manager.reply_to == _lead("swbh") and "Inspection." in to_manager.text_body
-    from tasks.desk import extend
+    from tasks.desk.desk import extend
 
     cycle = find_cycle(session)
     s = get_settings()
@@ -318,7 +318,7 @@ def test_key_figures_are_checked_saved_submitted_and_shown_in_the_draft(
     client: TestClient, session: Session, links: dict[str, str], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from models.cycle import Revision
-    from tasks.collate import collate
+    from tasks.report.collate import collate
 
     path = _enter(client, links[_lead("bchc")])
     page = client.get(path).text
@@ -351,7 +351,7 @@ def test_key_figures_are_checked_saved_submitted_and_shown_in_the_draft(
 def test_last_years_text_is_offered_as_a_starting_point(session: Session, database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """2018/19 has bcc's approved text; in 2019/20 the page offers it and fills only the empty fields."""
     from models.revisions import add_revision
-    from tasks.submission import split_sections
+    from tasks.contributions.submission import split_sections
 
     s = get_settings()
     spec = parse(EXAMPLE)

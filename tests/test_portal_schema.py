@@ -14,7 +14,7 @@ from models.store import contributions, find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.tokens import issue_staff_link
+from tasks.links.tokens import issue_staff_link
 from tests.helpers import local, open_example_cycle
 
 NOW = local("2019-05-01", "10:00")

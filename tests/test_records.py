@@ -17,7 +17,7 @@ from models.revisions import IncompleteContribution, add_revision, content_hash
 from models.store import cycle_values, find_cycle, load_partnership
 from models.types import AppendOnlyViolation
 from reportcycle.settings import PROJECT_ROOT
-from tasks.submission import SubmissionFileError, split_sections
+from tasks.contributions.submission import SubmissionFileError, split_sections
 from tests.conftest import EXAMPLE
 
 AT = dt.datetime(2019, 5, 1, 9, tzinfo=dt.UTC)

@@ -22,8 +22,8 @@ from models.db import engine_for
 from models.partnership_file import parse
 from reportcycle.example_cycle import filled_cycle
 from reportcycle.settings import PROJECT_ROOT, get_settings
-from tasks.publish import PublishResult, publish
-from tasks.review import apply_decisions, record_decision
+from tasks.report.publish import PublishResult, publish
+from tasks.review.review import apply_decisions, record_decision
 from tests.browser import chromium
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it

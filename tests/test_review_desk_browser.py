@@ -15,8 +15,8 @@ from models.outbox import OutboundEmail
 from models.store import contribution_for, cycle_values, find_agency, find_cycle
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.tokens import issue_staff_link
-from tasks.working_copy import submit
+from tasks.contributions.working_copy import submit
+from tasks.links.tokens import issue_staff_link
 from tests.browser import ScriptWatch, chromium, portal_server
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_browser import _axe

@@ -20,7 +20,7 @@ from models.store import contribution_for, find_agency, find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.staff_link import send_staff_link
+from tasks.links.staff_link import send_staff_link
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_http import _enter, _form, _lead
 

@@ -18,9 +18,9 @@ from models.revisions import add_revision
 from models.store import contribution_for, cycle_values, find_agency, find_cycle, load_partnership
 from models.year_on import CycleDates, move_dates, move_years
 from reportcycle.cli import app
-from tasks.content import markdown_to_html
-from tasks.roll_forward import RollForwardError, roll_forward
-from tasks.working_copy import last_year
+from tasks.contributions.content import markdown_to_html
+from tasks.contributions.working_copy import last_year
+from tasks.years.roll_forward import RollForwardError, roll_forward
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
 
@@ -194,7 +194,7 @@ def _wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich wraps a table's cells to the terminal's width; wide enough, each note stays on one line."""
     from rich.console import Console
 
-    from reportcycle import cli
+    from reportcycle.cli import common as cli
 
     monkeypatch.setattr(cli, "console", Console(width=200))
 

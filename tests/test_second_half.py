@@ -18,11 +18,11 @@ from models.report import Draft, Publication
 from models.store import contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.cli import app
 from reportcycle.settings import get_settings
-from tasks.central import set_central_text
-from tasks.collate import collate
-from tasks.publish import AlreadyPublished, NotReadyToPublish, publish
-from tasks.review import ReviewError, apply_decisions, record_decision
-from tasks.submission import submit_file
+from tasks.contributions.submission import submit_file
+from tasks.desk.central import set_central_text
+from tasks.report.collate import collate
+from tasks.report.publish import AlreadyPublished, NotReadyToPublish, publish
+from tasks.review.review import ReviewError, apply_decisions, record_decision
 from tests.conftest import SECOND
 from tests.helpers import local
 
@@ -32,7 +32,7 @@ AT = local("2026-06-10", "10:00")
 @pytest.fixture
 def cycle_with_texts(session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Riverside, opened by hand: every agency has submitted, every central section has text."""
-    from tasks.cycle_open import open_cycle
+    from tasks.asking.cycle_open import open_cycle
 
     monkeypatch.setenv("REPORTCYCLE_OUTPUT_DIR", str(tmp_path / "out"))
     get_settings.cache_clear()

@@ -24,8 +24,8 @@ from reportcycle.clock import SystemClock
 from reportcycle.mailsink import MailSink, free_port
 from reportcycle.serve import local_api_url
 from reportcycle.settings import PROJECT_ROOT
-from tasks.outbox_admin import cancel
-from tasks.tokens import issue_link
+from tasks.links.tokens import issue_link
+from tasks.mail.outbox_admin import cancel
 from tests.helpers import open_example_cycle, own_postgres_database
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]

@@ -24,11 +24,11 @@ from PIL import Image as Pil
 from models.partnership_file import parse
 from models.portal import Image
 from models.values import Brief
-from tasks.content import markdown_to_html
-from tasks.images import markdown_for
-from tasks.word_file import MAX_BYTES, is_encrypted
-from tasks.word_html import markdown_text
-from tasks.word_import import (
+from tasks.contributions.content import markdown_to_html
+from tasks.contributions.images import markdown_for
+from tasks.contributions.word_file import MAX_BYTES, is_encrypted
+from tasks.contributions.word_html import markdown_text
+from tasks.contributions.word_import import (
     LEAVE_OUT,
     Block,
     Picture,

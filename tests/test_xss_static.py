@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 from models.portal import Image
-from tasks.content import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, OWN_IMAGE, markdown_to_html, picture_alts, sanitise
-from tasks.images import markdown_for
+from tasks.contributions.content import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    OWN_IMAGE,
+    markdown_to_html,
+    picture_alts,
+    sanitise,
+)
+from tasks.contributions.images import markdown_for
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
 

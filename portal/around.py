@@ -1,0 +1,134 @@
+"""Around the contribution: ask for more time, hand the link to a colleague, record who signed it off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from models.cycle import Contribution, Cycle
+from models.partnership import Agency, Contact
+from portal.contribution import agency_session, page_context
+from portal.web import RowId, csrf_ok, expired_form, in_thread, now, page, refused, state
+from reportcycle.settings import Settings
+from tasks.contributions.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Around:
+    """What an action around the contribution works with."""
+
+    session: Session
+    cycle: Cycle
+    agency: Agency
+    contribution: Contribution
+    contact: Contact
+    form: Any
+    at: dt.datetime
+    settings: Settings
+
+    def field(self, name: str) -> str:
+        return str(self.form.get(name, ""))
+
+
+def _around(
+    request: Request, session: Session, contribution_id: int, form: Any, done: str, work: Callable[[Around], object]
+) -> Response:
+    """Check the session and the CSRF token, run `work`, then back to the page with a notice or the error."""
+    portal_session = agency_session(request, session, contribution_id)
+    contribution = session.get(Contribution, contribution_id)
+    if portal_session is None or contribution is None:
+        return refused(request)
+    if not csrf_ok(portal_session, str(form.get("csrf", ""))):
+        return expired_form(request)
+    cycle = session.get(Cycle, contribution.cycle_id)
+    agency = session.get(Agency, contribution.agency_id)
+    contact = session.get(Contact, portal_session.contact_id)
+    assert cycle is not None and agency is not None and contact is not None
+    try:
+        work(Around(session, cycle, agency, contribution, contact, form, now(request), state(request).settings))
+    except AgencyRequestError as exc:
+        session.rollback()
+        return page(
+            request,
+            "contribution.html",
+            page_context(session, contribution, portal_session, now(request), errors=[str(exc)]),
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/contribution/{contribution.id}?done={done}", status_code=303)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise AgencyRequestError("Give the date you ask for as a date, e.g. 2019-06-03.") from None
+
+
+@router.post("/contribution/{contribution_id}/extension", response_class=HTMLResponse)
+async def ask_extension(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(
+        request,
+        _around,
+        contribution_id,
+        form,
+        "extension",
+        lambda a: ask_for_extension(
+            a.session,
+            a.cycle,
+            a.agency,
+            a.contribution,
+            a.contact,
+            until=_date(a.field("until")),
+            reason=a.field("reason"),
+            at=a.at,
+            templates_dir=a.settings.templates_dir,
+        ),
+    )
+
+
+@router.post("/contribution/{contribution_id}/handover", response_class=HTMLResponse)
+async def handover(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(
+        request,
+        _around,
+        contribution_id,
+        form,
+        "handover",
+        lambda a: hand_over(
+            a.session,
+            a.cycle,
+            a.agency,
+            a.contribution,
+            a.contact,
+            name=a.field("name"),
+            email=a.field("email"),
+            at=a.at,
+            base_url=a.settings.public_base_url,
+            link_valid_days=a.settings.link_valid_days,
+            templates_dir=a.settings.templates_dir,
+        ),
+    )
+
+
+@router.post("/contribution/{contribution_id}/signoff", response_class=HTMLResponse)
+async def signoff(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(
+        request,
+        _around,
+        contribution_id,
+        form,
+        "signoff",
+        lambda a: sign_off(a.session, a.contribution, a.contact, name=a.field("name"), role=a.field("role"), at=a.at),
+    )

@@ -1,0 +1,135 @@
+"""Chasing and sending: the chase run, dispatch, and the outbox (list, retry, cancel)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reportcycle.cli import common
+from reportcycle.cli.common import OPTIONS, _check_cycle, _errors, _in_session, _now, _print_emails
+
+
+def chase(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; write nothing.")] = False,
+) -> None:
+    """Send the reminders, overdue notices and escalations due now (every running cycle unless --cycle names one)."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.chase import chase_all_flow, chase_flow
+
+        with short_runs():
+            if OPTIONS.cycle:
+                _check_cycle()
+                reports = [chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)]
+            else:  # what the daily deployment does: every running cycle of every partnership (or of --partnership)
+                reports = chase_all_flow(OPTIONS.partnership, _now(), dry_run=dry_run, actor=OPTIONS.actor)
+        if not reports:
+            common.console.print("no running cycle to chase (open one with `reportcycle cycle open`)")
+        for report in reports:
+            if report.skipped_because:
+                common.console.print(f"{report.cycle}: nothing due: {report.skipped_because}", highlight=False)
+                continue
+            verb = "would send" if dry_run else "queued"
+            _print_emails(
+                f"{report.cycle} on {report.local_date}: {verb} {len(report.emails)}", report.emails, report.superseded
+            )
+
+
+def dispatch() -> None:
+    """Send the queued emails that are due."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.dispatch import dispatch_flow
+
+        with short_runs():
+            report = dispatch_flow(_now())
+        common.console.print(f"sent {report.sent}, retrying later {report.retrying}, failed {report.failed}")
+        for error in report.errors:
+            common.err_console.print(f"[red]failed:[/red] {error}", highlight=False)
+
+
+def _cycle_id(label: str | None) -> int | None:
+    """The cycle named by an argument or the global options, or None for every cycle."""
+    from models.store import find_cycle
+
+    label = label or OPTIONS.cycle
+    if label is None and OPTIONS.partnership is None:
+        return None
+    return _in_session(lambda s: find_cycle(s, OPTIONS.partnership, label).id)
+
+
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="queued, failed, stuck (the default three), sending, held, sent, superseded, cancelled."),
+    ] = None,
+    cycle: Annotated[str | None, typer.Option(help="Only this cycle's messages (label, e.g. 2018/19).")] = None,
+) -> None:
+    """Messages queued, failed, or stuck (left 'sending' by a dispatcher that died), the next to go first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _errors():
+        from rich.text import Text
+
+        from tasks.mail.outbox_admin import SHOWN_BY_DEFAULT, list_outbox
+
+        cycle_id = _cycle_id(cycle)
+        states = status or list(SHOWN_BY_DEFAULT)
+        lines = _in_session(lambda s: list_outbox(s, at=_now(), states=states, cycle_id=cycle_id))
+        table = Table(title=f"outbox: {', '.join(states)} ({len(lines)})")
+        for column in ("id", "state", "kind", "to", "attempts", "next attempt (UTC)", "last error / note"):
+            table.add_column(column)
+        for line in lines:
+            note = line.last_error or ""
+            if line.state in ("stuck", "sending") and line.claimed_at:
+                note = f"claimed by {line.claimed_by} at {line.claimed_at:%Y-%m-%d %H:%M} UTC"
+            colour = {"failed": "red", "stuck": "red", "held": "yellow"}.get(line.state, "")
+            cells = (
+                str(line.id),
+                line.state,
+                line.kind,
+                ", ".join(line.to + line.cc),
+                str(line.attempts),
+                f"{line.next_attempt_at:%Y-%m-%d %H:%M}",
+                note,
+            )
+            table.add_row(*(Text(c, style=colour if i == 1 else "") for i, c in enumerate(cells)))
+        common.console.print(table)
+
+
+_BY = typer.Option(help="Who asks, for the audit log (default: cli:<your user name>).")
+
+
+def outbox_retry(
+    email_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id, from `reportcycle outbox`.")],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """Put a failed or stuck message back in the queue, due now (dispatch sends it)."""
+    with _errors():
+        from tasks.mail.outbox_admin import retry
+
+        row = _in_session(lambda s: retry(s, email_id, at=_now(), actor=by or OPTIONS.actor))
+        common.console.print(
+            f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): queued again, due now; "
+            "`reportcycle dispatch` sends it",
+            highlight=False,
+        )
+
+
+def outbox_cancel(
+    email_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id, from `reportcycle outbox`.")],
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """Stop a queued, failed, held or stuck message from ever being sent."""
+    with _errors():
+        from tasks.mail.outbox_admin import cancel
+
+        row = _in_session(lambda s: cancel(s, email_id, at=_now(), actor=by or OPTIONS.actor, reason=reason))
+        common.console.print(
+            f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): cancelled; it will not be sent",
+            highlight=False,
+        )

@@ -1,0 +1,156 @@
+"""What every command shares: the global options, one-line errors instead of tracebacks, the session, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+T = TypeVar("T")
+# Looked up as `common.console` at call time by every command, so a test can swap in a wider console.
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Options:
+    at: dt.datetime | None = None
+    partnership: str | None = None
+    cycle: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"cli:{getpass.getuser()}"
+
+
+OPTIONS = Options()
+
+
+class CliError(Exception):
+    pass
+
+
+def _parse_at(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date-time, e.g. 2019-05-13T09:30+01:00") from None
+    if at.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset; add one, e.g. {value}+01:00")
+    return at
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Known failures are one clear line and exit code 1, never a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from models.lifecycle import IllegalTransition
+    from models.partnership_file import PartnershipFileError
+    from models.revisions import IncompleteContribution
+    from models.store import NotFound
+    from tasks.contributions.submission import SubmissionFileError
+    from tasks.mail.outbox_admin import OutboxAdminError
+    from tasks.ops.backup import BackupError
+    from tasks.report.publish import NotReadyToPublish
+    from tasks.review.review import ReviewError
+
+    try:
+        yield
+    except PartnershipFileError as exc:
+        err_console.print(f"[red]error:[/red] {exc.path}: the file was not loaded; nothing was written.")
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False)
+        raise typer.Exit(1) from None
+    except (
+        NotFound,
+        IllegalTransition,
+        OutboxAdminError,
+        IncompleteContribution,
+        SubmissionFileError,
+        ReviewError,
+        NotReadyToPublish,
+        BackupError,
+        CliError,
+        ValueError,
+    ) as exc:
+        if isinstance(exc, ValidationError) and exc.title == "Settings":
+            from reportcycle.settings import problems
+
+            lines = problems(exc)
+            message = "a setting is wrong; nothing was done:\n  " + "\n  ".join(lines)
+        elif isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            message = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        else:
+            message = str(exc)
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError) as exc:
+        hint = "run `reportcycle init` to create or upgrade the database"
+        err_console.print(f"[red]error:[/red] database: {str(exc.orig).splitlines()[0]} ({hint})", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _settings() -> Any:
+    from reportcycle.settings import get_settings
+
+    return get_settings()
+
+
+def _in_session(work: Callable[[Any], T]) -> T:
+    from flows._runtime import in_session
+
+    return in_session(_settings(), work, dry_run=False)
+
+
+def _check_cycle() -> None:
+    """Resolve the cycle before starting a flow, so a wrong name is one line, not a failed flow run."""
+    from models.store import find_cycle
+
+    _in_session(lambda s: find_cycle(s, OPTIONS.partnership, OPTIONS.cycle).id)
+
+
+def _now() -> dt.datetime:
+    from reportcycle.clock import resolve
+
+    return resolve(OPTIONS.at)
+
+
+def _print_emails(title: str, emails: list[Any], superseded: list[Any] = ()) -> None:  # type: ignore[assignment]
+    table = Table(title=title)
+    for column in ("agency", "kind", "to", "cc", "local date", "note"):
+        table.add_column(column)
+    for e in emails:
+        table.add_row(e.agency, e.kind, ", ".join(e.to), ", ".join(e.cc), str(e.local_date), e.note)
+    for e in superseded:
+        table.add_row(
+            e.agency,
+            f"[dim]{e.kind}[/dim]",
+            ", ".join(e.to),
+            ", ".join(e.cc),
+            str(e.local_date),
+            f"superseded ({e.note}): not sent",
+        )
+    console.print(table)
+
+
+def _contribution_action(agency: str, action: Callable[[Any, Any, Any, Any], T]) -> T:
+    from models.store import contribution_for, find_agency, find_cycle
+
+    def work(session: Any) -> T:
+        cycle = find_cycle(session, OPTIONS.partnership, OPTIONS.cycle)
+        found = find_agency(session, cycle, agency)
+        return action(session, cycle, found, contribution_for(session, cycle, found))
+
+    return _in_session(work)

@@ -1,0 +1,125 @@
+"""Collate, review, publish: the draft, the Chair's decisions, the published report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from reportcycle.cli import common
+from reportcycle.cli.common import OPTIONS, CliError, _check_cycle, _errors, _in_session, _now
+
+
+def collate() -> None:
+    """Collate a numbered draft of the report (HTML) from every current revision and the central sections."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.collate import collate_flow
+
+        _check_cycle()
+        with short_runs():
+            result = collate_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        verb = "collated" if result.created else "nothing changed since"
+        common.console.print(f"{verb} draft {result.number}: {result.path}")
+        common.console.print(f"collation report: {result.report_path}")
+        for line in summary_lines(result.summary):
+            common.console.print(f"  {line}", highlight=False)
+
+
+def review(
+    name: Annotated[str, typer.Argument(help="An agency slug or a central section key.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve what the Chair read.")] = False,
+    return_: Annotated[str | None, typer.Option("--return", help="Return it with these comments.")] = None,
+    section: Annotated[str | None, typer.Option(help="The brief section a return points at.")] = None,
+    chair: Annotated[str | None, typer.Option(help="Who decided (default: the cycle's Chair).")] = None,
+) -> None:
+    """Record the Chair's decision and apply it (a return goes back to the agency with a new deadline)."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.review import review_flow
+        from models.store import cycle_values, find_cycle
+        from tasks.review.review import record_decision
+
+        if approve == (return_ is not None):
+            raise CliError('give exactly one of --approve or --return "comments"')
+
+        def work(s: Any) -> None:
+            cycle = find_cycle(s, OPTIONS.partnership, OPTIONS.cycle)
+            who = chair or str(cycle_values(cycle)[4].email)
+            record_decision(
+                s,
+                cycle,
+                name,
+                "approve" if approve else "return",
+                comments=return_ or "",
+                brief_section=section,
+                at=_now(),
+                actor=who,
+            )
+
+        _in_session(work)
+        with short_runs():
+            report = review_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        for item in report.applied:
+            common.console.print(f"applied: {item}")
+        for item in report.stale:
+            common.err_console.print(f"[yellow]not applied[/yellow] (the text changed after it was read): {item}")
+
+
+def publish() -> None:
+    """Publish the approved report: HTML and PDF, frozen with SHA-256, sent to the recipients."""
+    with _errors():
+        from flows._runtime import short_runs
+        from flows.publish import publish_flow
+
+        _check_cycle()
+        with short_runs():
+            result = publish_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
+        if result.refused:
+            raise CliError(result.refused)
+        common.console.print(f"published to {result.folder} ({result.notices_queued} notices queued)")
+        for f in result.files:
+            common.console.print(f"  {f['sha256']}  {f['name']}")
+
+
+def summary_lines(summary: dict[str, Any], limit: int = 6) -> list[str]:
+    """A few lines of Rich markup for the terminal from a draft's stored summary: each list cut to `limit`
+    items, since the collation report page has them all. Older drafts lack the newer keys. Content is
+    escaped: a "[" in an agency's text is not markup."""
+
+    def names(items: list[str], sep: str = ", ") -> str:
+        more = f" and {len(items) - limit} more" if len(items) > limit else ""
+        return escape(sep.join(items[:limit])) + more
+
+    lines = []
+    labels = {
+        "missing": "no contribution",
+        "excused": "excused",
+        "empty_sections": "empty sections",
+        "over_limit": "over the word limit",
+        "central_empty": "central sections not written",
+        "pictures_without_alt": "pictures without alternative text",
+        "pictures_missing": "pictures missing",
+    }
+    for key, label in labels.items():
+        if summary.get(key):
+            lines.append(f"[bold]{label}[/] ({len(summary[key])}): {names(summary[key], '; ')}")
+    if "acronyms_undefined" not in summary:
+        return lines
+    if not summary["glossary"]:
+        lines.append("[bold]glossary[/]: none found (a central section whose key or title says 'glossary')")
+    undefined = [a["acronym"] for a in summary["acronyms_undefined"]]
+    if undefined:
+        lines.append(f"[bold]acronyms not in the glossary[/] ({len(undefined)}): {names(undefined)}")
+    if summary["glossary_unused"]:
+        unused = summary["glossary_unused"]
+        lines.append(f"[bold]glossary entries never used[/] ({len(unused)}): {names(unused)}")
+    links = [f"{b['where']}: {b['href']} ({b['problem']})" for b in summary["broken_links"]]
+    if links:
+        lines.append(f"[bold]broken links[/] ({len(links)}): {names(links, '; ')}")
+    for topic in summary["guidance_topics"]:
+        where = [e["where"] for e in topic["found"]]
+        found = f"{len(where)} place{'s' if len(where) > 1 else ''}, first {escape(where[0])}" if where else ""
+        lines.append(f"[bold]{escape(topic['title'])}[/]: {found or '[red]not found[/]'}")
+    return lines

@@ -1,0 +1,183 @@
+"""The chase run: reminders, overdue notices, final notices and escalations that are due now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from models.audit import record
+from models.cycle import Contribution, Cycle
+from models.ladder import Kind, Step, due_now, ladder
+from models.lifecycle import AWAITING
+from models.outbox import OutboundEmail, OutboxStatus
+from models.partnership import Contact, ContactRole
+from models.store import calendar_of, contributions, cycle_values, partnership_of
+from tasks.asking.cycle_open import PlannedEmail
+from tasks.asking.digest import enqueue_digest
+from tasks.mail.context import email_context
+from tasks.mail.outbox import enqueue, partnership_envelope
+from tasks.mail.render import render_email
+
+
+@dataclass
+class ChaseReport:
+    cycle: str
+    local_date: dt.date
+    skipped_because: str | None = None
+    emails: list[PlannedEmail] = field(default_factory=list)
+    superseded: list[PlannedEmail] = field(default_factory=list)
+
+
+def step_key(contribution: Contribution, step: Step) -> str:
+    # The deadline is part of the key: an extension starts a fresh ladder, and what
+    # was sent under the old deadline stays in the log under its own key.
+    return f"contribution:{contribution.id}:deadline:{contribution.due_date.isoformat()}:{step.name}"
+
+
+def _done(session: Session, cycle: Cycle) -> dict[tuple[int, str], set[str]]:
+    """Steps already sent or superseded, by (contribution, deadline): one query for the whole cycle."""
+    keys = session.exec(
+        select(OutboundEmail.idempotency_key).where(
+            OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.idempotency_key).contains(":deadline:")
+        )
+    ).all()
+    done: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for key in keys:
+        _, contribution_id, _, deadline, step = key.split(":", 4)
+        done[(int(contribution_id), deadline)].add(step)
+    return done
+
+
+def _contacts(session: Session, agency_ids: list[int]) -> dict[int, dict[str, Contact]]:
+    found: dict[int, dict[str, Contact]] = defaultdict(dict)
+    for contact in session.exec(select(Contact).where(col(Contact.agency_id).in_(agency_ids))):
+        found[contact.agency_id][contact.role] = contact
+    return found
+
+
+def _audience(
+    step: Step, contacts: dict[str, Contact], manager: Contact
+) -> tuple[Contact | None, list[str], list[str]]:
+    """(whom the letter is addressed to, To, Cc) for a step."""
+    asked = [contacts[r] for r in (ContactRole.lead, ContactRole.deputy) if r in contacts]
+    if step.kind == Kind.escalation:
+        senior = contacts.get(ContactRole.senior)
+        if senior is None:  # no chief officer on file: the business manager is told instead
+            return manager, [manager.email], []
+        return senior, [senior.email], [manager.email]
+    cc = [manager.email] if step.kind == Kind.final_notice else []
+    return (asked[0] if asked else None), [c.email for c in asked], cc
+
+
+def chase_cycle(
+    session: Session,
+    cycle: Cycle,
+    *,
+    at: dt.datetime,
+    actor: str,
+    base_url: str,
+    templates_dir: Path,
+) -> ChaseReport:
+    """Enqueue what the ladder says is due today for every awaiting contribution, then the digest.
+
+    A fixed number of queries per cycle, however many agencies it has, plus one
+    insert per email actually due.
+    """
+    partnership = partnership_of(session, cycle)
+    calendar = calendar_of(partnership)
+    today = calendar.local(at).date()
+    report = ChaseReport(cycle=f"{partnership.slug} {cycle.label}", local_date=today)
+    if not calendar.is_working_day(today):
+        holiday = calendar.holiday_name(today)
+        report.skipped_because = f"{today:%A %d %B %Y} is not a working day" + (f" ({holiday})" if holiday else "")
+        return report
+    if not calendar.in_send_window(at):
+        local = calendar.local(at)
+        window = f"{calendar.spec.send_window_start:%H:%M}-{calendar.spec.send_window_end:%H:%M}"
+        report.skipped_because = f"{local:%H:%M} is outside the send window {window}"
+        return report
+
+    awaiting = [(c, a) for c, a in contributions(session, cycle) if c.status in AWAITING]
+    if not awaiting:
+        return report
+    _, _, policy, _, _ = cycle_values(cycle)
+    manager = Contact(
+        agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
+    )
+    done = _done(session, cycle)
+    contacts_by_agency = _contacts(session, [a.id or 0 for _, a in awaiting])
+    did: list[str] = []
+    for contribution, agency in awaiting:
+        steps = ladder(policy, contribution.due_date, calendar)
+        already = done.get((contribution.id or 0, contribution.due_date.isoformat()), set())
+        send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
+        contacts = contacts_by_agency.get(agency.id or 0, {})
+        for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
+            addressee, to, cc = _audience(step, contacts, manager)
+            if addressee is None or not to:
+                continue
+            held = step.kind == Kind.escalation and policy.escalation_needs_confirmation and not superseded_step
+            status = OutboxStatus.superseded if superseded_step else OutboxStatus.held if held else OutboxStatus.queued
+            context = email_context(
+                partnership=partnership,
+                cycle=cycle,
+                agency=agency,
+                contribution=contribution,
+                contact=addressee,
+                calendar=calendar,
+                at=at,
+                link=f"{base_url}/contribution/{contribution.id}",
+                leads=", ".join(c.name for r, c in contacts.items() if r != ContactRole.senior) or "your agency",
+            )
+            envelope = partnership_envelope(
+                partnership,
+                key=step_key(contribution, step),
+                kind=step.kind,
+                to=to,
+                cc=cc,
+                cycle_id=cycle.id,
+                contribution_id=contribution.id,
+            )
+            row = enqueue(session, envelope, render_email(templates_dir, step.kind, context), at=at, status=status)
+            if row is None:
+                continue
+            note = step.name + (" (held for the business manager's confirmation)" if held else "")
+            planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=note)
+            (report.superseded if superseded_step else report.emails).append(planned)
+            verb = "superseded, not sent" if superseded_step else "held" if held else "sent"
+            did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} to {', '.join(to)}")
+            record(
+                session,
+                at=at,
+                actor=actor,
+                subject=f"contribution:{contribution.id}",
+                cycle_id=cycle.id,
+                action="chase.superseded" if superseded_step else f"chase.{step.kind}",
+                step=step.name,
+                due_on=str(step.due_on),
+                to=to,
+                cc=cc,
+                status=status,
+            )
+    if did:
+        enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
+    return report
+
+
+def next_due(session: Session, cycle: Cycle, after: dt.date) -> dt.date | None:
+    """The next local day after `after` on which some step of some awaiting contribution falls due."""
+    partnership = partnership_of(session, cycle)
+    calendar = calendar_of(partnership)
+    _, _, policy, _, _ = cycle_values(cycle)
+    days = [
+        s.due_on
+        for c, _a in contributions(session, cycle)
+        if c.status in AWAITING
+        for s in ladder(policy, c.due_date, calendar)
+        if s.due_on > after and s.due_on > c.deadline_set_on
+    ]
+    return min(days) if days else None

@@ -1,0 +1,78 @@
+"""Telling an agency its deadline moved (an extension, a return): the email and the updated calendar entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from models.cycle import Contribution, Cycle
+from models.partnership import Agency, ContactRole
+from models.store import calendar_of, contacts_of, partnership_of
+from tasks.mail.calendar_entry import deadline_entry
+from tasks.mail.context import email_context
+from tasks.mail.outbox import enqueue, partnership_envelope
+from tasks.mail.render import render_email
+
+
+def notify_new_deadline(
+    session: Session,
+    cycle: Cycle,
+    agency: Agency,
+    contribution: Contribution,
+    *,
+    kind: str,
+    key: str,
+    at: dt.datetime,
+    base_url: str,
+    templates_dir: Path,
+    **extra: Any,
+) -> None:
+    """Email the lead and deputy with the calendar entry updated (SEQUENCE + 1), within the send window."""
+    partnership = partnership_of(session, cycle)
+    calendar = calendar_of(partnership)
+    contribution.calendar_sequence += 1
+    session.add(contribution)
+    contacts = contacts_of(session, agency)
+    asked = [contacts[r] for r in (ContactRole.lead, ContactRole.deputy) if r in contacts]
+    if not asked:
+        return
+    link = f"{base_url}/contribution/{contribution.id}"
+    context = email_context(
+        partnership=partnership,
+        cycle=cycle,
+        agency=agency,
+        contribution=contribution,
+        contact=asked[0],
+        calendar=calendar,
+        at=at,
+        link=link,
+        **extra,
+    )
+    entry = deadline_entry(
+        partnership=partnership,
+        cycle=cycle,
+        agency=agency,
+        contribution=contribution,
+        attendees=asked,
+        calendar=calendar,
+        at=at,
+        link=link,
+    )
+    enqueue(
+        session,
+        partnership_envelope(
+            partnership,
+            key=key,
+            kind=kind,
+            to=[c.email for c in asked],
+            cycle_id=cycle.id,
+            contribution_id=contribution.id,
+            attachments=[entry],
+        ),
+        render_email(templates_dir, kind, context),
+        at=at,
+        send_after=calendar.next_send_time(at),
+    )

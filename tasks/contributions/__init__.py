@@ -1,0 +1,1 @@
+"""An agency's contribution: the working copy, submission, pictures, content, Word import."""

@@ -1,0 +1,1 @@
+"""The business manager's desk: extensions, excusals, links and contacts, central sections."""

@@ -1,0 +1,1 @@
+"""Email: the outbox, SMTP, building and rendering messages, calendar entries."""

@@ -1,0 +1,1 @@
+"""Operations: backups, health checks, the schema, Prefect events."""

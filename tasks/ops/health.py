@@ -1,0 +1,199 @@
+"""What the operator needs to know is working: the database, the SMTP relay, the Prefect API, the daily chase.
+
+Shared by the portal's /health and `reportcycle status`. Every probe has a short
+timeout and never sends or writes anything.
+
+The last successful chase is read from Prefect's flow runs, not the audit log: a
+quiet chase (nothing due) writes no audit event, by design, yet it did run. Every
+worker reports to the one Prefect server, so its answer covers every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from models.db import engine_for
+from models.store import calendar_of, running_cycles
+from reportcycle.settings import Settings
+from tasks.mail.smtp import probe
+
+TIMEOUT = 3.0
+CHASE_FLOWS = ["chase-all", "chase"]
+
+
+@dataclass
+class Health:
+    checks: dict[str, str] = field(default_factory=dict)  # name -> "ok" or what is wrong
+    last_chase: dt.datetime | None = None
+    chase_alert: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(v == "ok" or v.startswith("not configured") for v in self.checks.values()) and not self.chase_alert
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.ok else "failing",
+            **self.checks,
+            "last_chase": self.last_chase.isoformat() if self.last_chase else None,
+            "chase_alert": self.chase_alert,
+        }
+
+
+def check_database(url: str) -> str:
+    try:
+        with Session(engine_for(url)) as session:
+            session.execute(text("SELECT 1")).one()
+    except Exception as exc:  # any failure is the answer, not a crash of the health check
+        return f"failing: {str(exc).splitlines()[0]}"
+    return "ok"
+
+
+def check_smtp(settings: Settings) -> str:
+    try:
+        probe(settings.smtp_config(), timeout=TIMEOUT)
+    except OSError as exc:
+        return f"failing: {settings.smtp_host}:{settings.smtp_port}: {exc}"
+    return "ok"
+
+
+def prefect_api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def check_prefect() -> str:
+    import httpx
+
+    url = prefect_api_url()
+    if url is None:
+        return "not configured (PREFECT_API_URL is unset; `reportcycle serve` sets it)"
+    try:
+        response = httpx.get(f"{url}/health", timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        return f"failing: {url}: {type(exc).__name__}: {exc}"
+    return "ok" if response.status_code == 200 else f"failing: {url}/health answered {response.status_code}"
+
+
+def last_chase(before: dt.datetime) -> dt.datetime | None:
+    """When the latest completed, real (not dry-run) chase acted: its `at` parameter, else its start.
+
+    Runs that acted for an instant after `before` are not counted: with the system clock there are
+    none, and a simulated clock (the demo, the tests) must not see a chase from its future.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=CHASE_FLOWS)),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED]))
+            ),
+            sort=FlowRunSort.END_TIME_DESC,
+            limit=50,
+        )
+    moments = []
+    for run in runs:
+        if run.parameters.get("dry_run"):
+            continue
+        at = run.parameters.get("at")
+        moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else run.start_time
+        if moment is not None and moment <= before:
+            moments.append(moment.astimezone(dt.UTC))
+    return max(moments) if moments else None
+
+
+def chase_alert(settings: Settings, last: dt.datetime | None, at: dt.datetime) -> str | None:
+    """A working day, past the expected hour, with a running cycle and no chase yet today (its local day)."""
+    expected = dt.time.fromisoformat(settings.chase_expected_by)
+    with Session(engine_for(settings.database_url)) as session:
+        cycles = running_cycles(session)
+        for cycle, partnership in cycles:
+            calendar = calendar_of(partnership)
+            local = calendar.local(at)
+            if not calendar.is_working_day(local.date()) or local.time() < expected:
+                continue
+            if last is None or calendar.local(last).date() < local.date():
+                since = f"; the last was {calendar.local(last):%Y-%m-%d %H:%M}" if last else "; none has ever run"
+                return (
+                    f"no chase has run today ({local:%A %d %B %Y}) by {expected:%H:%M} {partnership.timezone} "
+                    f"for {partnership.slug} {cycle.label}{since}: check the daily-chase deployment and its worker"
+                )
+    return None
+
+
+def health(settings: Settings, at: dt.datetime) -> Health:
+    report = Health()
+    report.checks["database"] = check_database(settings.database_url)
+    report.checks["smtp"] = check_smtp(settings)
+    report.checks["prefect"] = check_prefect()
+    if report.checks["prefect"] == "ok":
+        try:
+            report.last_chase = last_chase(at)
+        except Exception as exc:  # the API answered /health but not this: say so rather than guess
+            report.checks["prefect"] = f"failing: reading flow runs: {exc}"
+    if report.checks["database"] == "ok" and report.checks["prefect"] == "ok":
+        report.chase_alert = chase_alert(settings, report.last_chase, at)
+    return report
+
+
+@dataclass(frozen=True)
+class RunLine:
+    name: str
+    deployment: str
+    state: str
+    when: dt.datetime | None  # expected start for a scheduled run, else start or end
+
+
+def prefect_overview(limit: int = 5) -> dict[str, list[RunLine]]:
+    """Flow runs running now, due next, and failed lately: what `reportcycle status` shows the operator."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    def states(*types: StateType) -> FlowRunFilter:
+        return FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(types))))
+
+    with get_client(sync_client=True) as client:
+        names = {d.id: d.name for d in client.read_deployments()}
+        found = {
+            "running": client.read_flow_runs(
+                flow_run_filter=states(StateType.RUNNING, StateType.PENDING, StateType.CANCELLING),
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=limit,
+            ),
+            "due": client.read_flow_runs(
+                flow_run_filter=states(StateType.SCHEDULED), sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=limit
+            ),
+            "failed": client.read_flow_runs(
+                flow_run_filter=states(StateType.FAILED, StateType.CRASHED), sort=FlowRunSort.END_TIME_DESC, limit=limit
+            ),
+        }
+    return {
+        what: [
+            RunLine(
+                name=r.name,
+                deployment=names.get(r.deployment_id, "") if r.deployment_id else "",
+                state=r.state_name or "",
+                when=r.expected_start_time if what == "due" else (r.end_time or r.start_time),
+            )
+            for r in runs
+        ]
+        for what, runs in found.items()
+    }

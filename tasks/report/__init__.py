@@ -1,0 +1,1 @@
+"""The report: collation, rendering, figures, the glossary, the collation report, publication."""

@@ -1,0 +1,1 @@
+"""The Chair's review: decisions and what changed between revisions."""

@@ -1,0 +1,1 @@
+"""Across years: next year's cycle, and last year's report imported."""
