@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron, Interval
 
@@ -50,6 +51,9 @@ def build(timezone: str = "Europe/London") -> list[Any]:
             schedules=[Cron(WORKING_MORNINGS, timezone=timezone), Interval(DISPATCH_EVERY)],
             tags=[*TAGS, "outbox"],
             description="Send queued emails that are due, and retry temporary failures.",
+            # Two dispatch runs never work at once: a run the schedule or an event starts meanwhile waits its turn
+            # (the outbox's claims and leases are the second line of defence).
+            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
             triggers=[
                 DeploymentEventTrigger(
                     name="dispatch on submission",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed
 
 from flows._runtime import get_settings, now, run_name
-from tasks.mail.outbox import DispatchReport, dispatch_due
+from tasks.mail.dispatch import DispatchReport, dispatch_due, stop_on_signals
 
 
 # No Prefect retries: a send is retried from its outbox row, never blindly after
@@ -16,16 +18,36 @@ from tasks.mail.outbox import DispatchReport, dispatch_due
 @task(name="dispatch outbox", cache_policy=NO_CACHE)
 def dispatch_task(at: dt.datetime) -> DispatchReport:
     s = get_settings()
-    report = dispatch_due(
-        s.database_url, at=at, worker=s.worker_name, smtp=s.smtp_config(), max_attempts=s.max_send_attempts
-    )
+    # SIGTERM (serve stopping, a run cancelled) or Ctrl-C: finish the message in flight, record it, give the
+    # rest back to the queue, and return, rather than die between the relay's "250" and our record of it.
+    with stop_on_signals() as stop:
+        report = dispatch_due(
+            s.database_url,
+            at=at,
+            worker=s.worker_name,
+            smtp=s.smtp_config(),
+            lifetime=dt.timedelta(hours=s.queue_lifetime_hours),
+            deadline=s.dispatch_deadline_seconds,
+            stop=stop,
+        )
     logger = get_run_logger()
-    logger.info("sent %d, retrying %d, failed %d", report.sent, report.retrying, report.failed)
+    logger.info("%s", report.summary)
     for error in report.errors:
         logger.warning("failed: %s", error)
+    if report.unreachable:
+        logger.error(
+            "the SMTP relay could not be reached: %s; %d emails left queued", report.unreachable, report.released
+        )
     return report
 
 
 @flow(name="dispatch", flow_run_name=run_name("dispatch"), log_prints=True)
-def dispatch_flow(at: dt.datetime | None = None) -> DispatchReport:
-    return dispatch_task(now(at))
+def dispatch_flow(at: dt.datetime | None = None) -> Any:
+    """The run's state says what an operator needs to know: Failed when the relay could not be reached (the queue
+    waits for it), "Undelivered" when some emails were refused for good (someone must fix an address)."""
+    report = dispatch_task(now(at))
+    if report.unreachable:
+        return Failed(message=f"SMTP relay unreachable: {report.summary}", data=report)
+    if report.failed:
+        return Completed(name="Undelivered", message=report.summary, data=report)
+    return report

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, json_column
@@ -16,7 +16,7 @@ class OutboxStatus(StrEnum):
     queued = "queued"
     sending = "sending"  # claimed by a worker; committed before the SMTP call
     sent = "sent"
-    failed = "failed"  # permanent: a 5xx, a refused recipient, or out of attempts
+    failed = "failed"  # a recipient refused for good (5xx), or still undelivered when the queue lifetime ran out
     superseded = "superseded"  # a later step of the ladder went instead; never sent
     held = "held"  # an escalation waiting for the business manager's confirmation
     cancelled = "cancelled"  # stopped by a person (reportcycle outbox cancel); never sent
@@ -47,3 +47,31 @@ class OutboundEmail(SQLModel, table=True):
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     smtp_reply: str | None = None
     last_error: str | None = None
+    # Each recipient's outcome, by address: {"state": "sent" | "retry" | "failed", "reply": ..., "at": ISO UTC}.
+    # A recipient already "sent" or "failed" is not sent to again; the row is "sent" only when all were.
+    deliveries: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(json_column(), nullable=False, server_default=text("'{}'"))
+    )
+    refused: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})  # recipients refused for good
+    # The queue lifetime runs from here: the first time the relay was asked to take the message.
+    first_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def recipients(row: OutboundEmail) -> list[str]:
+    """Everyone the message is for, each once, in the order the headers name them."""
+    return list(dict.fromkeys([*row.to_addrs, *row.cc_addrs]))
+
+
+def pending(row: OutboundEmail) -> list[str]:
+    """The recipients still to be sent to: neither accepted nor refused for good."""
+    return [a for a in recipients(row) if row.deliveries.get(a, {}).get("state") not in ("sent", "failed")]
+
+
+def is_permanent(reply: str) -> bool:
+    """An SMTP reply of the 5xx kind: trying again will not change it."""
+    return reply[:1] == "5"
+
+
+def refused_for_good(deliveries: dict[str, dict[str, str]]) -> list[str]:
+    """The addresses a relay refused with a 5xx: the mailbox is gone or will not take our mail."""
+    return [a for a, d in deliveries.items() if d.get("state") == "failed" and is_permanent(d.get("reply", ""))]

@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Base of personal links")
     link_valid_days: int = Field(default=120, ge=1)
     worker_name: str = "worker"
-    max_send_attempts: int = Field(default=5, ge=1)
+    # Temporary SMTP failures are retried from the row for this long, then failed (Postfix keeps mail 5 days).
+    queue_lifetime_hours: float = Field(default=72, gt=0, description="hours an undelivered email is retried")
+    # A dispatch run stops claiming rows after this long, well inside the 5-minute schedule.
+    dispatch_deadline_seconds: float = Field(default=240, gt=0, description="seconds a dispatch run may take")
     templates_dir: Path = PROJECT_ROOT / "templates"
     output_dir: Path = Field(default=Path("out"), description="drafts/ and site/ are written here")
     public_site_url: str = Field(default="http://127.0.0.1:8000/site", description="where out/site is served")

@@ -4,7 +4,8 @@
 
 --kill-at claimed:3 kills the process with SIGKILL at its third claimed row (before the SMTP
 call); sent:3 right after the third message was accepted, before the row is marked sent.
---go FILE waits until FILE exists, so two workers start together.
+--go FILE waits until FILE exists, so two workers start together. --graceful: SIGTERM and SIGINT ask the
+run to stop (the message in flight finished and recorded, the rest released), as `reportcycle dispatch` does.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import signal
 import sys
 import time
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.mail.outbox import dispatch_due
+from tasks.mail.dispatch import dispatch_due, stop_on_signals
 from tasks.mail.smtp import SmtpConfig
 
 
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--kill-at")
     parser.add_argument("--go")
     parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--graceful", action="store_true")
     args = parser.parse_args()
     seen: Counter[str] = Counter()
     phase, _, nth = (args.kill_at or "::").partition(":")
@@ -47,16 +50,18 @@ def main() -> None:
         print("ready", flush=True)
         while not Path(args.go).exists():
             time.sleep(0.01)
-    report = dispatch_due(
-        args.url,
-        at=dt.datetime.fromisoformat(args.at),
-        worker=args.worker,
-        smtp=SmtpConfig("127.0.0.1", args.port, timeout=10),
-        max_attempts=5,
-        batch=args.batch,
-        observe=observe,
-    )
-    print(json.dumps({"sent": report.sent, "reclaimed": report.reclaimed, "failed": report.failed}), flush=True)
+    with stop_on_signals() if args.graceful else nullcontext(None) as stop:
+        report = dispatch_due(
+            args.url,
+            at=dt.datetime.fromisoformat(args.at),
+            worker=args.worker,
+            smtp=SmtpConfig("127.0.0.1", args.port, timeout=10),
+            batch=args.batch,
+            observe=observe,
+            stop=stop,
+        )
+    found = {"sent": report.sent, "reclaimed": report.reclaimed, "failed": report.failed}
+    print(json.dumps(found | {"released": report.released, "stopped": report.stopped}), flush=True)
 
 
 if __name__ == "__main__":

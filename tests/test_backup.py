@@ -40,7 +40,7 @@ from tasks.contributions.images import store_image
 from tasks.contributions.submission import submit_file
 from tasks.contributions.working_copy import save
 from tasks.desk.central import set_central_text
-from tasks.mail.outbox import dispatch_due
+from tasks.mail.dispatch import dispatch_due
 from tasks.ops.backup import (
     EXCLUDED,
     BackupError,
@@ -102,7 +102,7 @@ def _drive_riverside(url: str, out: Path) -> None:
         cycle = find_cycle(session, "riverside-sab")
         open_cycle(session, cycle, at=local("2026-04-20", "09:00"), actor="bm", link_valid_days=30, **kw)
         session.commit()
-    smtp = dict(worker="w1", smtp=s.smtp_config(), max_attempts=3)
+    smtp = dict(worker="w1", smtp=s.smtp_config())
     dispatch_due(url, at=local("2026-04-20", "09:05"), **smtp)  # type: ignore[arg-type]
     with Session(_engine(url)) as session:
         cycle = find_cycle(session, "riverside-sab")

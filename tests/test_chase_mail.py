@@ -17,7 +17,7 @@ from reportcycle.settings import get_settings
 from tasks.asking.chase import chase_cycle
 from tasks.asking.cycle_open import open_cycle
 from tasks.desk.desk import confirm_escalation, extend
-from tasks.mail.outbox import dispatch_due
+from tasks.mail.dispatch import dispatch_due
 from tasks.mail.smtp import SmtpConfig
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local
@@ -125,7 +125,7 @@ def test_held_escalation_waits_for_the_business_manager_and_the_digest_says_so(s
                 session, cycle, at=local(day), actor="t", base_url=s.public_base_url, templates_dir=s.templates_dir
             )
             session.commit()
-            dispatch_due(s.database_url, at=local(day), worker="w", smtp=smtp, max_attempts=3, rng=random.Random(1))
+            dispatch_due(s.database_url, at=local(day), worker="w", smtp=smtp, rng=random.Random(1))
 
         run("2026-04-20")  # the requests
         run("2026-06-11")  # 4 working days after Friday 5 June: escalation day
@@ -148,7 +148,7 @@ def test_held_escalation_waits_for_the_business_manager_and_the_digest_says_so(s
             session, cycle, contribution_for(session, cycle, rha), at=local("2026-06-11", "11:00"), actor="bm"
         )
         session.commit()
-        dispatch_due(s.database_url, at=local("2026-06-11", "11:00"), worker="w", smtp=smtp, max_attempts=3)
+        dispatch_due(s.database_url, at=local("2026-06-11", "11:00"), worker="w", smtp=smtp)
     sent = [r for r in sink.received if r.kind == "escalation"]
     assert [str(r.message["To"]) for r in sent] == ["marian.goodhew@riverside-housing.example.net"]
 

@@ -62,6 +62,14 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
     ]
 
 
+def test_dispatch_runs_one_at_a_time_and_the_others_wait_their_turn() -> None:
+    deployments = {d.name: d for d in build()}
+    dispatch = deployments.pop("dispatch-outbox")
+    assert dispatch.concurrency_limit == 1
+    assert dispatch.concurrency_options and dispatch.concurrency_options.collision_strategy.value == "ENQUEUE"
+    assert {d.concurrency_limit for d in deployments.values()} == {None}
+
+
 def test_no_deployment_parameter_can_carry_a_secret() -> None:
     """Parameters show in the Prefect UI: only names, dates and switches, never a URL or a password."""
     allowed = {"partnership", "cycle", "at", "dry_run", "send", "actor"}

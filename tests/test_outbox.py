@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from models.audit import AuditEvent
 from models.outbox import OutboundEmail, OutboxStatus
 from reportcycle.mailsink import MailSink, free_port
+from tasks.mail.dispatch import backoff, dispatch_due
 from tasks.mail.messages import message_id_for
-from tasks.mail.outbox import Envelope, backoff, dispatch_due, enqueue
+from tasks.mail.outbox import Envelope, enqueue
 from tasks.mail.render import RenderedEmail
 from tasks.mail.smtp import SmtpConfig
 
@@ -29,13 +30,12 @@ def _enqueue(session: Session, key: str, to: str = "lead@bcc.example.org") -> Ou
     return row
 
 
-def _dispatch(url: str, sink_port: int, at: dt.datetime = AT, worker: str = "w1", attempts: int = 3, **kw):  # type: ignore[no-untyped-def]
+def _dispatch(url: str, sink_port: int, at: dt.datetime = AT, worker: str = "w1", **kw):  # type: ignore[no-untyped-def]
     return dispatch_due(
         url,
         at=at,
         worker=worker,
         smtp=SmtpConfig("127.0.0.1", sink_port, timeout=5, envelope_from=kw.pop("bounce", None)),
-        max_attempts=attempts,
         rng=random.Random(7),
         **kw,
     )
@@ -55,7 +55,8 @@ def test_same_key_twice_is_one_row_and_one_message(database_url: str, session: S
     assert received.message_id.endswith("@p.example.org>")
     row = session.exec(select(OutboundEmail)).one()
     session.refresh(row)
-    assert (row.status, row.attempts, row.claimed_by, row.sent_at) == (OutboxStatus.sent, 1, "w1", AT)
+    assert (row.status, row.attempts, row.claimed_by) == (OutboxStatus.sent, 1, "w1")
+    assert row.sent_at is not None and AT <= row.sent_at < AT + dt.timedelta(seconds=30)  # the run's clock moves on
     assert row.smtp_reply == "2.0.0 Message accepted"
 
 
@@ -83,16 +84,20 @@ def test_refused_connection_is_retried_later_from_the_row(database_url: str, ses
     assert len(sink.received) == 1
 
 
-def test_out_of_attempts_is_failed_not_retried_forever(database_url: str, session: Session) -> None:
+def test_a_temporary_failure_is_retried_for_the_queue_lifetime_then_failed(database_url: str, session: Session) -> None:
     _enqueue(session, "k1")
     dead_port = free_port()
+    lifetime = dt.timedelta(hours=3)
     at = AT
-    for _ in range(2):
-        _dispatch(database_url, dead_port, at=at, attempts=2)
+    for _ in range(3):  # 0 h, 2 h: inside the lifetime, retried
+        _dispatch(database_url, dead_port, at=at, lifetime=lifetime)
+        row = session.exec(select(OutboundEmail)).one()
+        session.refresh(row)
+        assert row.status == (OutboxStatus.queued if at < AT + lifetime else OutboxStatus.failed)
         at += dt.timedelta(hours=2)
-    row = session.exec(select(OutboundEmail)).one()
-    session.refresh(row)
-    assert (row.status, row.attempts) == (OutboxStatus.failed, 2)
+    assert (row.status, row.attempts) == (OutboxStatus.failed, 3)
+    assert row.first_attempt_at and row.first_attempt_at - AT < dt.timedelta(seconds=30)  # the lifetime's start
+    assert row.last_error and "not delivered after 3 hours in the queue" in row.last_error
 
 
 def test_refused_recipient_is_a_permanent_failure(database_url: str, session: Session) -> None:
@@ -177,8 +182,10 @@ def test_server_down_for_the_first_part_of_a_run_then_up(database_url: str, sess
     for n in range(30):
         _enqueue(session, f"key-{n}", to=f"lead{n}@bcc.example.org")
     port = free_port()
-    down = _dispatch(database_url, port, limit=10)  # nothing listens: 10 attempts fail, 20 untouched
-    assert (down.sent, down.retrying) == (0, 10)
+    down = _dispatch(database_url, port, limit=10)  # nothing listens: the first attempt fails, the run stops
+    assert (down.sent, down.retrying, down.released) == (0, 1, 9) and down.unreachable
+    rows = session.exec(select(OutboundEmail).order_by(OutboundEmail.id)).all()
+    assert [(r.status, r.attempts) for r in rows] == [("queued", 1)] + [("queued", 0)] * 29
     with MailSink(port=port) as sink:
         later = AT + dt.timedelta(hours=1)  # past every backoff
         up = _dispatch(database_url, port, at=later)
@@ -188,7 +195,7 @@ def test_server_down_for_the_first_part_of_a_run_then_up(database_url: str, sess
 
 
 def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_lease(database_url: str, session: Session) -> None:
-    from tasks.mail.outbox import LEASE, claim_batch
+    from tasks.mail.dispatch import LEASE, claim_batch
 
     _enqueue(session, "k1")
     assert claim_batch(session, at=AT, worker="dead", limit=5) != []
@@ -211,7 +218,7 @@ def test_a_sent_request_keeps_no_usable_link_but_the_agency_got_it(database_url:
     tokens = open_example_cycle(session)  # read from the queued rows, before sending
     at = local("2019-04-15", "09:05")
     with MailSink() as sink:
-        dispatch_due(database_url, at=at, worker="t", smtp=SmtpConfig(sink.host, sink.port), max_attempts=1)
+        dispatch_due(database_url, at=at, worker="t", smtp=SmtpConfig(sink.host, sink.port))
         delivered = {
             m.rcpt_tos[0]: m.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
             for m in sink.received

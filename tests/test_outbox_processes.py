@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from reportcycle.mailsink import MailSink
-from tasks.mail.outbox import LEASE, Envelope, enqueue
+from tasks.mail.dispatch import LEASE
+from tasks.mail.outbox import Envelope, enqueue
 from tasks.mail.render import RenderedEmail
 
 WORKER = Path(__file__).parent / "dispatch_worker.py"

@@ -21,7 +21,7 @@ from reportcycle.clock import FixedClock
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
 from tasks.contributions.content import markdown_to_html
-from tasks.mail.outbox import dispatch_due
+from tasks.mail.dispatch import dispatch_due
 from tasks.mail.smtp import SmtpConfig
 from tasks.report.collate import collate
 from tests.browser import ScriptWatch, chromium, portal_server
@@ -101,9 +101,7 @@ def test_journey_write_save_leave_return_submit_and_the_receipt_arrives(
     with MailSink() as sink, ThreadPoolExecutor(1) as pool:
         # Playwright's sync API keeps an event loop in this thread; the dispatcher runs its own in another.
         s = get_settings()
-        pool.submit(
-            dispatch_due, s.database_url, at=NOW, worker="t", smtp=SmtpConfig(sink.host, sink.port), max_attempts=3
-        ).result()
+        pool.submit(dispatch_due, s.database_url, at=NOW, worker="t", smtp=SmtpConfig(sink.host, sink.port)).result()
     receipts = [r for r in sink.received if r.kind == "receipt"]
     assert [r.rcpt_tos for r in receipts] == [(_lead("bct"),)]
 

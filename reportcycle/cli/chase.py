@@ -8,7 +8,16 @@ import typer
 from rich.table import Table
 
 from reportcycle.cli import common
-from reportcycle.cli.common import OPTIONS, _check_cycle, _errors, _in_session, _now, _print_emails
+from reportcycle.cli.common import (
+    OPTIONS,
+    CliError,
+    _check_cycle,
+    _errors,
+    _in_session,
+    _local_start,
+    _now,
+    _print_emails,
+)
 
 
 def chase(
@@ -44,10 +53,16 @@ def dispatch() -> None:
         from flows.dispatch import dispatch_flow
 
         with short_runs():
-            report = dispatch_flow(_now())
-        common.console.print(f"sent {report.sent}, retrying later {report.retrying}, failed {report.failed}")
+            state = dispatch_flow(_now(), return_state=True)
+        report = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+        common.console.print(report.summary, highlight=False)
         for error in report.errors:
             common.err_console.print(f"[red]failed:[/red] {error}", highlight=False)
+        if report.unreachable:
+            raise CliError(
+                f"the SMTP relay could not be reached ({report.unreachable}); {report.released} emails stay queued "
+                "and go when it answers: check REPORTCYCLE_SMTP_HOST and REPORTCYCLE_SMTP_PORT (`reportcycle status`)"
+            )
 
 
 def _cycle_id(label: str | None) -> int | None:
@@ -104,13 +119,40 @@ _BY = typer.Option(help="Who asks, for the audit log (default: cli:<your user na
 
 
 def outbox_retry(
-    email_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id, from `reportcycle outbox`.")],
+    email_id: Annotated[
+        int | None, typer.Argument(metavar="[ID]", help="The message's id, from `reportcycle outbox`.")
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message (of --cycle, when given).")] = False,
+    since: Annotated[
+        str | None, typer.Option(help="With --failed: only those that failed from this date or instant on.")
+    ] = None,
     by: Annotated[str | None, _BY] = None,
 ) -> None:
-    """Put a failed or stuck message back in the queue, due now (dispatch sends it)."""
+    """Put a failed or stuck message back in the queue, due now (dispatch sends it); --failed: every failed one."""
     with _errors():
-        from tasks.mail.outbox_admin import retry
+        from tasks.mail.outbox_admin import retry, retry_failed
 
+        if (email_id is None) == (not failed):
+            raise CliError("give one message's ID, or --failed for every failed message (not both)")
+        if since is not None and not failed:
+            raise CliError("--since goes with --failed: it chooses which failed messages to retry")
+        if failed:
+            start = _local_start(since, "UTC") if since else None
+            cycle_id = _cycle_id(None)
+            rows = _in_session(
+                lambda s: retry_failed(s, at=_now(), actor=by or OPTIONS.actor, since=start, cycle_id=cycle_id)
+            )
+            for r in rows:
+                common.console.print(
+                    f"email {r.id} ({r.kind} to {', '.join(r.to_addrs)}): queued again", highlight=False
+                )
+            common.console.print(
+                f"{len(rows)} failed email{'s' if len(rows) != 1 else ''} queued again, due now; "
+                "`reportcycle dispatch` sends them",
+                highlight=False,
+            )
+            return
+        assert email_id is not None
         row = _in_session(lambda s: retry(s, email_id, at=_now(), actor=by or OPTIONS.actor))
         common.console.print(
             f"email {email_id} ({row.kind} to {', '.join(row.to_addrs)}): queued again, due now; "

@@ -154,3 +154,18 @@ def _contribution_action(agency: str, action: Callable[[Any, Any, Any, Any], T])
         return action(session, cycle, found, contribution_for(session, cycle, found))
 
     return _in_session(work)
+
+
+def _local_start(value: str, timezone: str) -> dt.datetime:
+    """A date is midnight in the partnership's time zone; an instant needs its offset."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), ZoneInfo(timezone))
+        at = _parse_at(value)
+    except (ValueError, typer.BadParameter):
+        at = None
+    if at is None:
+        raise CliError(f"--since {value!r}: write a date as YYYY-MM-DD, or an instant as 2019-05-13T09:30+01:00")
+    return at

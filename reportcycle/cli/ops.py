@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from reportcycle.cli import common
-from reportcycle.cli.common import OPTIONS, CliError, _errors, _in_session, _now, _parse_at, _settings
+from reportcycle.cli.common import OPTIONS, CliError, _errors, _in_session, _local_start, _now, _settings
 
 
 def init() -> None:
@@ -93,6 +93,12 @@ def _print_operations() -> None:
     common.console.print(Text(f"last chase: {last}"))
     if report.chase_alert:
         common.console.print(Text(f"ALERT: {report.chase_alert}", style="bold red"))
+    if report.outbox:
+        o = report.outbox
+        waiting = f"{o['waiting']} waiting for the relay" + (f" ({o['why']})" if o["why"] else "")
+        common.console.print(Text(f"outbox: {waiting}, {o['failed']} failed (`reportcycle outbox`)"))
+    if report.outbox_alert:
+        common.console.print(Text(f"ALERT: {report.outbox_alert}", style="bold red"))
     if report.checks.get("prefect") != "ok":
         return
     for what, runs in prefect_overview().items():
@@ -103,21 +109,6 @@ def _print_operations() -> None:
             when = f"{run.when.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run.when else ""
             table.add_row(*(Text(c) for c in (run.name, run.deployment, run.state, when)))
         common.console.print(table if runs else Text(f"Prefect flow runs {what}: none"))
-
-
-def _local_start(value: str, timezone: str) -> dt.datetime:
-    """A date is midnight in the partnership's time zone; an instant needs its offset."""
-    from zoneinfo import ZoneInfo
-
-    try:
-        if len(value) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), ZoneInfo(timezone))
-        at = _parse_at(value)
-    except (ValueError, typer.BadParameter):
-        at = None
-    if at is None:
-        raise CliError(f"--since {value!r}: write a date as YYYY-MM-DD, or an instant as 2019-05-13T09:30+01:00")
-    return at
 
 
 def _detail_text(detail: dict[str, Any]) -> str:

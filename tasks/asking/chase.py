@@ -13,7 +13,7 @@ from models.audit import record
 from models.cycle import Contribution, Cycle
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING
-from models.outbox import OutboundEmail, OutboxStatus
+from models.outbox import OutboundEmail, OutboxStatus, refused_for_good
 from models.partnership import Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.asking.cycle_open import PlannedEmail
@@ -59,14 +59,26 @@ def _contacts(session: Session, agency_ids: list[int]) -> dict[int, dict[str, Co
     return found
 
 
+def _refused(session: Session, cycle: Cycle) -> set[str]:
+    """Addresses a relay refused for good during this cycle: chasers go to the agency's other contacts."""
+    rows = session.exec(
+        select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
+    ).all()
+    return {address for deliveries in rows for address in refused_for_good(dict(deliveries))}
+
+
 def _audience(
-    step: Step, contacts: dict[str, Contact], manager: Contact
+    step: Step,
+    contacts: dict[str, Contact],
+    manager: Contact,
+    refused: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[Contact | None, list[str], list[str]]:
-    """(whom the letter is addressed to, To, Cc) for a step."""
+    """(whom the letter is addressed to, To, Cc) for a step; an address refused for good is left out."""
     asked = [contacts[r] for r in (ContactRole.lead, ContactRole.deputy) if r in contacts]
+    asked = [c for c in asked if c.email not in refused]
     if step.kind == Kind.escalation:
         senior = contacts.get(ContactRole.senior)
-        if senior is None:  # no chief officer on file: the business manager is told instead
+        if senior is None or senior.email in refused:  # no reachable chief officer: the business manager instead
             return manager, [manager.email], []
         return senior, [senior.email], [manager.email]
     cc = [manager.email] if step.kind == Kind.final_notice else []
@@ -109,6 +121,7 @@ def chase_cycle(
         agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
     )
     done = _done(session, cycle)
+    refused = _refused(session, cycle)
     contacts_by_agency = _contacts(session, [a.id or 0 for _, a in awaiting])
     did: list[str] = []
     for contribution, agency in awaiting:
@@ -117,8 +130,13 @@ def chase_cycle(
         send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
         contacts = contacts_by_agency.get(agency.id or 0, {})
         for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
-            addressee, to, cc = _audience(step, contacts, manager)
+            addressee, to, cc = _audience(step, contacts, manager, refused)
             if addressee is None or not to:
+                if contacts and not superseded_step:
+                    did.append(
+                        f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) not sent: every contact's "
+                        "address was refused by their mail server; correct the contact on the desk"
+                    )
                 continue
             held = step.kind == Kind.escalation and policy.escalation_needs_confirmation and not superseded_step
             status = OutboxStatus.superseded if superseded_step else OutboxStatus.held if held else OutboxStatus.queued

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from models.cycle import Cycle
@@ -15,6 +16,32 @@ from models.store import calendar_of, partnership_of
 from tasks.mail.context import day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
+
+
+def undelivered(session: Session, cycle_id: int) -> tuple[list[OutboundEmail], list[OutboundEmail]]:
+    """(emails with a recipient refused for good, emails the relay has refused for now and will be tried again)."""
+    rows = session.exec(
+        select(OutboundEmail).where(
+            OutboundEmail.cycle_id == cycle_id,
+            or_(
+                col(OutboundEmail.status) == OutboxStatus.failed,
+                col(OutboundEmail.refused) > 0,
+                and_(
+                    col(OutboundEmail.status) == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None)
+                ),
+            ),
+        )
+    ).all()
+    failed = [r for r in rows if r.status == OutboxStatus.failed or r.refused]
+    return failed, [r for r in rows if r not in failed]
+
+
+def refused_text(row: OutboundEmail) -> str:
+    """Who was refused, and the relay's words; who got it is said too, so nobody is chased for it twice."""
+    refused = [f"{a}: {d['reply']}" for a, d in row.deliveries.items() if d.get("state") == "failed"]
+    got = [a for a, d in row.deliveries.items() if d.get("state") == "sent"]
+    text = "; ".join(refused) or row.last_error or ""
+    return text + (f" (delivered to {', '.join(got)})" if got else "")
 
 
 def enqueue_digest(
@@ -29,9 +56,7 @@ def enqueue_digest(
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
     rows = cycle_status(session, cycle, at=at)
-    failed = session.exec(
-        select(OutboundEmail).where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.status == OutboxStatus.failed)
-    ).all()
+    failed, waiting = undelivered(session, cycle.id or 0)
     held = session.exec(
         select(OutboundEmail).where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.status == OutboxStatus.held)
     ).all()
@@ -55,7 +80,11 @@ def enqueue_digest(
             }
             for r in rows
         ],
-        "failed": [{"kind": f.kind, "to": ", ".join(f.to_addrs), "error": f.last_error or ""} for f in failed],
+        "failed": [{"kind": f.kind, "to": ", ".join(f.to_addrs), "error": refused_text(f)} for f in failed],
+        "waiting": [
+            {"kind": w.kind, "to": ", ".join(w.to_addrs), "error": w.last_error or "the relay could not be reached"}
+            for w in waiting
+        ],
         "held": [{"to": ", ".join(h.to_addrs), "subject": h.subject} for h in held],
     }
     row = enqueue(

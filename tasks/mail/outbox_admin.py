@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.audit import record
 from models.outbox import OutboundEmail, OutboxStatus
-from tasks.mail.outbox import LEASE
+from tasks.mail.dispatch import LEASE
 
 # Not a stored status: a row left "sending" longer than the lease, by a dispatcher that died.
 STUCK = "stuck"
@@ -140,15 +140,29 @@ def _move(session: Session, row: OutboundEmail, state: str, **values: Any) -> No
 def retry(
     session: Session, email_id: int, *, at: dt.datetime, actor: str, lease: dt.timedelta = LEASE
 ) -> OutboundEmail:
-    """A failed or stuck message back to queued, due now, with a fresh budget of attempts."""
+    """A failed or stuck message back to queued, due now, with a fresh queue lifetime.
+
+    Only the recipients who did not get it are sent to again: those the relay accepted keep their "sent".
+    """
     row = _get(session, email_id)
     state = state_of(row, at=at, lease=lease)
     if state not in RETRYABLE:
         raise OutboxAdminError(_why_not(row, state, "retry", lease))
     attempts_before = row.attempts
+    again = {a: d for a, d in row.deliveries.items() if d.get("state") == "sent"}
     # A stuck row may have reached the SMTP server before its dispatcher died: like the
     # automatic reclaim, the resend keeps its Message-ID, so at most one duplicate.
-    _move(session, row, state, status=OutboxStatus.queued, next_attempt_at=at, attempts=0)
+    _move(
+        session,
+        row,
+        state,
+        status=OutboxStatus.queued,
+        next_attempt_at=at,
+        attempts=0,
+        deliveries=again,
+        refused=0,
+        first_attempt_at=None,
+    )
     record(
         session,
         at=at,
@@ -163,6 +177,25 @@ def retry(
         last_error=row.last_error,
     )
     return row
+
+
+def retry_failed(
+    session: Session, *, at: dt.datetime, actor: str, since: dt.datetime | None = None, cycle_id: int | None = None
+) -> list[OutboundEmail]:
+    """Every failed message (whose last outcome came at or after `since`) back in the queue: one audited retry
+    each, so recovering from a long outage is one command, not one per email."""
+    query = select(OutboundEmail).where(OutboundEmail.status == OutboxStatus.failed)
+    if cycle_id is not None:
+        query = query.where(OutboundEmail.cycle_id == cycle_id)
+    rows = session.exec(query.order_by(col(OutboundEmail.id))).all()
+
+    def last_outcome(row: OutboundEmail) -> dt.datetime:
+        times = [dt.datetime.fromisoformat(d["at"]) for d in row.deliveries.values() if d.get("at")]
+        return max(times, default=row.first_attempt_at or row.created_at)
+
+    return [
+        retry(session, row.id or 0, at=at, actor=actor) for row in rows if since is None or last_outcome(row) >= since
+    ]
 
 
 def cancel(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import TracebackType
 
@@ -21,9 +21,23 @@ IDLE_CHECK_AFTER = 5.0
 
 @dataclass(frozen=True)
 class SendResult:
-    ok: bool
-    permanent: bool  # a failure that retrying will not fix (5xx, refused recipient)
-    reply: str
+    """What the relay said about one message, recipient by recipient.
+
+    `accepted` took the message; `refused` maps each address the relay turned away at RCPT to its reply
+    ("550 5.1.1 ..." is for good, "451 ..." for now). `failure` is a reply that refused the whole message
+    (at MAIL FROM or DATA); `unreachable` says the relay could not be talked to at all (refused
+    connection, timeout, dropped line), so the rest of a run should wait rather than try each row.
+    """
+
+    accepted: tuple[str, ...] = ()
+    refused: dict[str, str] = field(default_factory=dict)
+    reply: str = ""
+    failure: str | None = None
+    unreachable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.accepted) and not self.refused and self.failure is None and not self.unreachable
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,9 @@ class SmtpSender:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def send(self, message: EmailMessage) -> SendResult:
-        return self._runner.run(self._send(message))
+    def send(self, message: EmailMessage, recipients: list[str]) -> SendResult:
+        """Send `message` to `recipients` only (a retry goes to those still waiting, not to everyone again)."""
+        return self._runner.run(self._send(message, recipients))
 
     def close(self) -> None:
         if self._client is not None:
@@ -90,26 +105,29 @@ class SmtpSender:
         self._client = client
         return client
 
-    async def _send(self, message: EmailMessage) -> SendResult:
+    async def _send(self, message: EmailMessage, recipients: list[str]) -> SendResult:
         try:
             client = await self._connection()
-            errors, reply = await client.send_message(message, sender=self.config.envelope_from)
+            errors, reply = await client.send_message(message, sender=self.config.envelope_from, recipients=recipients)
             self._last_used = time.perf_counter()
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            permanent = all(r.code >= 500 for r in exc.recipients)
-            return SendResult(False, permanent, f"recipients refused: {detail}")
+        except aiosmtplib.SMTPRecipientsRefused as exc:  # every recipient refused: the message was not sent
+            self._last_used = time.perf_counter()
+            refused = {r.recipient: f"{r.code} {r.message}" for r in exc.recipients}
+            return SendResult(refused=refused, reply="recipients refused")
         except aiosmtplib.SMTPResponseException as exc:
+            # A reply that refuses the message (MAIL FROM, DATA), or a 421 closing the line: the
+            # connection is dropped either way, and a 421 means the relay is not taking mail now.
             await self._quit()
-            return SendResult(False, exc.code >= 500, f"{exc.code} {exc.message}")
+            reply = f"{exc.code} {exc.message}"
+            return SendResult(failure=reply, reply=reply, unreachable=exc.code == 421)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # refused connection, timeout, dropped line: retried later from the row
+            # refused connection, timeout, dropped line: the relay is not answering; retried later from the row
             await self._quit()
-            return SendResult(False, False, f"{type(exc).__name__}: {exc}")
-        if errors:
-            detail = "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in errors.items())
-            return SendResult(True, False, f"{reply} (some recipients refused: {detail})")
-        return SendResult(True, False, reply)
+            reply = f"{type(exc).__name__}: {exc}"
+            return SendResult(failure=reply, reply=reply, unreachable=True)
+        refused = {addr: f"{resp.code} {resp.message}" for addr, resp in errors.items()}
+        accepted = tuple(a for a in recipients if a not in refused)
+        return SendResult(accepted=accepted, refused=refused, reply=reply)
 
 
 def probe(config: SmtpConfig, timeout: float = 3.0) -> str:

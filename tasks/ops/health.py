@@ -14,10 +14,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
 
 from models.db import engine_for
+from models.outbox import OutboundEmail, OutboxStatus
 from models.store import calendar_of, running_cycles
 from reportcycle.settings import Settings
 from tasks.mail.smtp import probe
@@ -31,10 +32,13 @@ class Health:
     checks: dict[str, str] = field(default_factory=dict)  # name -> "ok" or what is wrong
     last_chase: dt.datetime | None = None
     chase_alert: str | None = None
+    outbox: dict[str, Any] = field(default_factory=dict)  # emails waiting for the relay, and failed
+    outbox_alert: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(v == "ok" or v.startswith("not configured") for v in self.checks.values()) and not self.chase_alert
+        checks = all(v == "ok" or v.startswith("not configured") for v in self.checks.values())
+        return checks and not self.chase_alert and not self.outbox_alert
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,8 @@ class Health:
             **self.checks,
             "last_chase": self.last_chase.isoformat() if self.last_chase else None,
             "chase_alert": self.chase_alert,
+            "outbox": self.outbox,
+            "outbox_alert": self.outbox_alert,
         }
 
 
@@ -137,6 +143,42 @@ def chase_alert(settings: Settings, last: dt.datetime | None, at: dt.datetime) -
     return None
 
 
+# Emails the relay has refused or not answered for this long, on a working day, are an operator's problem.
+OUTBOX_ALERT_AFTER = dt.timedelta(hours=1)
+
+
+def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any], str | None]:
+    """How many emails wait for the relay (tried, or due while it could not be reached) and since when, how
+    many failed, and an alert when the oldest has waited over an hour on a working day (the relay is down)."""
+    with Session(engine_for(settings.database_url)) as session:
+        waiting = session.exec(
+            select(OutboundEmail)
+            .where(OutboundEmail.status == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None))
+            .order_by(col(OutboundEmail.first_attempt_at))
+        ).all()
+        failed = session.exec(
+            select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == OutboxStatus.failed)
+        ).one()
+        calendars = [calendar_of(p) for _, p in running_cycles(session)]
+    since = min((r.first_attempt_at for r in waiting if r.first_attempt_at), default=None)
+    why = next((r.last_error for r in waiting if r.last_error), None)
+    found: dict[str, Any] = {
+        "waiting": len(waiting),
+        "waiting_since": since.isoformat() if since else None,
+        "why": why,
+        "failed": failed,
+    }
+    working = any(c.is_working_day(c.local(at).date()) for c in calendars) if calendars else at.weekday() < 5
+    if since is None or at - since < OUTBOX_ALERT_AFTER or not working:
+        return found, None
+    hours = (at - since).total_seconds() / 3600
+    return found, (
+        f"{len(waiting)} email{'s' if len(waiting) != 1 else ''} waiting for the SMTP relay for {hours:.1f} hours "
+        f"(since {since:%Y-%m-%d %H:%M} UTC; last reply: {why}): check REPORTCYCLE_SMTP_HOST "
+        "and the relay; they go by themselves once it answers"
+    )
+
+
 def health(settings: Settings, at: dt.datetime) -> Health:
     report = Health()
     report.checks["database"] = check_database(settings.database_url)
@@ -149,6 +191,8 @@ def health(settings: Settings, at: dt.datetime) -> Health:
             report.checks["prefect"] = f"failing: reading flow runs: {exc}"
     if report.checks["database"] == "ok" and report.checks["prefect"] == "ok":
         report.chase_alert = chase_alert(settings, report.last_chase, at)
+    if report.checks["database"] == "ok":
+        report.outbox, report.outbox_alert = outbox_waiting(settings, at)
     return report
 
 
