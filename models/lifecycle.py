@@ -49,6 +49,10 @@ CONTRIBUTION_TRANSITIONS: dict[tuple[ContributionState, str], ContributionState]
     (_CS.pending, "excuse"): _CS.excused,
     (_CS.requested, "excuse"): _CS.excused,
     (_CS.returned, "excuse"): _CS.excused,
+    # an excusal undone: back to the state it was excused from (the audit log says which), chased again
+    (_CS.excused, "unexcuse_to_pending"): _CS.pending,
+    (_CS.excused, "unexcuse_to_requested"): _CS.requested,
+    (_CS.excused, "unexcuse_to_returned"): _CS.returned,
     (_CS.pending, "extend"): _CS.pending,
     (_CS.requested, "extend"): _CS.requested,
     (_CS.returned, "extend"): _CS.returned,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -68,9 +69,38 @@ def link_landing(request: Request, token: str, session: DB) -> Response:
     )
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def from_our_page(request: Request, public_base_url: str) -> bool:
+    """The browser says the form was posted from our own page (Fetch Metadata, then Origin). A client that sends
+    neither header (an old browser, a script) is let through: the cookie's SameSite=Lax still holds."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    ours = {_origin(public_base_url), _origin(str(request.base_url))}
+    return origin.lower() in ours
+
+
 @router.post("/c/{token}")
 def link_exchange(request: Request, token: str, session: DB) -> Response:
     """The person pressed Continue: the link becomes a session cookie and a token-free address."""
+    if not from_our_page(request, state(request).settings.public_base_url):
+        # Login CSRF: a page elsewhere posting a link of its own choosing would sign the visitor into that session.
+        return page(
+            request,
+            "message.html",
+            {
+                "title": "This sign-in did not come from our page",
+                "message": "Open the personal link from your email and press Continue on the page it shows.",
+            },
+            status_code=403,
+        )
     at = now(request)
     check = check_link(session, token, at=at)
     if check.problem or check.link is None:

@@ -219,7 +219,11 @@ def test_choices_must_cover_every_block_with_a_section_of_the_brief(choices: dic
         ("Impact", None),  # only resembles a section: an agency's own sub-heading
         ("Performance figures", None),
         ("2 Looking ahead", "looking-ahead"),
-        ("Our statutory role", None),
+        ("Our statutory role", "statutory-role"),  # "Our"/"Your" before a title
+        ("1. Your statutory role", "statutory-role"),
+        ("Statutory roles", "statutory-role"),  # a close match to one title
+        ("Looking ahed", "looking-ahead"),
+        ("Our role", None),
         ("2019 activity against each priority", None),  # a year is not numbering
     ],
 )

@@ -78,15 +78,28 @@ def extend(agency: str, date: Annotated[str, typer.Argument(help="New deadline, 
         common.console.print(f"{agency}: deadline moved to {new_date:%A %d %B %Y}; the agency will be told")
 
 
-def excuse(agency: str, reason: Annotated[str, typer.Option(help="Why the agency is excused.")] = "") -> None:
-    """Excuse an agency from this cycle; the report names it as not having contributed."""
+def excuse(
+    agency: str,
+    reason: Annotated[str, typer.Option(help="Why the agency is excused (or, with --undo, asked again).")] = "",
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Undo an excusal: the agency is asked and chased again.")
+    ] = False,
+) -> None:
+    """Excuse an agency from this cycle; the report names it as not having contributed. --undo reverses it."""
     with _errors():
         from tasks.desk.desk import excuse as excuse_agency
+        from tasks.desk.desk import unexcuse
 
+        if undo:
+            before = _contribution_action(
+                agency, lambda s, _cy, _a, c: unexcuse(s, c, at=_now(), actor=OPTIONS.actor, reason=reason)
+            )
+            common.console.print(f"{agency}: no longer excused; back to {before}, and chased from where it stands")
+            return
         _contribution_action(
             agency, lambda s, _cy, _a, c: excuse_agency(s, c, at=_now(), actor=OPTIONS.actor, reason=reason)
         )
-        common.console.print(f"{agency}: excused")
+        common.console.print(f"{agency}: excused (`reportcycle excuse {agency} --undo` reverses it)")
 
 
 def link(

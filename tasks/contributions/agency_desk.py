@@ -38,6 +38,11 @@ def ask_for_extension(
 ) -> ExtensionRequest:
     if until <= contribution.due_date:
         raise AgencyRequestError(f"Ask for a date after the current deadline, {day_text(contribution.due_date)}.")
+    if until > cycle.publish_by:
+        raise AgencyRequestError(
+            f"Ask for a date before {day_text(cycle.publish_by)}, when the report must be published; "
+            "if you cannot, say so to the business manager."
+        )
     if not reason.strip():
         raise AgencyRequestError("Say why you need more time: the business manager decides on the reason.")
     pending = session.exec(

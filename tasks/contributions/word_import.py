@@ -17,6 +17,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from typing import Any
 
 import mammoth
@@ -105,21 +106,41 @@ _NUMBERING = re.compile(
 )
 
 
+# Words an agency puts before a section's title that do not change which section it is: "Our statutory role".
+_OWNERS = re.compile(r"^(?:our|your|my|the|this year s|the agency s)\s+")
+# How alike two titles must be (difflib's ratio) to be the same section written a little differently
+# ("Statutory roles", "Looking ahed"); an agency's own sub-heading that shares a word or two stays below it.
+CLOSE_MATCH = 0.88
+
+
 def section_for(heading: str, brief: Brief) -> str | None:
     """The brief section a heading names, or None.
 
-    A heading matches a section's title or key exactly once case, spacing and punctuation are set aside and
-    its own numbering is taken off ("2. Activity against each priority", "ACTIVITY AGAINST EACH PRIORITY:",
-    "activity-against-each-priority"). It is no looser than that on purpose: an agency's sub-heading that
-    only resembles a section ("Performance figures" inside "Activity against each priority") must not cut the
-    section in two, and a heading that is missed costs one choice in the portal, where a wrong match would
-    move text silently.
+    A heading matches a section's title or key once case, spacing and punctuation are set aside, its own
+    numbering is taken off ("2. Activity against each priority", "ACTIVITY AGAINST EACH PRIORITY:",
+    "activity-against-each-priority") and so is a leading "Our"/"Your"/"The" ("Our statutory role"); failing
+    that, when it is a close match to one title and to no other ("Statutory roles"). Looser than that would
+    be wrong: an agency's sub-heading that only resembles a section ("Performance figures" inside "Activity
+    against each priority") must not cut the section in two. The proposal shows every match for the person
+    to confirm or change before anything is saved.
     """
-    wanted = {_words(heading), _words(_NUMBERING.sub("", heading, count=1))}
+    bare = _words(_NUMBERING.sub("", heading, count=1))
+    wanted = {_words(heading), bare, _OWNERS.sub("", bare)}
     for s in brief.sections:
         if {_words(s.title), _words(s.key)} & wanted:
             return s.key
-    return None
+    # A close match is a title misspelt or pluralised, word for word: a heading with a word more ("2019
+    # activity against each priority") is the agency's own.
+    close = [
+        s.key
+        for s in brief.sections
+        for title in [_words(s.title)]
+        if any(
+            len(w.split()) == len(title.split()) and SequenceMatcher(None, w, title).ratio() >= CLOSE_MATCH
+            for w in wanted
+        )
+    ]
+    return close[0] if len(close) == 1 else None
 
 
 @dataclass

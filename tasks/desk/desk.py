@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.audit import record
+from models.audit import AuditEvent, record
 from models.cycle import Contribution, Cycle
 from models.ladder import Kind
 from models.outbox import OutboxStatus
@@ -40,6 +40,10 @@ def extend(
     warnings = []
     if not calendar.is_working_day(new_date):
         warnings.append(f"{day_text(new_date)} is not a working day")
+    if new_date < contribution.due_date:
+        warnings.append(f"{day_text(new_date)} is earlier than the current deadline, {day_text(contribution.due_date)}")
+    if new_date > cycle.publish_by:
+        warnings.append(f"{day_text(new_date)} is after the report must be published, {day_text(cycle.publish_by)}")
     old = contribution.due_date
     transition(session, contribution, "extend", at=at, actor=actor, old_due=str(old), new_due=str(new_date))
     contribution.due_date = new_date
@@ -71,6 +75,21 @@ def extend(
 
 def excuse(session: Session, contribution: Contribution, *, at: dt.datetime, actor: str, reason: str) -> None:
     transition(session, contribution, "excuse", at=at, actor=actor, reason=reason)
+
+
+def unexcuse(session: Session, contribution: Contribution, *, at: dt.datetime, actor: str, reason: str = "") -> str:
+    """Undo an excusal: the contribution goes back to the state it was excused from, and the chase picks up its
+    ladder where it stands (steps that fell due meanwhile: the latest is sent, the others superseded)."""
+    excusal = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.subject == f"contribution:{contribution.id}", AuditEvent.action == "contribution.excuse")
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    ).first()
+    before = str(excusal.detail.get("before", "")) if excusal else ""
+    if contribution.status != "excused" or before not in ("pending", "requested", "returned"):
+        raise ValueError(f"the agency is not excused (it is {contribution.status}); there is nothing to undo")
+    transition(session, contribution, f"unexcuse_to_{before}", at=at, actor=actor, reason=reason)
+    return before
 
 
 def confirm_escalation(

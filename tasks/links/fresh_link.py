@@ -14,6 +14,7 @@ from models.ladder import Kind
 from models.lifecycle import CycleState
 from models.outbox import OutboundEmail
 from models.partnership import Agency, Contact, ContactRole
+from tasks.links.access import withdrawn
 from tasks.links.link_email import send_personal_link
 
 PER_HOUR = 3  # fresh links per address per hour; more are not sent
@@ -56,6 +57,17 @@ def request_fresh_link(
     ).all()
     queued = 0
     for contact, agency, contribution, cycle in rows:
+        if withdrawn(session, contribution.id or 0, contact.id or 0):
+            # The business manager took this person's access away: asking again does not give it back.
+            record(
+                session,
+                at=at,
+                actor=contact.email,
+                action="link.fresh.withdrawn",
+                subject=f"contribution:{contribution.id}",
+                cycle_id=cycle.id,
+            )
+            continue
         row = send_personal_link(
             session,
             cycle,

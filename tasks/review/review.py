@@ -194,12 +194,17 @@ def _send_back(
     base_url: str,
     templates_dir: Path,
 ) -> None:
-    """A new deadline from the cycle's policy, and the Chair's comments to the agency. It re-enters chasing."""
+    """The later of the current deadline and the policy's working days from today, and the Chair's comments to
+    the agency. It re-enters chasing."""
     calendar = calendar_of(partnership_of(session, cycle))
     brief, _, policy, _, chair = cycle_values(cycle)
     today = calendar.local(at).date()
-    contribution.due_date = calendar.add_working_days(today, policy.returned_deadline_working_days)
-    contribution.deadline_set_on = today
+    # A return gives the agency time to revise, never less than it had: a return weeks before the deadline
+    # keeps the deadline; one after it moves it on by the policy's working days.
+    revised_by = calendar.add_working_days(today, policy.returned_deadline_working_days)
+    if revised_by > contribution.due_date:
+        contribution.due_date = revised_by
+        contribution.deadline_set_on = today
     notify_new_deadline(
         session,
         cycle,
