@@ -27,6 +27,7 @@ def chase_task(partnership: str | None, cycle: str | None, at: dt.datetime, dry_
             actor=actor,
             base_url=s.public_base_url,
             templates_dir=s.templates_dir,
+            link_valid_days=s.link_valid_days,
         ),
         dry_run=dry_run,
     )

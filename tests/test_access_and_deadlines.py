@@ -198,3 +198,63 @@ def test_an_excusal_undone_is_chased_again_from_where_it_stands(session: Session
     assert "contribution.excuse" in events and "contribution.unexcuse_to_requested" in events
     with pytest.raises(ValueError, match="the agency is not excused"):
         unexcuse(session, council, at=local("2019-05-15"), actor="bm")
+
+
+def test_every_kind_of_agency_email_signs_its_reader_in_weeks_later(
+    database_url: str, session: Session, links: dict[str, str], tmp_path: Path
+) -> None:
+    import re
+
+    from tasks.desk.desk import extend
+
+    s = get_settings()
+    cycle = find_cycle(session)
+    agency = find_agency(session, cycle, "bcc")
+    council = contribution_for(session, cycle, agency)
+    sent: dict[str, tuple[str, dt.datetime]] = {}
+
+    def newest(kind: str, at: dt.datetime) -> None:
+        row = session.exec(
+            select(OutboundEmail)
+            .where(OutboundEmail.kind == kind, OutboundEmail.contribution_id == council.id)
+            .order_by(col(OutboundEmail.id).desc())
+        ).first()
+        assert row is not None, kind
+        tokens = re.findall(r"/c/([A-Za-z0-9_-]{43})", row.text_body)
+        assert len(tokens) == 1, (kind, row.text_body)
+        (token,) = tokens
+        assert token not in str(row.attachments), "a calendar entry must carry no token"
+        sent[kind] = (token, at)
+
+    at = local("2019-05-13")
+    chase_cycle(session, cycle, at=at, actor="t", base_url=s.public_base_url, templates_dir=s.templates_dir)
+    newest("reminder", at)
+    at = local("2019-05-14")
+    extend(
+        session,
+        cycle,
+        council,
+        dt.date(2019, 5, 31),
+        at=at,
+        actor="bm",
+        base_url=s.public_base_url,
+        templates_dir=s.templates_dir,
+    )
+    newest("extension", at)
+    at = local("2019-06-03")
+    chase_cycle(session, cycle, at=at, actor="t", base_url=s.public_base_url, templates_dir=s.templates_dir)
+    newest("overdue", at)
+    session.commit()
+    at = local("2019-06-04", "11:00")
+    _return(session, at, tmp_path)
+    newest("receipt", at - dt.timedelta(hours=1))
+    newest("returned", at)
+    assert sorted(sent) == ["extension", "overdue", "receipt", "reminder", "returned"]
+    for kind, (token, when) in sent.items():
+        for later in (dt.timedelta(days=7), dt.timedelta(days=30)):
+            with TestClient(create_app(get_settings(), FixedClock(when + later)), follow_redirects=False) as fresh:
+                entered = fresh.post(f"/c/{token}")
+                assert entered.status_code == 303, (kind, later)
+                assert entered.headers["location"] == f"/contribution/{council.id}"
+                page = fresh.get(entered.headers["location"])
+                assert page.status_code == 200 and "Birmingham City Council" in page.text, (kind, later)

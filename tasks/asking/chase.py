@@ -18,6 +18,7 @@ from models.partnership import Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.asking.cycle_open import PlannedEmail
 from tasks.asking.digest import enqueue_digest
+from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -85,6 +86,25 @@ def _audience(
     return (asked[0] if asked else None), [c.email for c in asked], cc
 
 
+def _link(
+    session: Session,
+    base_url: str,
+    contribution: Contribution,
+    addressee: Contact,
+    step: Step,
+    superseded: bool,
+    at: dt.datetime,
+    valid_days: int,
+) -> str:
+    """A reminder, overdue or final notice carries a personal link of its own, so it signs its reader in weeks
+    later; an escalation (to a chief officer) and a step never sent point at the page, which asks for a link."""
+    if superseded or step.kind == Kind.escalation or addressee.id is None:
+        return f"{base_url}/contribution/{contribution.id}"
+    return personal_link(
+        session, base_url, contribution_id=contribution.id or 0, contact_id=addressee.id, at=at, valid_days=valid_days
+    )
+
+
 def chase_cycle(
     session: Session,
     cycle: Cycle,
@@ -93,6 +113,7 @@ def chase_cycle(
     actor: str,
     base_url: str,
     templates_dir: Path,
+    link_valid_days: int = LINK_VALID_DAYS,
 ) -> ChaseReport:
     """Enqueue what the ladder says is due today for every awaiting contribution, then the digest.
 
@@ -148,7 +169,7 @@ def chase_cycle(
                 contact=addressee,
                 calendar=calendar,
                 at=at,
-                link=f"{base_url}/contribution/{contribution.id}",
+                link=_link(session, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
                 leads=", ".join(c.name for r, c in contacts.items() if r != ContactRole.senior) or "your agency",
             )
             envelope = partnership_envelope(

@@ -14,7 +14,7 @@ from models.ladder import Kind
 from models.lifecycle import ContributionState, CycleState, next_cycle_state
 from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of, transition
-from tasks.links.tokens import issue_link
+from tasks.links.tokens import issue_link, link_url
 from tasks.mail.calendar_entry import deadline_entry
 from tasks.mail.context import day_text, email_context
 from tasks.mail.outbox import already_queued, enqueue, partnership_envelope
@@ -41,10 +41,6 @@ class OpenReport:
     contributions_created: int = 0
     emails: list[PlannedEmail] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def link_url(base_url: str, token: str) -> str:
-    return f"{base_url}/c/{token}"
 
 
 def open_cycle(

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from models.cycle import Contribution, Cycle
 from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of
+from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.calendar_entry import deadline_entry
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
@@ -28,6 +29,7 @@ def notify_new_deadline(
     at: dt.datetime,
     base_url: str,
     templates_dir: Path,
+    link_valid_days: int = LINK_VALID_DAYS,
     **extra: Any,
 ) -> None:
     """Email the lead and deputy with the calendar entry updated (SEQUENCE + 1), within the send window."""
@@ -39,7 +41,16 @@ def notify_new_deadline(
     asked = [contacts[r] for r in (ContactRole.lead, ContactRole.deputy) if r in contacts]
     if not asked:
         return
-    link = f"{base_url}/contribution/{contribution.id}"
+    page = f"{base_url}/contribution/{contribution.id}"
+    # The email signs its reader in; the calendar entry, which people share and forward, carries no token.
+    link = personal_link(
+        session,
+        base_url,
+        contribution_id=contribution.id or 0,
+        contact_id=asked[0].id or 0,
+        at=at,
+        valid_days=link_valid_days,
+    )
     context = email_context(
         partnership=partnership,
         cycle=cycle,
@@ -59,7 +70,7 @@ def notify_new_deadline(
         attendees=asked,
         calendar=calendar,
         at=at,
-        link=link,
+        link=page,
     )
     enqueue(
         session,

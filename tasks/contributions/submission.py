@@ -15,6 +15,7 @@ from models.revisions import add_revision
 from models.store import calendar_of, contacts_of, cycle_values, partnership_of
 from models.values import Brief
 from tasks.contributions.content import markdown_to_html
+from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -108,6 +109,7 @@ def enqueue_receipt(
     at: dt.datetime,
     base_url: str,
     templates_dir: Path,
+    link_valid_days: int = LINK_VALID_DAYS,
 ) -> None:
     """The receipt is transactional: it goes at once, whatever the send window."""
     partnership = partnership_of(session, cycle)
@@ -124,7 +126,14 @@ def enqueue_receipt(
         contact=lead,
         calendar=calendar,
         at=at,
-        link=f"{base_url}/contribution/{contribution.id}",
+        link=personal_link(
+            session,
+            base_url,
+            contribution_id=contribution.id or 0,
+            contact_id=lead.id or 0,
+            at=at,
+            valid_days=link_valid_days,
+        ),
         revision={"number": revision.number, "content_hash": revision.content_hash},
         received_text=f"{local:%A} {local.day} {local:%B %Y at %H:%M}",
     )

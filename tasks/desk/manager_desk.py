@@ -21,6 +21,7 @@ from tasks.contributions.content import markdown_to_html
 from tasks.contributions.submission import enqueue_receipt
 from tasks.desk.desk import extend
 from tasks.links.link_email import send_personal_link
+from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.context import day_text, email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -89,7 +90,16 @@ def refuse_extension(
         contact=contact or {"name": request.requested_by, "email": request.requested_by},
         calendar=calendar_of(partnership),
         at=at,
-        link=f"{base_url}/contribution/{contribution.id}",
+        link=personal_link(
+            session,
+            base_url,
+            contribution_id=contribution.id or 0,
+            contact_id=contact.id or 0,
+            at=at,
+            valid_days=LINK_VALID_DAYS,
+        )
+        if contact is not None
+        else f"{base_url}/contribution/{contribution.id}",
         requested_text=day_text(request.requested_until),
         reason=reason.strip(),
     )

@@ -12,8 +12,7 @@ from models.cycle import Contribution, Cycle
 from models.outbox import OutboundEmail
 from models.partnership import Agency, Contact
 from models.store import calendar_of, partnership_of
-from tasks.asking.cycle_open import link_url
-from tasks.links.tokens import issue_link
+from tasks.links.tokens import issue_link, link_url
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email

@@ -11,8 +11,7 @@ from models.audit import record
 from models.cycle import Cycle
 from models.ladder import Kind
 from models.store import cycle_values, partnership_of
-from tasks.asking.cycle_open import link_url
-from tasks.links.tokens import issue_staff_link
+from tasks.links.tokens import issue_staff_link, link_url
 from tasks.mail.context import day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email

@@ -32,6 +32,23 @@ def issue_link(session: Session, *, contribution_id: int, contact_id: int, at: d
     return token
 
 
+# How long a personal link works unless the settings say otherwise (REPORTCYCLE_LINK_VALID_DAYS).
+LINK_VALID_DAYS = 120
+
+
+def link_url(base_url: str, token: str) -> str:
+    return f"{base_url}/c/{token}"
+
+
+def personal_link(
+    session: Session, base_url: str, *, contribution_id: int, contact_id: int, at: dt.datetime, valid_days: int
+) -> str:
+    """A link of its own for one email to one contact: every email to an agency signs its reader in, however
+    long after it was sent (within the link's lifetime), with no earlier session needed."""
+    token = issue_link(session, contribution_id=contribution_id, contact_id=contact_id, at=at, valid_days=valid_days)
+    return link_url(base_url, token)
+
+
 def issue_staff_link(
     session: Session, *, role: str, cycle_id: int, email: str, at: dt.datetime, valid_days: int
 ) -> str:
