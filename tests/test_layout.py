@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.once  # reads the source tree only: the SQLite pass runs it
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("models", "tasks", "flows", "portal", "deployments", "reportcycle")
 
