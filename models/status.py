@@ -10,11 +10,14 @@ from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
 from models.cycle import Cycle
-from models.lifecycle import AWAITING
+from models.lifecycle import AWAITING, ContributionState
 from models.outbox import OutboundEmail, OutboxStatus
 from models.store import calendar_of, contributions, partnership_of
 
-CHASERS = ("reminder", "overdue", "final_notice", "escalation")
+# States in which the agency still owes its contribution (and so has days left, or is late).
+OWING = frozenset({*AWAITING, ContributionState.pending})
+# The agency's own chasers; an escalation goes to its chief officer and is counted apart.
+CHASERS = ("reminder", "overdue", "final_notice")
 
 
 @dataclass(frozen=True)
@@ -23,22 +26,40 @@ class AgencyStatus:
     name: str
     state: str  # the stored state, or "overdue" when awaiting past the deadline
     deadline: dt.datetime  # aware, local time
-    days_left: int  # negative when past the deadline
+    days_left: int | None  # negative when past the deadline; None when the agency owes nothing now
     chasers_sent: int
     failed_emails: int
     last_activity: dt.datetime | None
+
+    @property
+    def days_text(self) -> str:
+        """ "3 days left", "due today", "6 days late", or nothing for an agency that has sent its contribution."""
+        n = self.days_left
+        if n is None:
+            return ""
+        if n == 0:
+            return "due today"
+        unit = "day" if abs(n) == 1 else "days"
+        return f"{n} {unit} left" if n > 0 else f"{-n} {unit} late"
 
 
 def cycle_status(session: Session, cycle: Cycle, *, at: dt.datetime) -> list[AgencyStatus]:
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
-    counts: dict[tuple[int, str], int] = {}
-    for contribution_id, status, n in session.exec(
-        select(OutboundEmail.contribution_id, OutboundEmail.status, func.count())
-        .where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.kind).in_(CHASERS))
-        .group_by(col(OutboundEmail.contribution_id), col(OutboundEmail.status))
+    chasers: dict[int, int] = {}
+    failed: dict[int, int] = {}
+    for contribution_id, kind, status, n in session.exec(
+        select(OutboundEmail.contribution_id, OutboundEmail.kind, OutboundEmail.status, func.count())
+        .where(
+            OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.status).in_([OutboxStatus.sent, OutboxStatus.failed])
+        )
+        .group_by(col(OutboundEmail.contribution_id), col(OutboundEmail.kind), col(OutboundEmail.status))
     ):
-        counts[(contribution_id or 0, status)] = n
+        key = contribution_id or 0
+        if status == OutboxStatus.failed:  # any email about the contribution a person must look at
+            failed[key] = failed.get(key, 0) + n
+        elif kind in CHASERS:  # delivered chasers only: one queued this minute has not reached anyone yet
+            chasers[key] = chasers.get(key, 0) + n
     last = dict(
         session.exec(
             select(AuditEvent.subject, func.max(AuditEvent.at))
@@ -57,9 +78,9 @@ def cycle_status(session: Session, cycle: Cycle, *, at: dt.datetime) -> list[Age
                 name=agency.name,
                 state="overdue" if overdue else c.status,
                 deadline=deadline,
-                days_left=(c.due_date - today).days,
-                chasers_sent=counts.get((c.id or 0, OutboxStatus.sent), 0),
-                failed_emails=counts.get((c.id or 0, OutboxStatus.failed), 0),
+                days_left=(c.due_date - today).days if c.status in OWING else None,
+                chasers_sent=chasers.get(c.id or 0, 0),
+                failed_emails=failed.get(c.id or 0, 0),
                 last_activity=activity.replace(tzinfo=dt.UTC) if activity and activity.tzinfo is None else activity,
             )
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +17,25 @@ from portal import around, contribution, manager, review, signin
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
 from reportcycle.settings import Settings
+
+# One line a request (method, path, status, time): what an operator greps when someone says "the link failed".
+ACCESS = logging.getLogger("reportcycle.portal.access")
+LOG_FORMAT = "%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"
+LOG_DATES = "%Y-%m-%d %H:%M:%S%z"  # date, time and zone on every line
+_TOKEN = re.compile(r"^/c/[^/]+")
+
+
+def without_tokens(path: str) -> str:
+    """A personal link's token never reaches a log: /c/<token> is logged as /c/[token]."""
+    return _TOKEN.sub("/c/[token]", path)
+
+
+def log_requests() -> None:
+    """Access lines to standard error, for a process that serves the portal and has no logging set up."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, datefmt=LOG_DATES)
+    logging.getLogger("reportcycle.portal").setLevel(logging.INFO)
+
 
 SECURITY_HEADERS = {
     # Personal links must never leak to another site through the Referer header.
@@ -33,9 +55,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        ACCESS.info(
+            "%s %s %d %.1f ms",
+            request.method,
+            without_tokens(request.url.path),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     @app.exception_handler(StarletteHTTPException)

@@ -90,7 +90,15 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop it after the runner
-            env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"},
+            env={
+                **os.environ,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+                # The UI in a browser calls the API where this server is, not Prefect's default port 4200.
+                "PREFECT_SERVER_API_HOST": host,
+                "PREFECT_SERVER_API_PORT": str(port),
+                "PREFECT_UI_API_URL": url,
+            },
         )
     server = PrefectServer(url, process)
     started = time.perf_counter()
@@ -156,7 +164,7 @@ class _RunnerThread(threading.Thread):
 def _portal(settings: Settings, host: str, port: int) -> Any:
     import uvicorn
 
-    from portal.app import create_app
+    from portal.app import create_app, log_requests
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
@@ -164,6 +172,7 @@ def _portal(settings: Settings, host: str, port: int) -> Any:
             # serve() owns SIGINT/SIGTERM and stops the portal itself, after the runner.
             yield
 
+    log_requests()
     return Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
 
 

@@ -137,7 +137,7 @@ def test_held_escalation_waits_for_the_business_manager_and_the_digest_says_so(s
         assert "Escalations waiting for your confirmation" in body
         assert "Emails that could not be delivered" in body and "piotr.zawadzki" in body
         assert (
-            "Riverside Housing Association: overdue, due Fri 5 Jun 12:00 (-6 days), 0 chasers sent" in body
+            "Riverside Housing Association: overdue, due Fri 5 Jun 12:00 (6 days late), 0 chasers sent" in body
         )  # this run's are not sent yet
         assert str(digest.message["Subject"]) == (
             "Safeguarding Adults Board Annual Report 2025/26 chase, Thursday 11 June 2026: 25 actions, 5 overdue, "

@@ -417,3 +417,23 @@ def test_last_years_text_is_offered_as_a_starting_point(session: Session, databa
         assert "Our own new plans." in filled.text  # what was typed stays
         assert "Birmingham City Council (BCC) has responsibility for a wide range of services" in filled.text
         assert session.exec(select(WorkingCopy)).all() == []
+
+
+def test_each_request_is_logged_without_its_token(
+    client: TestClient, links: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    token = links[_lead("bcc")]
+    with caplog.at_level(logging.INFO, logger="reportcycle.portal.access"):
+        client.get(f"/c/{token}")
+        client.post(f"/c/{token}")
+        client.get("/no-such-page")
+    lines = [r.getMessage() for r in caplog.records if r.name == "reportcycle.portal.access"]
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "GET /c/[token] 200",
+        "POST /c/[token] 303",
+        "GET /no-such-page 404",
+    ]
+    assert all(line.endswith(" ms") for line in lines)
+    assert not any(token in r.getMessage() for r in caplog.records)

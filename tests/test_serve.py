@@ -162,6 +162,9 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
         process = _serve("--port", str(portal), "--prefect-port", str(api), env=env)
         try:
             _all_healthy(portal, process)
+            # the Prefect UI, served on a port of our choosing, calls the API on that port (not 4200)
+            ui = httpx.get(f"http://127.0.0.1:{api}/ui-settings", timeout=10).json()
+            assert ui["api_url"] == f"http://127.0.0.1:{api}/api"
             found = httpx.post(f"http://127.0.0.1:{api}/api/deployments/filter", json={}, timeout=10).json()
             assert sorted(d["name"] for d in found) == sorted(
                 [

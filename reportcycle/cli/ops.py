@@ -57,7 +57,7 @@ def status() -> None:
                 r.name,
                 f"[{colour}]{r.state}[/{colour}]" if colour else r.state,
                 f"{r.deadline:%a %d %b %Y %H:%M}",
-                str(r.days_left),
+                r.days_text,
                 str(r.chasers_sent),
                 str(r.failed_emails),
                 f"{r.last_activity.astimezone(r.deadline.tzinfo):%Y-%m-%d %H:%M}" if r.last_activity else "",

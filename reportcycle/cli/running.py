@@ -22,12 +22,13 @@ def portal(
     with _errors():
         import uvicorn
 
-        from portal.app import create_app
+        from portal.app import create_app, log_requests
 
         settings = _settings()  # checked here, once, before any process starts
         common.console.print(
             f"portal on http://{host}:{port}, {workers} process(es) (links are built from {settings.public_base_url})"
         )
+        log_requests()
         if workers == 1:
             uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
         else:

@@ -187,8 +187,9 @@ def chase_cycle(
             note = step.name + (" (held for the business manager's confirmation)" if held else "")
             planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=note)
             (report.superseded if superseded_step else report.emails).append(planned)
-            verb = "superseded, not sent" if superseded_step else "held" if held else "sent"
-            did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} to {', '.join(to)}")
+            # Queued, not sent: dispatch sends it after this run, and the digest must not claim more than it knows.
+            verb = "superseded, not sent" if superseded_step else "held" if held else "queued"
+            did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} for {', '.join(to)}")
             record(
                 session,
                 at=at,

@@ -74,7 +74,7 @@ def enqueue_digest(
                 "name": r.name,
                 "state": r.state,
                 "deadline": f"{r.deadline:%a %-d %b %H:%M}",
-                "days": r.days_left,
+                "days": r.days_text,
                 "chasers": r.chasers_sent,
                 "failed": r.failed_emails,
             }

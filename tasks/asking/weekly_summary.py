@@ -82,7 +82,7 @@ def enqueue_weekly_summary(session: Session, cycle: Cycle, *, at: dt.datetime, t
         "held": held,
         "dates": [{"what": what, "day": day_text(day), "days": (day - today).days} for what, day in dates],
         "rows": [
-            {"name": r.name, "state": r.state, "deadline": f"{r.deadline:%a %-d %b %H:%M}", "days": r.days_left}
+            {"name": r.name, "state": r.state, "deadline": f"{r.deadline:%a %-d %b %H:%M}", "days": r.days_text}
             for r in rows
         ],
     }
