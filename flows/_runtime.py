@@ -1,13 +1,19 @@
-"""What every flow needs: settings, the clock, a session that a dry run rolls back."""
+"""What every flow needs: settings, the clock, a session that a dry run rolls back, and Prefect, or not.
+
+`flow` and `task` here wrap Prefect's decorators. A command run with no Prefect server to record it calls
+`without_prefect()` before importing the flows: the decorators then give back the plain functions, so the
+same stage code runs without importing Prefect or starting a server (a second or two, not twenty).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from sqlmodel import Session
 
 from models.db import engine_for
@@ -15,6 +21,71 @@ from reportcycle.clock import resolve
 from reportcycle.settings import Settings, get_settings
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PREFECT = True  # False once without_prefect() is called, before the flows are imported
+
+
+@contextmanager
+def without_prefect() -> Iterator[bool]:
+    """Flows imported inside this are plain functions: nothing is sent to (or starts) a Prefect server. Yields
+    whether that holds: flows already imported as Prefect flows (a test process) stay what they are."""
+    global _PREFECT
+    loaded = [name for name in sys.modules if name.startswith("flows.") and name != "flows._runtime"]
+    before = _PREFECT
+    _PREFECT = before if loaded else False
+    try:
+        yield not _PREFECT
+    finally:
+        _PREFECT = before
+
+
+def recorded() -> bool:
+    """Whether flow runs in this process are Prefect runs (recorded on a server)."""
+    return _PREFECT
+
+
+def _plain(fn: F) -> F:
+    # What the CLI and the flows call on a task or flow besides calling it, as the plain function needs them.
+    fn.fn = fn  # type: ignore[attr-defined]
+    fn.with_options = lambda **_: fn  # type: ignore[attr-defined]
+    return fn
+
+
+def flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Prefect's @flow, or the function itself when this process runs without Prefect."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        if not _PREFECT:
+            return _plain(fn)
+        from prefect import flow as prefect_flow
+
+        return prefect_flow(**options)(fn)
+
+    return wrap
+
+
+def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Prefect's @task, never cached (every task reads the database, which is the truth), or the function."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        if not _PREFECT:
+            return _plain(fn)
+        from prefect import task as prefect_task
+        from prefect.cache_policies import NO_CACHE
+
+        return prefect_task(cache_policy=NO_CACHE, **options)(fn)
+
+    return wrap
+
+
+def run_logger() -> Any:
+    """The flow or task run's logger (its lines reach the Prefect UI), or a plain one without Prefect."""
+    if not _PREFECT:
+        return logging.getLogger("reportcycle.flows")
+    from prefect import get_run_logger
+
+    return get_run_logger()
 
 
 def in_session(settings: Settings, work: Callable[[Session], T], *, dry_run: bool) -> T:
@@ -62,6 +133,8 @@ def rename_run(name: str) -> None:
 
     Only a name: a failure here is logged and the run's work stands.
     """
+    if not _PREFECT:
+        return
     from uuid import UUID
 
     from prefect import get_run_logger
@@ -82,8 +155,26 @@ def short_runs() -> Iterator[None]:
     Heartbeats let a Prefect server mark a dead worker's run as crashed; an
     in-process run dies with its caller, and joining the thread costs ~1 s a run.
     """
+    if not _PREFECT:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
 
-__all__ = ["Settings", "get_settings", "in_session", "now", "rename_run", "run_name", "short_runs"]
+__all__ = [
+    "Settings",
+    "flow",
+    "get_settings",
+    "in_session",
+    "now",
+    "recorded",
+    "rename_run",
+    "run_logger",
+    "run_name",
+    "short_runs",
+    "task",
+    "without_prefect",
+]

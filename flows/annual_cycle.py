@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.chase import chase_flow
 from flows.collate import collate_flow
 from flows.open_cycle import open_cycle_flow
@@ -22,12 +19,12 @@ from tasks.asking.plan import Plan, plan
 from tasks.report.distribution import track_distribution
 
 
-@task(name="what is due", cache_policy=NO_CACHE)
+@task(name="what is due")
 def plan_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> Plan:
     return in_session(get_settings(), lambda s: plan(s, find_cycle(s, partnership, cycle), at=at), dry_run=True)
 
 
-@task(name="distribution", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@task(name="distribution", retries=2, retry_delay_seconds=10)
 def distribution_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> list[str]:
     """After publication: the national bodies' deadline in the business manager's digest until it is met."""
     s = get_settings()
@@ -45,7 +42,7 @@ def annual_cycle_flow(
     partnership: str | None = None, cycle: str | None = None, at: dt.datetime | None = None, actor: str = "system"
 ) -> list[str]:
     moment = now(at)
-    logger = get_run_logger()
+    logger = run_logger()
     done: list[str] = []
     due = plan_task(partnership, cycle, moment)
     if due.open:

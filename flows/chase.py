@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
 from tasks.asking.chase import ChaseReport, chase_cycle
@@ -15,7 +12,7 @@ from tasks.report.distribution import track_all
 
 
 # Safe to retry: each step of the ladder is one keyed outbox row.
-@task(name="plan chasers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="plan chasers", retries=2, retry_delay_seconds=[1, 5])
 def chase_task(partnership: str | None, cycle: str | None, at: dt.datetime, dry_run: bool, actor: str) -> ChaseReport:
     s = get_settings()
     return in_session(
@@ -44,7 +41,7 @@ def chase_flow(
 ) -> ChaseReport:
     moment = now(at)
     report = chase_task(partnership, cycle, moment, dry_run, actor)
-    logger = get_run_logger()
+    logger = run_logger()
     if report.skipped_because:
         logger.info("nothing sent: %s", report.skipped_because)
     logger.info(
@@ -59,14 +56,14 @@ def chase_flow(
     return report
 
 
-@task(name="find running cycles", cache_policy=NO_CACHE)
+@task(name="find running cycles")
 def running_cycles_task(partnership: str | None) -> list[tuple[str, str]]:
     return in_session(
         get_settings(), lambda s: [(p.slug, c.label) for c, p in running_cycles(s, partnership)], dry_run=True
     )
 
 
-@task(name="track distribution", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="track distribution", retries=2, retry_delay_seconds=[1, 5])
 def distribution_all_task(partnership: str | None, at: dt.datetime) -> dict[str, list[str]]:
     """Published cycles whose national bodies still wait for the report: a digest line each working day."""
     s = get_settings()
@@ -91,7 +88,7 @@ def chase_all_flow(
     reported, and the others are still chased; the run fails at the end if any did.
     """
     moment = now(at)
-    logger = get_run_logger()
+    logger = run_logger()
     reports: list[ChaseReport] = []
     failed: list[str] = []
     for slug, label in running_cycles_task(partnership):

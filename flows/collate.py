@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, rename_run, run_name
+from flows._runtime import flow, get_settings, in_session, now, rename_run, run_logger, run_name, task
 from models.store import find_cycle
 from tasks.report.collate import CollateResult, collate
 
 
 # Safe to retry: an unchanged collation returns the existing draft; files are written atomically.
-@task(name="collate draft", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="collate draft", retries=2, retry_delay_seconds=[1, 5])
 def collate_task(partnership: str | None, cycle: str | None, at: dt.datetime, actor: str) -> CollateResult:
     s = get_settings()
     return in_session(
@@ -36,7 +33,7 @@ def collate_flow(
 ) -> CollateResult:
     result = collate_task(partnership, cycle, now(at), actor)
     verb = "collated" if result.created else "unchanged since"
-    get_run_logger().info("%s draft %d: %s", verb, result.number, result.path)
+    run_logger().info("%s draft %d: %s", verb, result.number, result.path)
     # The number is known only now; the run's name then says which draft it made.
     rename_run(f"collate draft {result.number}" + ("" if result.created else " (unchanged)"))
     return result

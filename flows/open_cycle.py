@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
 from tasks.asking.cycle_open import OpenReport, open_cycle
 
 
 # Safe to retry: every row it writes is keyed (one contribution per agency, one request per contact).
-@task(name="open cycle", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="open cycle", retries=2, retry_delay_seconds=[1, 5])
 def open_cycle_task(
     partnership: str | None, cycle: str | None, at: dt.datetime, dry_run: bool, actor: str
 ) -> OpenReport:
@@ -45,7 +42,7 @@ def open_cycle_flow(
 ) -> OpenReport:
     moment = now(at)
     report = open_cycle_task(partnership, cycle, moment, dry_run, actor)
-    logger = get_run_logger()
+    logger = run_logger()
     for warning in report.warnings:
         logger.warning(warning)
     logger.info("%s: %d requests queued", report.cycle, len(report.emails))

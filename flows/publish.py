@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
 from tasks.report.publish import NotReadyToPublish, PublishResult, publish
 
 
 # Not retried by Prefect: a refused gate is an answer, not a fault; a re-run resumes where it stopped.
-@task(name="publish report", cache_policy=NO_CACHE)
+@task(name="publish report")
 def publish_task(partnership: str | None, cycle: str | None, at: dt.datetime, actor: str) -> PublishResult:
     s = get_settings()
     try:
@@ -46,9 +43,9 @@ def publish_flow(
     moment = now(at)
     result = publish_task(partnership, cycle, moment, actor)
     if result.refused:
-        get_run_logger().info("not published: %s", result.refused)
+        run_logger().info("not published: %s", result.refused)
         return result
-    get_run_logger().info("published to %s; %d notices queued", result.folder, result.notices_queued)
+    run_logger().info("published to %s; %d notices queued", result.folder, result.notices_queued)
     if send:
         dispatch_task(moment)
     return result

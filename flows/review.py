@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
 from tasks.review.review import ReviewReport, apply_decisions
 
 
 # Safe to retry: a decision is applied once (applied_at), its email is a keyed outbox row.
-@task(name="apply decisions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="apply decisions", retries=2, retry_delay_seconds=[1, 5])
 def review_task(partnership: str | None, cycle: str | None, at: dt.datetime, actor: str) -> ReviewReport:
     s = get_settings()
     return in_session(
@@ -41,7 +38,7 @@ def review_flow(
 ) -> ReviewReport:
     moment = now(at)
     report = review_task(partnership, cycle, moment, actor)
-    logger = get_run_logger()
+    logger = run_logger()
     logger.info("applied: %s", ", ".join(report.applied) or "nothing")
     if report.stale:
         logger.warning("not applied, the text changed after the Chair read it: %s", ", ".join(report.stale))

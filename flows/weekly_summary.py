@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
-from flows._runtime import get_settings, in_session, now, run_name
+from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
 from tasks.asking.weekly_summary import SummaryResult, enqueue_weekly_summary
 
 
 # Safe to retry: one keyed outbox row per cycle and ISO week.
-@task(name="weekly summaries", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="weekly summaries", retries=2, retry_delay_seconds=[1, 5])
 def summary_task(partnership: str | None, cycle: str | None, at: dt.datetime) -> list[SummaryResult]:
     s = get_settings()
 
@@ -33,7 +31,7 @@ def weekly_summary_flow(
 ) -> list[SummaryResult]:
     moment = now(at)
     results = summary_task(partnership, cycle, moment)
-    logger = get_run_logger()
+    logger = run_logger()
     for r in results:
         logger.info("%s %s: %s", r.cycle, r.week, "queued" if r.queued else r.skipped_because)
     if send and any(r.queued for r in results):

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from reportcycle.prefect_env import forget_served, record_served
 from reportcycle.settings import Settings
 
 STARTUP_SECONDS = 90.0  # a cold Prefect server migrates its database first
@@ -189,13 +190,15 @@ def serve(
 ) -> None:
     """`with_deployments=False`: the Prefect server and the portal only, for when workers run the
     deployments from a work pool (`reportcycle deploy`)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     from deployments.schedules import build
 
     log = settings.output_dir / "prefect-server.log"
     server = prefect_server(PREFECT_API_URL.value(), prefect_host, prefect_port, log)
     os.environ["PREFECT_API_URL"] = server.url  # flow-run subprocesses the runner starts inherit it
+    home = Path(PREFECT_HOME.value())
+    record_served(home, server.url)  # commands run beside serve record their runs on it, with nothing to set
     try:
         deployments = build(timezone) if with_deployments else []
         # Serving would re-register them to this process and drop the pull step workers need to find the
@@ -212,6 +215,7 @@ def serve(
             say(f"Prefect API {server.url} ({started}); UI at {server.url.removesuffix('/api')}")
             asyncio.run(_serve(settings, deployments, host, port, say))
     finally:
+        forget_served(home)
         server.stop()
     say("stopped")
 

@@ -63,6 +63,17 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            port = make_url(url).port  # read here, so a bad one is a setting's error, not a crash at first use
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"{_masked_url(url)!r} is not a database URL: write postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+            ) from None
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"port {port} in {_masked_url(url)!r} is out of range; a port is 1-65535, e.g. 5432")
         return url
 
     @field_validator("smtp_port", mode="before")

@@ -92,7 +92,8 @@ def test_a_withdrawn_contact_cannot_get_back_in_by_asking_for_a_fresh_link(
         ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403),
         ({"Origin": "https://evil.example"}, 403),
         ({"Sec-Fetch-Site": "same-site"}, 403),  # a sibling subdomain is not our page either
-        ({"Origin": "null"}, 403),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, 303),  # our own form: we send no Referer
         ({"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}, 303),
         ({"Origin": "http://127.0.0.1:8000"}, 303),  # the public base URL, behind a proxy
         ({}, 303),  # no header at all: an old browser; SameSite=Lax still holds

@@ -107,7 +107,7 @@ def test_health_and_status_alert_when_no_chase_by_eleven(
             "no chase has run today (Friday 29 May 2026) by 11:00 Europe/London for riverside-sab 2025/26; "
         )
         status = CliRunner().invoke(app, ["--at", "2026-05-29T11:30+01:00", "status"])
-        assert status.exit_code == 0, status.output
+        assert status.exit_code == 1, status.output  # an alert is a failing check: a monitor reads the code
         assert "ALERT: no chase has run today (Friday 29 May 2026)" in " ".join(status.output.split())
 
         chase_all_flow(at=local("2026-05-29", "11:40"))

@@ -17,6 +17,7 @@ from reportcycle.cli.common import (
     _local_start,
     _now,
     _print_emails,
+    _stage_runs,
 )
 
 
@@ -25,10 +26,9 @@ def chase(
 ) -> None:
     """Send the reminders, overdue notices and escalations due now (every running cycle unless --cycle names one)."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.chase import chase_all_flow, chase_flow
+        with _stage_runs():
+            from flows.chase import chase_all_flow, chase_flow
 
-        with short_runs():
             if OPTIONS.cycle:
                 _check_cycle()
                 reports = [chase_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)]
@@ -49,12 +49,14 @@ def chase(
 def dispatch() -> None:
     """Send the queued emails that are due."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.dispatch import dispatch_flow
+        with _stage_runs():
+            from flows._runtime import recorded
+            from flows.dispatch import dispatch_flow
 
-        with short_runs():
-            state = dispatch_flow(_now(), return_state=True)
-        report = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+            if recorded():  # the run's state (Failed, "Undelivered") is for the Prefect UI; we print the report
+                report = dispatch_flow(_now(), return_state=True).result(raise_on_failure=False)
+            else:
+                report = dispatch_flow(_now())
         common.console.print(report.summary, highlight=False)
         for error in report.errors:
             common.err_console.print(f"[red]failed:[/red] {error}", highlight=False)

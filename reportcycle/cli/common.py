@@ -97,8 +97,16 @@ def _errors() -> Iterator[None]:
         err_console.print(f"[red]error:[/red] {message}", highlight=False)
         raise typer.Exit(1) from None
     except (OperationalError, ProgrammingError) as exc:
-        hint = "run `reportcycle init` to create or upgrade the database"
-        err_console.print(f"[red]error:[/red] database: {str(exc.orig).splitlines()[0]} ({hint})", highlight=False)
+        reason = str(exc.orig).splitlines()[0]
+        unreachable = any(
+            words in reason.lower()
+            for words in ("connection", "could not connect", "unable to open", "timeout", "password authentication")
+        )
+        if unreachable:
+            hint = "check REPORTCYCLE_DATABASE_URL, and that the database server is running and lets you in"
+        else:
+            hint = "run `reportcycle init` to create or upgrade the database"
+        err_console.print(f"[red]error:[/red] database: {reason} ({hint})", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -119,6 +127,42 @@ def _check_cycle() -> None:
     from models.store import find_cycle
 
     _in_session(lambda s: find_cycle(s, OPTIONS.partnership, OPTIONS.cycle).id)
+
+
+@contextmanager
+def _stage_runs() -> Iterator[None]:
+    """Run a stage's flow: as a Prefect run when a server records it, else the same code without Prefect (no
+    server is ever started here: that took 20 s a command, and failed outright on a loaded machine)."""
+    from flows import _runtime
+    from reportcycle.prefect_env import configured_api_url
+
+    api = configured_api_url()
+    if api is None:
+        with _runtime.without_prefect() as plain:
+            if not plain:  # the flows were imported as Prefect's already (a test process): as before
+                with _runtime.short_runs():
+                    yield
+                return
+            err_console.print(
+                "[dim]no Prefect server (PREFECT_API_URL unset, no `reportcycle serve` running): "
+                "this run is not recorded in Prefect[/dim]",
+                highlight=False,
+            )
+            yield
+        return
+    import httpx
+
+    try:
+        answered = httpx.get(f"{api.rstrip('/')}/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        answered = False
+    if not answered:
+        raise CliError(
+            f"the Prefect server at {api} does not answer: start it (`reportcycle serve`), or unset "
+            "PREFECT_API_URL to run without recording the run in Prefect"
+        )
+    with _runtime.short_runs():
+        yield
 
 
 def _now() -> dt.datetime:

@@ -19,6 +19,7 @@ from reportcycle.cli.common import (
     _now,
     _print_emails,
     _settings,
+    _stage_runs,
 )
 
 
@@ -27,11 +28,10 @@ def cycle_open(
 ) -> None:
     """Open the cycle: a contribution per agency, personal links, request emails."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.open_cycle import open_cycle_flow
-
         _check_cycle()
-        with short_runs():
+        with _stage_runs():
+            from flows.open_cycle import open_cycle_flow
+
             report = open_cycle_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), dry_run=dry_run, actor=OPTIONS.actor)
         for warning in report.warnings:
             common.err_console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -42,11 +42,10 @@ def cycle_open(
 def cycle_run() -> None:
     """Run every stage of the cycle that is due now (open, review, chase, collate, publish)."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.annual_cycle import annual_cycle_flow
-
         _check_cycle()
-        with short_runs():
+        with _stage_runs():
+            from flows.annual_cycle import annual_cycle_flow
+
             done = annual_cycle_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         common.console.print(f"stages run: {', '.join(done) or 'none due'}")
 
@@ -144,8 +143,6 @@ def confirm_escalation(agency: str) -> None:
 def submit(agency: str, file: Path) -> None:
     """Record a contribution received by other means (a text file, '## Section' headings)."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.dispatch import dispatch_flow
         from tasks.contributions.submission import submit_file
 
         s = _settings()
@@ -164,7 +161,9 @@ def submit(agency: str, file: Path) -> None:
             ),
         )
         common.console.print(f"{agency}: revision {revision.number} recorded ({revision.content_hash[:12]})")
-        with short_runs():
+        with _stage_runs():
+            from flows.dispatch import dispatch_flow
+
             dispatch_flow(_now())
 
 

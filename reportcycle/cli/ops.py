@@ -76,11 +76,14 @@ def status() -> None:
                     f"{d.sent_at:%Y-%m-%d %H:%M} UTC" if d.sent_at else "",
                 )
             common.console.print(listing)
-        _print_operations()
+        if not _print_operations():
+            # A script or a monitor reading the exit code learns what a person reads in red.
+            raise typer.Exit(1)
 
 
-def _print_operations() -> None:
-    """The operator's half of `status`: the health checks, the daily chase, and Prefect's runs."""
+def _print_operations() -> bool:
+    """The operator's half of `status`: the health checks, the daily chase, and Prefect's runs; whether all
+    is well."""
     from rich.text import Text
 
     from tasks.ops.health import health, prefect_overview
@@ -100,7 +103,7 @@ def _print_operations() -> None:
     if report.outbox_alert:
         common.console.print(Text(f"ALERT: {report.outbox_alert}", style="bold red"))
     if report.checks.get("prefect") != "ok":
-        return
+        return report.ok
     for what, runs in prefect_overview().items():
         table = Table(title=f"Prefect flow runs: {what}")
         for column in ("run", "deployment", "state", "when (UTC)"):
@@ -109,6 +112,7 @@ def _print_operations() -> None:
             when = f"{run.when.astimezone(dt.UTC):%Y-%m-%d %H:%M}" if run.when else ""
             table.add_row(*(Text(c) for c in (run.name, run.deployment, run.state, when)))
         common.console.print(table if runs else Text(f"Prefect flow runs {what}: none"))
+    return report.ok
 
 
 def _detail_text(detail: dict[str, Any]) -> str:

@@ -8,17 +8,16 @@ import typer
 from rich.markup import escape
 
 from reportcycle.cli import common
-from reportcycle.cli.common import OPTIONS, CliError, _check_cycle, _errors, _in_session, _now
+from reportcycle.cli.common import OPTIONS, CliError, _check_cycle, _errors, _in_session, _now, _stage_runs
 
 
 def collate() -> None:
     """Collate a numbered draft of the report (HTML) from every current revision and the central sections."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.collate import collate_flow
-
         _check_cycle()
-        with short_runs():
+        with _stage_runs():
+            from flows.collate import collate_flow
+
             result = collate_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         verb = "collated" if result.created else "nothing changed since"
         common.console.print(f"{verb} draft {result.number}: {result.path}")
@@ -36,8 +35,6 @@ def review(
 ) -> None:
     """Record the Chair's decision and apply it (a return goes back to the agency with a new deadline)."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.review import review_flow
         from models.store import cycle_values, find_cycle
         from tasks.review.review import record_decision
 
@@ -59,7 +56,9 @@ def review(
             )
 
         _in_session(work)
-        with short_runs():
+        with _stage_runs():
+            from flows.review import review_flow
+
             report = review_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         for item in report.applied:
             common.console.print(f"applied: {item}")
@@ -70,11 +69,10 @@ def review(
 def publish() -> None:
     """Publish the approved report: HTML and PDF, frozen with SHA-256, sent to the recipients."""
     with _errors():
-        from flows._runtime import short_runs
-        from flows.publish import publish_flow
-
         _check_cycle()
-        with short_runs():
+        with _stage_runs():
+            from flows.publish import publish_flow
+
             result = publish_flow(OPTIONS.partnership, OPTIONS.cycle, _now(), actor=OPTIONS.actor)
         if result.refused:
             raise CliError(result.refused)

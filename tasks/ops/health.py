@@ -69,9 +69,9 @@ def check_smtp(settings: Settings) -> str:
 
 
 def prefect_api_url() -> str | None:
-    from prefect.settings import PREFECT_API_URL
+    from reportcycle.prefect_env import configured_api_url
 
-    return PREFECT_API_URL.value() or None
+    return configured_api_url()
 
 
 def check_prefect() -> str:

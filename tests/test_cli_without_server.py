@@ -1,0 +1,142 @@
+"""Commands that answer at once: with no Prefect server the CLI runs the same stage code without one (and says
+its runs are not recorded); with one, its runs are recorded there; a `reportcycle serve` on this machine is
+found with nothing to set; expected failures are one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from models.outbox import OutboundEmail
+from reportcycle.cli import app
+from reportcycle.mailsink import MailSink
+from reportcycle.prefect_env import SERVED, forget_served, record_served, served_api_url
+from tests.conftest import EXAMPLE
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = [
+    ["--at", "2019-04-15T09:00+01:00", "cycle", "open"],
+    ["--at", "2019-05-13T09:30+01:00", "chase"],
+    ["--at", "2019-05-13T09:40+01:00", "dispatch"],
+    ["--at", "2019-05-14T10:00+01:00", "collate"],
+]
+
+
+def _env(tmp_path: Path, database_url: str, sink: MailSink) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "REPORTCYCLE_DATABASE_URL": database_url,
+        "REPORTCYCLE_SMTP_HOST": sink.host,
+        "REPORTCYCLE_SMTP_PORT": str(sink.port),
+        "REPORTCYCLE_OUTPUT_DIR": str(tmp_path / "out"),
+        "COLUMNS": "200",
+    }
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from reportcycle.cli import app; app()", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_with_no_prefect_server_the_example_runs_and_says_it_is_not_recorded(
+    tmp_path: Path, database_url: str, session: Session
+) -> None:
+    with MailSink() as sink:
+        env = _env(tmp_path, database_url, sink)
+        loaded = _cli(env, "partnership", "load", str(EXAMPLE))
+        assert loaded.returncode == 0, loaded.stderr
+        for args in STEPS:
+            done = _cli(env, *args)
+            said = done.stdout + done.stderr
+            assert done.returncode == 0, said
+            assert "Traceback" not in said
+            assert "this run is not recorded in Prefect" in " ".join(done.stderr.split()), args
+        received = len(sink.received)
+    assert "collated draft 1" in done.stdout
+    # nothing started a Prefect server: no server database in PREFECT_HOME, and no API touched
+    assert not (tmp_path / "prefect-home" / "prefect.db").exists()
+    sent = session.exec(select(OutboundEmail).where(OutboundEmail.status == "sent")).all()
+    kinds = sorted({r.kind for r in sent})
+    assert kinds == ["digest", "reminder", "request"] and received == len(sent)
+
+
+def test_with_a_server_the_same_commands_are_recorded_on_it(
+    prefect: None, database_url: str, mail: MailSink, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    def names() -> list[str]:
+        with get_client(sync_client=True) as client:
+            return [r.name for r in client.read_flow_runs(limit=200)]
+
+    before = names()
+    runner = CliRunner()
+    assert runner.invoke(app, ["partnership", "load", str(EXAMPLE)]).exit_code == 0
+    for args in STEPS[:2]:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "not recorded in Prefect" not in result.output
+    new = [n for n in names() if n not in before]
+    assert "open 2019-04-15 08:00 UTC" in new and "chase every running cycle 2019-05-13 08:30 UTC" in new
+
+
+def test_a_running_serve_is_found_with_nothing_to_set(tmp_path: Path) -> None:
+    home = tmp_path / "prefect-home"
+    assert served_api_url(home) is None
+    record_served(home, "http://127.0.0.1:19042/api")  # this process plays the serve that started it
+    assert served_api_url(home) == "http://127.0.0.1:19042/api"
+    probe = "from reportcycle.prefect_env import configured_api_url; print(configured_api_url())"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(home)}
+    found = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert found.stdout.strip() == "http://127.0.0.1:19042/api", found.stderr
+    # a note left by a serve that died is not believed
+    (home / SERVED).write_text(json.dumps({"api_url": "http://127.0.0.1:1/api", "pid": 2**22 + 12345}))
+    assert served_api_url(home) is None
+    record_served(home, "http://127.0.0.1:19042/api")
+    forget_served(home)
+    assert not (home / SERVED).exists()
+
+
+def test_the_active_prefect_profile_counts_as_configured(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('active = "work"\n\n[profiles.work]\nPREFECT_API_URL = "http://prefect.internal:4200/api"\n')
+    probe = "from reportcycle.prefect_env import configured_api_url; print(configured_api_url())"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path), "PREFECT_PROFILES_PATH": str(profiles)}
+    found = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert found.stdout.strip() == "http://prefect.internal:4200/api", found.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+            "check REPORTCYCLE_DATABASE_URL, and that the database server is running and lets you in",
+        ),
+        ("postgresql+psycopg://postgres@127.0.0.1:54x32/test", "is not a database URL: write postgresql+psycopg://"),
+    ],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path, url: str, says: str) -> None:
+    with MailSink() as sink:
+        env = _env(tmp_path, url, sink)
+        done = _cli(env, "status")
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said
+    assert "Traceback" not in said and said.count("error:") == 1
+    assert says in said
