@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flows import _artifacts as artifacts
 from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
@@ -51,6 +52,7 @@ def chase_flow(
         len(report.emails),
         len(report.superseded),
     )
+    artifacts.chase([report])
     if send and not dry_run:
         dispatch_task(moment)
     return report
@@ -109,6 +111,7 @@ def chase_all_flow(
         )
     if not reports and not failed:
         logger.info("no running cycle to chase")
+    artifacts.chase(reports)
     if not dry_run:
         try:
             for cycle_name, lines in distribution_all_task(partnership, moment).items():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flows import _artifacts as artifacts
 from flows._runtime import flow, get_settings, in_session, now, rename_run, run_logger, run_name, task
 from models.store import find_cycle
 from tasks.report.collate import CollateResult, collate
+from tasks.report.findings import summary_lines
 
 
 # Safe to retry: an unchanged collation returns the existing draft; files are written atomically.
@@ -34,6 +36,7 @@ def collate_flow(
     result = collate_task(partnership, cycle, now(at), actor)
     verb = "collated" if result.created else "unchanged since"
     run_logger().info("%s draft %d: %s", verb, result.number, result.path)
+    artifacts.collate(result, summary_lines(result.summary, limit=20))
     # The number is known only now; the run's name then says which draft it made.
     rename_run(f"collate draft {result.number}" + ("" if result.created else " (unchanged)"))
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flows import _artifacts as artifacts
 from flows._runtime import flow, get_settings, now, recorded, run_logger, run_name, task
 from tasks.mail.dispatch import DispatchReport, dispatch_due, stop_on_signals
 
@@ -42,6 +43,7 @@ def dispatch_flow(at: dt.datetime | None = None) -> Any:
     """The run's state says what an operator needs to know: Failed when the relay could not be reached (the queue
     waits for it), "Undelivered" when some emails were refused for good (someone must fix an address)."""
     report = dispatch_task(now(at))
+    artifacts.dispatch(report)
     if not recorded():
         return report
     from prefect.states import Completed, Failed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flows import _artifacts as artifacts
 from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle
@@ -42,6 +43,7 @@ def publish_flow(
 ) -> PublishResult:
     moment = now(at)
     result = publish_task(partnership, cycle, moment, actor)
+    artifacts.publish(result)
     if result.refused:
         run_logger().info("not published: %s", result.refused)
         return result

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 from models.partnership_file import CollationChecks, GuidanceTopic, PartnershipFileError, ReportSpec, parse
 from models.report import Draft
 from models.store import contribution_for, find_agency, find_cycle
-from reportcycle.cli.review import summary_lines
 from reportcycle.settings import get_settings
 from tasks.contributions.content import markdown_to_html
 from tasks.contributions.submission import submit_file
@@ -27,6 +26,7 @@ from tasks.report.collation_report import (
     phrase_pattern,
     spelled_out,
 )
+from tasks.report.findings import summary_lines
 from tasks.report.report import CentralView, Completeness, ContributionView, ReportView, SectionView, render_html
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
