@@ -69,6 +69,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/dispatch_throughput.py
 	$(BIN)/python bench/chase_sweep.py
 	$(BIN)/python bench/portal_latency.py
+	$(BIN)/python bench/cli_latency.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
