@@ -13,10 +13,12 @@ from sqlmodel import Session
 
 from models.cycle import Contribution, Cycle
 from models.partnership import Agency, Contact
-from portal.contribution import agency_session, page_context
+from models.store import cycle_values
+from portal.contribution import agency_session, conflict_page, page_context, typed
 from portal.web import RowId, csrf_ok, expired_form, in_thread, now, page, refused, state
 from reportcycle.settings import Settings
 from tasks.contributions.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
+from tasks.contributions.working_copy import Conflict, save
 
 router = APIRouter()
 
@@ -34,8 +36,12 @@ class Around:
     at: dt.datetime
     settings: Settings
 
-    def field(self, name: str) -> str:
-        return str(self.form.get(name, ""))
+    def field(self, name: str, *names: str) -> str:
+        """The first of these fields the form has: the page's fields carry a prefix (one form holds them all)."""
+        for key in (name, *names):
+            if self.form.get(key):
+                return str(self.form.get(key))
+        return ""
 
 
 def _around(
@@ -52,14 +58,36 @@ def _around(
     agency = session.get(Agency, contribution.agency_id)
     contact = session.get(Contact, portal_session.contact_id)
     assert cycle is not None and agency is not None and contact is not None
+    # The page's buttons for these actions post the whole page: what was typed in the sections is saved first,
+    # and stays saved whatever becomes of the request.
+    found = typed(form)
+    if found is not None:
+        texts, figures = found
+        brief = cycle_values(cycle)[0]
+        version = int(str(form.get("version", "0"))) if str(form.get("version", "0")).isdigit() else -1
+        result = save(
+            session,
+            contribution,
+            texts,
+            brief=brief,
+            expected_version=version,
+            at=now(request),
+            actor=contact.email,
+            figures=figures,
+        )
+        if isinstance(result, Conflict):
+            session.rollback()
+            return conflict_page(request, contribution, portal_session, brief, result, texts, figures)
+        session.commit()
     try:
         work(Around(session, cycle, agency, contribution, contact, form, now(request), state(request).settings))
     except AgencyRequestError as exc:
         session.rollback()
+        notice = "Your text is saved." if found is not None else None
         return page(
             request,
             "contribution.html",
-            page_context(session, contribution, portal_session, now(request), errors=[str(exc)]),
+            page_context(session, contribution, portal_session, now(request), errors=[str(exc)], notice=notice),
             status_code=422,
         )
     session.commit()
@@ -88,8 +116,8 @@ async def ask_extension(request: Request, contribution_id: RowId) -> Response:
             a.agency,
             a.contribution,
             a.contact,
-            until=_date(a.field("until")),
-            reason=a.field("reason"),
+            until=_date(a.field("extension-until", "until")),
+            reason=a.field("extension-reason", "reason"),
             at=a.at,
             templates_dir=a.settings.templates_dir,
         ),
@@ -111,8 +139,8 @@ async def handover(request: Request, contribution_id: RowId) -> Response:
             a.agency,
             a.contribution,
             a.contact,
-            name=a.field("name"),
-            email=a.field("email"),
+            name=a.field("handover-name", "name"),
+            email=a.field("handover-email", "email"),
             at=a.at,
             base_url=a.settings.public_base_url,
             link_valid_days=a.settings.link_valid_days,
@@ -130,5 +158,12 @@ async def signoff(request: Request, contribution_id: RowId) -> Response:
         contribution_id,
         form,
         "signoff",
-        lambda a: sign_off(a.session, a.contribution, a.contact, name=a.field("name"), role=a.field("role"), at=a.at),
+        lambda a: sign_off(
+            a.session,
+            a.contribution,
+            a.contact,
+            name=a.field("signoff-name", "name"),
+            role=a.field("signoff-role", "role"),
+            at=a.at,
+        ),
     )

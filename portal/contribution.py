@@ -154,6 +154,42 @@ def contribution_page(
     )
 
 
+def conflict_page(
+    request: Request,
+    contribution: Contribution,
+    portal_session: PortalSession,
+    brief: Any,
+    result: Conflict,
+    texts: dict[str, str],
+    figures: dict[str, str],
+) -> Response:
+    """Two tabs saved the same contribution: both versions side by side, and the person chooses."""
+    theirs = [
+        {"title": s.title, "key": s.key, "mine": texts.get(s.key, ""), "theirs": result.theirs.sections.get(s.key, "")}
+        for s in brief.sections
+    ]
+    return page(
+        request,
+        "conflict.html",
+        {
+            "title": "Someone else saved this contribution",
+            "sections": theirs,
+            "version": result.theirs.version,
+            "csrf": portal_session.csrf_token,
+            "contribution": contribution,
+            "updated_by": result.theirs.updated_by,
+            "figures": figures,
+        },
+        status_code=409,
+    )
+
+
+def typed(form: Any) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The section texts and key figures a form carries, or None when it carries none."""
+    texts = _texts(form)
+    return (texts, _figures(form)) if texts else None
+
+
 def _figures(form: Any) -> dict[str, str]:
     return {k.removeprefix("figure-"): str(v) for k, v in form.items() if k.startswith("figure-")}
 
@@ -263,29 +299,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
     )
     if isinstance(result, Conflict):
         session.rollback()
-        theirs = [
-            {
-                "title": s.title,
-                "key": s.key,
-                "mine": texts.get(s.key, ""),
-                "theirs": result.theirs.sections.get(s.key, ""),
-            }
-            for s in brief.sections
-        ]
-        return page(
-            request,
-            "conflict.html",
-            {
-                "title": "Someone else saved this contribution",
-                "sections": theirs,
-                "version": result.theirs.version,
-                "csrf": portal_session.csrf_token,
-                "contribution": contribution,
-                "updated_by": result.theirs.updated_by,
-                "figures": figures,
-            },
-            status_code=409,
-        )
+        return conflict_page(request, contribution, portal_session, brief, result, texts, figures)
     if action in ("add-image", "word-confirm"):
         session.commit()
         done = "image" if action == "add-image" else "word"

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.partnership_file import parse
 from models.revisions import add_revision
@@ -224,3 +224,45 @@ def test_axe_does_fail_a_broken_page(browser: Browser) -> None:
     page.set_content("<html><body><img src='x.png'><input type='text'><a href='#'></a></body></html>")
     ids = {v.split(":")[0] for v in _axe(page)}
     assert {"image-alt", "label", "html-has-lang", "document-title"} <= ids
+
+
+def test_typed_text_survives_every_other_form_and_enter_in_a_one_line_field(
+    browser: Browser, portal: tuple[str, dict[str, str]], session: Session
+) -> None:
+    from models.portal import WorkingCopy
+
+    url, links = portal
+    page = browser.new_page()
+    page.goto(f"{url}/c/{links[_lead('bsol-ccg')]}")
+    page.get_by_role("button", name="Continue to the contribution").click()
+    page.wait_for_url(re.compile(r"/contribution/\d+$"))
+    contribution_url = page.url
+    typed = {"Statutory role": "Typed, then asked for more time.", "Looking ahead": "Typed, then handed over."}
+    # an extension the business manager cannot grant (before the deadline): refused, and the text is kept
+    page.get_by_label("Statutory role").fill(typed["Statutory role"])
+    page.get_by_label("The date you ask for").fill("2019-05-01")
+    page.get_by_label("Why you need it").fill("Staff away.")
+    page.get_by_role("button", name="Ask the business manager").click()
+    assert "Ask for a date after the current deadline" in page.content()
+    assert page.get_by_label("Statutory role").input_value() == typed["Statutory role"]
+    assert "Your text is saved." in page.content()
+    # a hand-over, then a sign-off: each saves the sections first
+    page.get_by_label("Looking ahead").fill(typed["Looking ahead"])
+    page.get_by_label("Their name").fill("Sam Writer")
+    page.get_by_label("Their work email address").fill("sam.writer@bsol.example.org")
+    page.get_by_role("button", name="Send them their own link").click()
+    page.wait_for_url(re.compile(r"done=handover$"))
+    page.get_by_label("Name of the senior officer who signed it off").fill("Dr A Chief")
+    page.get_by_label("Their role").fill("Chief Nurse")
+    page.get_by_role("button", name="Record the sign-off").click()
+    page.wait_for_url(re.compile(r"done=signoff$"))
+    page.goto(contribution_url)
+    for label, text in typed.items():
+        assert page.get_by_label(label).input_value() == text
+    # Enter in the picture's one-line description saves; it does not try to read a Word document or add a picture
+    page.get_by_label("Looking ahead").fill("Typed, then Enter.")
+    page.get_by_label(re.compile("^Alternative text")).press("Enter")
+    page.wait_for_url(re.compile(r"saved=1$"))
+    session.expire_all()
+    saved = session.exec(select(WorkingCopy)).one()
+    assert saved.sections["looking-ahead"] == "Typed, then Enter."
