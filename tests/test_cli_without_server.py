@@ -140,3 +140,55 @@ def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path
     assert done.returncode == 1, said
     assert "Traceback" not in said and said.count("error:") == 1
     assert says in said
+
+
+def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
+    prefect: None, database_url: str, session: Session, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from models.outbox import OutboxStatus
+    from tasks.mail.outbox import Envelope, enqueue
+    from tasks.mail.render import RenderedEmail
+    from tests.helpers import local
+    from tests.test_relay_misbehaving import Relay
+
+    at = local("2019-05-13")
+    for i in range(12):
+        envelope = Envelope(key=f"k{i}", kind="reminder", from_addr="r@p.example.org", to=[f"lead{i}@a.example.org"])
+        enqueue(session, envelope, RenderedEmail(subject="R", text="Please.\n", html="<p>Please.</p>"), at=at)
+    session.commit()
+    with Relay() as relay:
+        relay.delay = 0.4
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        env |= {
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "REPORTCYCLE_DATABASE_URL": database_url,
+            "REPORTCYCLE_SMTP_HOST": "127.0.0.1",
+            "REPORTCYCLE_SMTP_PORT": str(relay.port),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from reportcycle.cli import app; app()", "--at", at.isoformat(), "dispatch"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while len(relay.received) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in out + err
+    assert "stopped early (signal)" in " ".join(out.split()), out + err
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs(limit=200) if r.name.startswith("dispatch 2019-05-13")]
+    assert len(runs) == 1 and runs[0].state_type is not None and runs[0].state_type.value == "COMPLETED"
+    session.expire_all()
+    statuses = {r.status for r in session.exec(select(OutboundEmail))}
+    assert OutboxStatus.sending not in statuses and statuses <= {OutboxStatus.sent, OutboxStatus.queued}
