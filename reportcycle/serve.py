@@ -99,6 +99,9 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
                 "PREFECT_SERVER_API_HOST": host,
                 "PREFECT_SERVER_API_PORT": str(port),
                 "PREFECT_UI_API_URL": url,
+                # Its log is the operator's record of the server (requests refused, migrations, errors), not
+                # the banner alone; the quiet default is for short-lived servers in tests.
+                "PREFECT_SERVER_LOGGING_LEVEL": "INFO",
             },
         )
     server = PrefectServer(url, process)
