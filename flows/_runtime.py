@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlmodel import Session
@@ -107,6 +107,26 @@ def in_session(settings: Settings, work: Callable[[Session], T], *, dry_run: boo
         return result
 
 
+def tagged(tag: str) -> Any:
+    """Runs started inside carry `tag` in Prefect (to find or count them later); nothing to tag without it."""
+    if not _PREFECT:
+        return nullcontext()
+    from prefect import tags
+
+    return tags(tag)
+
+
+def count_runs(tag: str) -> int:
+    """How many flow runs carry `tag` on the Prefect server; 0 when runs are not recorded."""
+    if not _PREFECT:
+        return 0
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    with get_client(sync_client=True) as client:
+        return client.count_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])))
+
+
 def now(at: dt.datetime | None) -> dt.datetime:
     return resolve(at)
 
@@ -166,6 +186,7 @@ def short_runs() -> Iterator[None]:
 
 __all__ = [
     "Settings",
+    "count_runs",
     "flow",
     "get_settings",
     "in_session",
@@ -175,6 +196,7 @@ __all__ = [
     "run_logger",
     "run_name",
     "short_runs",
+    "tagged",
     "task",
     "without_prefect",
 ]

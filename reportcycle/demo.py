@@ -10,8 +10,6 @@ It ends with the published report under out/site/.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import os
 import shutil
@@ -147,7 +145,7 @@ class Year:
     # -- the year -------------------------------------------------------------------------------
 
     def run(self) -> DemoResult:
-        from flows._runtime import in_session, short_runs
+        from flows._runtime import count_runs, in_session, short_runs, tagged
         from flows.annual_cycle import annual_cycle_flow
         from models.partnership_file import parse
         from models.store import calendar_of, find_cycle, load_partnership, partnership_of
@@ -175,7 +173,7 @@ class Year:
             TimeElapsedColumn(),
         )
         total = (self.spec.cycle.publish_by - day).days
-        with self._tagged(), short_runs(), Progress(*columns, console=self.console) as progress:
+        with tagged(self.tag), short_runs(), Progress(*columns, console=self.console) as progress:
             bar = progress.add_task("starting", total=total, stages="")
             while True:
                 upcoming = [d for d in run_days if d > day]
@@ -205,7 +203,7 @@ class Year:
         emails = Counter(r.kind for r in self.sink.received)
         site_files = self._site_files()
         self._summary(emails)
-        return DemoResult(self._count_flow_runs(), 0.0, emails, self.out, site_files, dict(self.timeline))
+        return DemoResult(count_runs(self.tag), 0.0, emails, self.out, site_files, dict(self.timeline))
 
     def _script(self) -> list[Action]:
         deadline = self.spec.cycle.contributions_due
@@ -413,32 +411,6 @@ class Year:
             return list(publication.files) if publication else []
 
         return in_session(self.settings, files, dry_run=True)
-
-    def _tagged(self) -> Any:
-        """The demo's flow runs carry a tag of their own in Prefect, to count them; nothing to tag without it."""
-        from flows._runtime import recorded
-
-        if not recorded():
-            return contextlib.nullcontext()
-        from prefect import tags
-
-        return tags(self.tag)
-
-    def _count_flow_runs(self) -> int:
-        from flows._runtime import recorded
-
-        if not recorded():
-            return 0
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-
-        async def count() -> int:
-            async with get_client() as client:
-                return await client.count_flow_runs(
-                    flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[self.tag]))
-                )
-
-        return asyncio.run(count())
 
     def _summary(self, emails: Counter[str]) -> None:
         from flows._runtime import in_session

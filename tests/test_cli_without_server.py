@@ -80,18 +80,18 @@ def test_with_a_server_the_same_commands_are_recorded_on_it(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    def names() -> list[str]:
+    def runs() -> dict[object, str]:
         with get_client(sync_client=True) as client:
-            return [r.name for r in client.read_flow_runs(limit=200)]
+            return {r.id: r.name for r in client.read_flow_runs(limit=500)}
 
-    before = names()
+    before = runs()
     runner = CliRunner()
     assert runner.invoke(app, ["partnership", "load", str(EXAMPLE)]).exit_code == 0
     for args in STEPS[:2]:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         assert "not recorded in Prefect" not in result.output
-    new = [n for n in names() if n not in before]
+    new = [name for run_id, name in runs().items() if run_id not in before]
     assert "open 2019-04-15 08:00 UTC" in new and "chase every running cycle 2019-05-13 08:30 UTC" in new
 
 

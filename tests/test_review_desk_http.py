@@ -194,8 +194,9 @@ def test_the_chair_returns_then_reads_the_change_then_approves(
         assert response.status_code == 303 and response.headers["location"].endswith("done=return")
         bcc = contribution_for(session, cycle, find_agency(session, cycle, "bcc"))
         session.refresh(bcc)
-        # returned on Wednesday 1 May 2019; 10 working days, skipping the bank holiday on 6 May: Thursday 16 May
-        assert (bcc.status, str(bcc.due_date)) == ("returned", "2019-05-16")
+        # returned on Wednesday 1 May 2019: 10 working days (skipping the 6 May bank holiday) would be Thursday
+        # 16 May, before the deadline it had; a return never shortens a deadline, so it stays Monday 20 May
+        assert (bcc.status, str(bcc.due_date)) == ("returned", "2019-05-20")
         returned = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "returned")).one()
         assert returned.to_addrs[0] == _lead("bcc")
         assert "Say how many audits found good practice." in returned.text_body
