@@ -219,8 +219,18 @@ def serve(
             asyncio.run(_serve(settings, deployments, host, port, say))
     finally:
         forget_served(home)
+        _send_logs_now()
         server.stop()
     say("stopped")
+
+
+def _send_logs_now() -> None:
+    """This process's log lines bound for the Prefect API go before the server it started stops, not after
+    (when each would print "Error logging to API" on the way out)."""
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(Exception):  # a log line lost on the way out must not stop the shutdown
+        APILogWorker.drain_all(timeout=10, at_exit=False)
 
 
 async def _serve(settings: Settings, deployments: list[Any], host: str, port: int, say: Callable[[str], None]) -> None:
