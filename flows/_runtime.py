@@ -107,13 +107,13 @@ def in_session(settings: Settings, work: Callable[[Session], T], *, dry_run: boo
         return result
 
 
-def tagged(tag: str) -> Any:
-    """Runs started inside carry `tag` in Prefect (to find or count them later); nothing to tag without it."""
+def tagged(*labels: str) -> Any:
+    """Runs started inside carry these tags in Prefect (to find or count them later); nothing without it."""
     if not _PREFECT:
         return nullcontext()
     from prefect import tags
 
-    return tags(tag)
+    return tags(*labels)
 
 
 def count_runs(tag: str) -> int:

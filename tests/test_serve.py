@@ -26,6 +26,7 @@ from reportcycle.serve import local_api_url
 from reportcycle.settings import PROJECT_ROOT
 from tasks.links.tokens import issue_link
 from tasks.mail.outbox_admin import cancel
+from tests.browser import chromium
 from tests.helpers import open_example_cycle, own_postgres_database
 
 CLI = [sys.executable, "-c", "from reportcycle.cli import app; app()"]
@@ -179,6 +180,12 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
                 ]
             )
             assert sink.received == [], "the SMTP check must not send anything"
+            # and the UI itself, in a browser, finds the server and lists the deployments
+            with chromium() as browser:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{api}/deployments")
+                page.get_by_text("dispatch-outbox").first.wait_for(timeout=90_000)
+                assert "Can't connect to Server API" not in page.content()
 
             # Only now a running cycle: before it, no chase alert could make /health answer 503 on a weekday.
             with Session(engine_for(database_url)) as session:

@@ -161,7 +161,13 @@ def _stage_runs() -> Iterator[None]:
             f"the Prefect server at {api} does not answer: start it (`reportcycle serve`), or unset "
             "PREFECT_API_URL to run without recording the run in Prefect"
         )
-    with _runtime.short_runs():
+    from tasks.ops.health import cli_run_tags, crash_orphaned_runs
+
+    for name in crash_orphaned_runs():  # an earlier command that was killed left its run "Running"
+        err_console.print(
+            f"[yellow]note:[/yellow] flow run {name!r} marked Crashed: its command had died", highlight=False
+        )
+    with _runtime.short_runs(), _runtime.tagged(*cli_run_tags()):
         yield
 
 

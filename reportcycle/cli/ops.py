@@ -104,6 +104,10 @@ def _print_operations() -> bool:
         common.console.print(Text(f"ALERT: {report.outbox_alert}", style="bold red"))
     if report.checks.get("prefect") != "ok":
         return report.ok
+    from tasks.ops.health import crash_orphaned_runs
+
+    for name in crash_orphaned_runs():
+        common.console.print(Text(f"flow run {name!r} marked Crashed: the command running it had died", style="yellow"))
     for what, runs in prefect_overview().items():
         table = Table(title=f"Prefect flow runs: {what}")
         for column in ("run", "deployment", "state", "when (UTC)"):

@@ -11,6 +11,8 @@ worker reports to the one Prefect server, so its answer covers every machine.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +196,58 @@ def health(settings: Settings, at: dt.datetime) -> Health:
     if report.checks["database"] == "ok":
         report.outbox, report.outbox_alert = outbox_waiting(settings, at)
     return report
+
+
+# Flow runs a command starts carry this tag with the machine and the process id, so that a run whose process
+# died (killed, the terminal closed) can be told from one still running, and marked Crashed.
+CLI_TAG = "reportcycle-cli"
+
+
+def cli_run_tags() -> tuple[str, str]:
+    return CLI_TAG, f"{CLI_TAG}:{socket.gethostname()}:{os.getpid()}"
+
+
+def crash_orphaned_runs() -> list[str]:
+    """Mark Crashed the flow runs still Running (or Pending) whose command, on this machine, has died; returns
+    their names. A run killed outright (SIGKILL, a closed terminal) cannot say so itself."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    prefix = f"{CLI_TAG}:{socket.gethostname()}:"
+    crashed = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])),
+                tags=FlowRunFilterTags(all_=[CLI_TAG]),
+            ),
+            limit=200,
+        )
+        for run in runs:
+            pids = [t.removeprefix(prefix) for t in run.tags if t.startswith(prefix)]
+            if not pids or not pids[0].isdigit() or _alive(int(pids[0])):
+                continue
+            message = f"the reportcycle command that ran it (process {pids[0]}) died before the run ended"
+            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+            crashed.append(run.name)
+    return crashed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 @dataclass(frozen=True)
