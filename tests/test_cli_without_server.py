@@ -261,3 +261,23 @@ def test_a_run_whose_command_was_killed_is_marked_crashed_by_the_next_command(
     result = CliRunner().invoke(app, ["--at", "2019-05-14T10:00+01:00", "dispatch"])
     assert "marked Crashed: its command had died" in " ".join(result.output.split()), result.output
     assert state() == "CRASHED"
+
+
+def test_status_exits_non_zero_when_the_relay_does_not_answer(
+    database_url: str, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.partnership_file import parse
+    from models.store import load_partnership
+    from reportcycle.mailsink import free_port
+    from reportcycle.settings import get_settings
+    from tests.helpers import local
+
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    session.commit()
+    monkeypatch.setenv("REPORTCYCLE_SMTP_PORT", str(free_port()))  # nothing listens there
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["--at", "2019-04-02T10:00+01:00", "status"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "smtp: failing: 127.0.0.1:" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
