@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, and_, update
 from sqlmodel import Session, col, select
 
 from models.audit import record
-from models.db import session_scope
+from models.db import engine_for, session_scope
 from models.outbox import OutboundEmail, OutboxStatus, is_permanent, pending, recipients, refused_for_good
 from tasks.mail.messages import build_message
 from tasks.mail.outbox import redact_links
@@ -280,7 +280,10 @@ def dispatch_due(
         report.failed += expire(session, at=clock(), worker=worker, lifetime=lifetime)
     renewed = clock()
     unsent: list[int] = []  # claimed by this run, not yet handed to the relay
-    with SmtpSender(smtp) as sender:
+    # One session for the run's outcomes, committed after each message: the rows it loads to build the messages
+    # are the ones it records on, with no connection or SELECT a message.
+    records = Session(engine_for(database_url), expire_on_commit=False)
+    with SmtpSender(smtp) as sender, records:
         try:
             while report.unreachable is None and report.stopped is None:
                 done = report.sent + report.retrying + report.failed
@@ -294,9 +297,9 @@ def dispatch_due(
                     unsent = claim_batch(session, at=clock(), worker=worker, limit=room)
                 if not unsent:
                     break
-                with session_scope(database_url) as session:
-                    rows = session.exec(select(OutboundEmail).where(col(OutboundEmail.id).in_(unsent))).all()
-                    work = {row.id or 0: (build_message(row), pending(row)) for row in rows}
+                rows = records.exec(select(OutboundEmail).where(col(OutboundEmail.id).in_(unsent))).all()
+                work = {row.id or 0: (build_message(row), pending(row)) for row in rows}
+                records.commit()
                 while unsent:
                     if stop is not None and stop.is_set():
                         report.stopped = "signal"
@@ -311,13 +314,17 @@ def dispatch_due(
                     result = sender.send(message, to)
                     if observe:
                         observe("sent", row_id)
-                    with session_scope(database_url) as session:
-                        _record(session, row_id, to, result, at=clock(), worker=worker, lifetime=lifetime, rng=rng)
-                        unsent.pop(0)
-                        _count(report, session.get(OutboundEmail, row_id), result)
+                    try:
+                        _record(records, row_id, to, result, at=clock(), worker=worker, lifetime=lifetime, rng=rng)
                         if clock() - renewed > lease / 5:  # well inside the lease, however long a send takes
                             renewed = clock()
-                            renew(session, unsent, at=renewed, worker=worker)
+                            renew(records, unsent[1:], at=renewed, worker=worker)
+                        records.commit()
+                    except BaseException:
+                        records.rollback()
+                        raise
+                    unsent.pop(0)
+                    _count(report, records.get(OutboundEmail, row_id), result)
                     if result.unreachable:
                         report.unreachable = result.reply
                         break
