@@ -50,6 +50,8 @@ def _keep(create: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def chase(reports: list[ChaseReport]) -> None:
+    if not recorded():
+        return
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     rows = chase_rows(reports)
@@ -60,6 +62,8 @@ def chase(reports: list[ChaseReport]) -> None:
 
 
 def dispatch(report: DispatchReport) -> None:
+    if not recorded():
+        return
     from prefect.artifacts import create_markdown_artifact
 
     lines = [f"**{report.summary}**", ""]
@@ -71,6 +75,8 @@ def dispatch(report: DispatchReport) -> None:
 
 
 def collate(result: CollateResult, findings: list[str]) -> None:
+    if not recorded():
+        return
     from prefect.artifacts import create_markdown_artifact
 
     verb = "Collated" if result.created else "Nothing changed since"
@@ -81,6 +87,8 @@ def collate(result: CollateResult, findings: list[str]) -> None:
 
 
 def publish(result: PublishResult) -> None:
+    if not recorded():
+        return
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     if result.refused:
