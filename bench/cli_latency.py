@@ -69,7 +69,7 @@ def prefect_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the Prefect server did not start")
 
 
-def measure(env: dict[str, str], repeat: int, label: str) -> dict[str, float]:
+def measure(env: dict[str, str], repeat: int) -> dict[str, float]:
     found = {"reportcycle --help": timed(env, repeat, "--help")}
     found["status"] = 0.0
     run(env, "init")
@@ -101,7 +101,7 @@ def main() -> None:
             }
         )
         with console.status("without a Prefect server"):
-            results["no server"] = measure(plain, args.repeat, "no server")
+            results["no server"] = measure(plain, args.repeat)
         server, url = prefect_server(Path(tmp) / "home-server")
         try:
             served = (
@@ -115,7 +115,7 @@ def main() -> None:
                 }
             )
             with console.status("with a Prefect server"):
-                results["server"] = measure(served, args.repeat, "server")
+                results["server"] = measure(served, args.repeat)
         finally:
             server.kill()
     table = Table(title=f"CLI latency, median of {args.repeat} fresh processes (seconds; ratio to --help)")

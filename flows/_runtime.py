@@ -1,7 +1,7 @@
 """What every flow needs: settings, the clock, a session that a dry run rolls back, and Prefect, or not.
 
-`flow` and `task` here wrap Prefect's decorators. A command run with no Prefect server to record it calls
-`without_prefect()` before importing the flows: the decorators then give back the plain functions, so the
+`flow` and `task` here wrap Prefect's decorators. A command run with no Prefect server to record it imports
+the flows inside `without_prefect()`: the decorators then give back the plain functions, so the
 same stage code runs without importing Prefect or starting a server (a second or two, not twenty).
 """
 
@@ -23,7 +23,7 @@ from reportcycle.settings import Settings, get_settings
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-_PREFECT = True  # False once without_prefect() is called, before the flows are imported
+_PREFECT = True  # False inside without_prefect(), where the flows are imported as plain functions
 
 
 @contextmanager

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect.client.schemas.objects import FlowRun
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from models.outbox import OutboundEmail
+from models.outbox import OutboundEmail, OutboxStatus
 from reportcycle.cli import app
 from reportcycle.mailsink import MailSink
 from reportcycle.prefect_env import SERVED, forget_served, record_served, served_api_url
 from tests.conftest import EXAMPLE
+from tests.helpers import local
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = [
@@ -155,24 +159,18 @@ def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(tmp_path: Path
     assert says in said
 
 
-def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
-    prefect: None, database_url: str, session: Session, tmp_path: Path
-) -> None:
-    import signal
-    import time
-
-    from prefect.client.orchestration import get_client
+def _dispatch_killed_mid_run(session: Session, database_url: str, day: str, how: signal.Signals) -> str:
+    """A recorded `reportcycle dispatch` in a process of its own, sending 12 emails to a slow relay, sent `how`
+    once two have arrived; returns what it printed."""
     from prefect.settings import PREFECT_API_URL
 
-    from models.outbox import OutboxStatus
     from tasks.mail.outbox import Envelope, enqueue
     from tasks.mail.render import RenderedEmail
-    from tests.helpers import local
     from tests.test_relay_misbehaving import Relay
 
-    at = local("2019-05-13")
+    at = local(day)
     for i in range(12):
-        envelope = Envelope(key=f"k{i}", kind="reminder", from_addr="r@p.example.org", to=[f"lead{i}@a.example.org"])
+        envelope = Envelope(key=f"{day}:{i}", kind="reminder", from_addr="r@p.example.org", to=[f"l{i}@a.example.org"])
         enqueue(session, envelope, RenderedEmail(subject="R", text="Please.\n", html="<p>Please.</p>"), at=at)
     session.commit()
     with Relay() as relay:
@@ -189,19 +187,32 @@ def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         deadline = time.monotonic() + 120
         while len(relay.received) < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    assert "Traceback" not in out + err
-    assert "stopped early (signal)" in " ".join(out.split()), out + err
+        proc.send_signal(how)
+        out, _ = proc.communicate(timeout=120)
+    return out
+
+
+def _runs(prefix: str) -> list[FlowRun]:
+    from prefect.client.orchestration import get_client
+
     with get_client(sync_client=True) as client:
-        runs = [r for r in client.read_flow_runs(limit=200) if r.name.startswith("dispatch 2019-05-13")]
-    assert len(runs) == 1 and runs[0].state_type is not None and runs[0].state_type.value == "COMPLETED"
+        return [r for r in client.read_flow_runs(limit=200) if r.name.startswith(prefix)]
+
+
+def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
+    prefect: None, database_url: str, session: Session
+) -> None:
+    out = _dispatch_killed_mid_run(session, database_url, "2019-05-13", signal.SIGTERM)
+    assert "Traceback" not in out
+    assert "stopped early (signal)" in " ".join(out.split()), out
+    (run,) = _runs("dispatch 2019-05-13")
+    assert run.state_type is not None and run.state_type.value == "COMPLETED"
     session.expire_all()
     statuses = {r.status for r in session.exec(select(OutboundEmail))}
     assert OutboxStatus.sending not in statuses and statuses <= {OutboxStatus.sent, OutboxStatus.queued}
@@ -210,50 +221,14 @@ def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
 def test_a_run_whose_command_was_killed_is_marked_crashed_by_the_next_command(
     prefect: None, database_url: str, session: Session, mail: MailSink
 ) -> None:
-    import signal
-    import time
-
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL
 
-    from tasks.mail.outbox import Envelope, enqueue
-    from tasks.mail.render import RenderedEmail
-    from tests.helpers import local
-    from tests.test_relay_misbehaving import Relay
-
-    at = local("2019-05-14")
-    for i in range(12):
-        envelope = Envelope(key=f"kill{i}", kind="reminder", from_addr="r@p.example.org", to=[f"l{i}@a.example.org"])
-        enqueue(session, envelope, RenderedEmail(subject="R", text="Please.\n", html="<p>Please.</p>"), at=at)
-    session.commit()
-    with Relay() as relay:
-        relay.delay = 0.4
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-        env |= {
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-            "REPORTCYCLE_DATABASE_URL": database_url,
-            "REPORTCYCLE_SMTP_HOST": "127.0.0.1",
-            "REPORTCYCLE_SMTP_PORT": str(relay.port),
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from reportcycle.cli import app; app()", "--at", at.isoformat(), "dispatch"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 120
-        while len(relay.received) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)  # nothing in the process can react to this
-        proc.wait(timeout=30)
-
-    with get_client(sync_client=True) as client:
-        (killed,) = [r.id for r in client.read_flow_runs(limit=200) if r.name.startswith("dispatch 2019-05-14")]
+    _dispatch_killed_mid_run(session, database_url, "2019-05-14", signal.SIGKILL)  # nothing in it can react
+    (killed,) = _runs("dispatch 2019-05-14")
 
     def state() -> str:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(killed)
+            run = client.read_flow_run(killed.id)
         return str(run.state_type.value if run.state_type else None)
 
     assert state() == "RUNNING"  # what the operator saw before: "Running" forever
