@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from types import TracebackType
 
 import aiosmtplib
@@ -65,7 +65,7 @@ class SmtpSender:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def send(self, message: EmailMessage, recipients: list[str]) -> SendResult:
+    def send(self, message: Message, recipients: list[str]) -> SendResult:
         """Send `message` to `recipients` only (a retry goes to those still waiting, not to everyone again)."""
         return self._runner.run(self._send(message, recipients))
 
@@ -105,7 +105,7 @@ class SmtpSender:
         self._client = client
         return client
 
-    async def _send(self, message: EmailMessage, recipients: list[str]) -> SendResult:
+    async def _send(self, message: Message, recipients: list[str]) -> SendResult:
         try:
             client = await self._connection()
             errors, reply = await client.send_message(message, sender=self.config.envelope_from, recipients=recipients)
