@@ -152,20 +152,24 @@ OUTBOX_ALERT_AFTER = dt.timedelta(hours=1)
 def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any], str | None]:
     """How many emails wait for the relay (tried, or due while it could not be reached) and since when, how
     many failed, and an alert when the oldest has waited over an hour on a working day (the relay is down)."""
+    # /health is polled: aggregates and one reply, never the waiting rows themselves (bodies and all).
+    queued = (OutboundEmail.status == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None))
     with Session(engine_for(settings.database_url)) as session:
-        waiting = session.exec(
-            select(OutboundEmail)
-            .where(OutboundEmail.status == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None))
-            .order_by(col(OutboundEmail.first_attempt_at))
-        ).all()
+        count, since = session.exec(select(func.count(), func.min(OutboundEmail.first_attempt_at)).where(*queued)).one()
+        why = session.exec(
+            select(OutboundEmail.last_error)
+            .where(*queued, col(OutboundEmail.last_error).is_not(None))
+            .order_by(col(OutboundEmail.next_attempt_at).desc())
+            .limit(1)
+        ).first()
         failed = session.exec(
             select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == OutboxStatus.failed)
         ).one()
         calendars = [calendar_of(p) for _, p in running_cycles(session)]
-    since = min((r.first_attempt_at for r in waiting if r.first_attempt_at), default=None)
-    why = next((r.last_error for r in waiting if r.last_error), None)
+    if since is not None and since.tzinfo is None:  # an aggregate comes back without the column's type
+        since = since.replace(tzinfo=dt.UTC)
     found: dict[str, Any] = {
-        "waiting": len(waiting),
+        "waiting": count,
         "waiting_since": since.isoformat() if since else None,
         "why": why,
         "failed": failed,
@@ -175,7 +179,7 @@ def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any],
         return found, None
     hours = (at - since).total_seconds() / 3600
     return found, (
-        f"{len(waiting)} email{'s' if len(waiting) != 1 else ''} waiting for the SMTP relay for {hours:.1f} hours "
+        f"{count} email{'s' if count != 1 else ''} waiting for the SMTP relay for {hours:.1f} hours "
         f"(since {since:%Y-%m-%d %H:%M} UTC; last reply: {why}): check REPORTCYCLE_SMTP_HOST "
         "and the relay; they go by themselves once it answers"
     )
