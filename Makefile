@@ -7,7 +7,10 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 
-.PHONY: demo test check test-sqlite test-postgres bench clean
+ASSETS := portal/static/govuk
+NPM_DIR := portal/assets
+
+.PHONY: assets demo test check test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -30,6 +33,20 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.system-libs | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The portal's pages use GOV.UK Frontend: the npm package at the release the PyPI govuk-frontend-jinja
+# macros target (pinned in portal/assets/package.json and its lock file), compiled with Sass to drop
+# GOV.UK's font and served from portal/static/govuk/. Rebuilt when the Sass or the pins change.
+$(ASSETS)/.built: $(NPM_DIR)/portal.scss $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "the portal's styles need npm (Debian: apt-get install npm)"; exit 1; }
+	npm ci --silent --no-audit --no-fund --prefix $(NPM_DIR)
+	mkdir -p $(ASSETS)
+	$(NPM_DIR)/node_modules/.bin/sass --no-source-map --style=compressed --load-path=$(NPM_DIR)/node_modules \
+		$(NPM_DIR)/portal.scss $(ASSETS)/portal.css
+	cp $(NPM_DIR)/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $(ASSETS)/
+	touch $@
+
+assets: $(ASSETS)/.built
+
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.chromium
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
@@ -41,7 +58,7 @@ $(VENV)/.chromium: | $(BIN)/python
 		apt-get update -q && apt-get install -y -q chromium; }
 	touch $@
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(ASSETS)/.built
 	$(BIN)/reportcycle demo
 
 check: $(VENV)/.installed-test
@@ -49,11 +66,11 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test-sqlite: $(VENV)/.installed-test
+test-sqlite: $(VENV)/.installed-test $(ASSETS)/.built
 	$(BIN)/pytest
 
 # PostgreSQL when a server answers; CI sets REQUIRE_POSTGRES=1 so a missing server fails the run.
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test $(ASSETS)/.built
 	@if pg_isready -q -h 127.0.0.1 -p 5432; then \
 		TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not once"; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
@@ -72,4 +89,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/cli_latency.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ASSETS) $(NPM_DIR)/node_modules out .pytest_cache .mypy_cache .ruff_cache

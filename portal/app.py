@@ -42,6 +42,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
+    # Pages set their own, with a nonce for GOV.UK Frontend's one inline line (portal.web.CSP); this covers the rest.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "Cache-Control": "no-store",
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             status_code=400,
         )
 
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    static = Path(__file__).parent / "static"
+    if not (static / "govuk" / "portal.css").exists():
+        ACCESS.warning("GOV.UK Frontend's styles are not built, so pages will look plain: run `make assets`")
+    app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(signin.router)
     app.include_router(contribution.router)
     app.include_router(around.router)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from models.db import engine_for
 from models.portal import PortalSession
+from portal.words import install_filters
 from reportcycle.clock import Clock, SystemClock
 from reportcycle.settings import Settings, get_settings
 from tasks.links.tokens import find_session
-from tasks.mail.render import environment
 
 COOKIE = "rc_session"
 
@@ -66,10 +69,57 @@ def visitor(request: Request, session: Session) -> PortalSession | None:
     return find_session(session, request.cookies.get(COOKIE), at=now(request))
 
 
+# The page's Content-Security-Policy: scripts only from the portal, plus the one inline line GOV.UK Frontend's
+# page template runs first (it marks the body as JavaScript-enabled), allowed by a nonce fresh for each page.
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@functools.lru_cache(maxsize=4)
+def portal_environment(templates_dir: FilePath) -> Environment:
+    """The portal's templates and GOV.UK Frontend's macros (under "govuk_frontend_jinja/"), compiled once.
+
+    The macros read optional parameters that are absent (`params.classes`), so a missing value renders
+    as nothing here, where the email templates keep StrictUndefined.
+    """
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(templates_dir),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        ),
+        undefined=ChainableUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    install_filters(env)
+    return env
+
+
+def error_list(errors: Any) -> list[dict[str, str]]:
+    """Errors as the error summary takes them: a text, and where the field is when it names one ("#id")."""
+    found = []
+    for e in errors or []:
+        if isinstance(e, dict):
+            found.append({"text": str(e["text"]), "href": str(e.get("href", ""))})
+        else:
+            found.append({"text": str(e)})
+    return found
+
+
 def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    env = environment(state(request).settings.templates_dir)
-    html = env.get_template(f"portal/{template}").render(request=request, **context)
-    return HTMLResponse(html, status_code=status_code)
+    env = portal_environment(state(request).settings.templates_dir)
+    nonce = secrets.token_urlsafe(16)
+    html = env.get_template(f"portal/{template}").render(
+        request=request, cspNonce=nonce, error_list=error_list(context.get("errors")), **context
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+    return response
 
 
 def csrf_ok(portal_session: PortalSession, submitted: str | None) -> bool:

@@ -111,11 +111,12 @@ def test_the_same_journey_by_keyboard_only(browser: Browser, portal: tuple[str, 
     page = browser.new_page()
     page.goto(f"{url}/c/{links[_lead('wmp')]}")
     page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the partnership's name in the header
     page.keyboard.press("Tab")  # Continue
     assert page.evaluate("document.activeElement.textContent") == "Continue to the contribution"
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/contribution/\d+$"))
-    for _ in range(2):
+    for _ in range(3):
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "section-statutory-role"
     page.keyboard.type("We police the city.")

@@ -232,7 +232,7 @@ def test_fresh_link_is_sent_to_the_registered_address_and_rate_limited(
 
 def test_pages_and_errors(client: TestClient) -> None:
     home = client.get("/")
-    assert home.status_code == 200 and 'lang="en"' in home.text and "Ask for a new link" in home.text
+    assert home.status_code == 200 and 'lang="en-GB"' in home.text and "Ask for a new link" in home.text
     # /health (database, SMTP, Prefect, the daily chase) is tested in test_sweep_and_health.py
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and "Page not found" in missing.text
