@@ -1,4 +1,5 @@
-"""The contribution page: the brief, the text by section, save, preview, submit, pictures and Word."""
+"""The contribution as a task list: the summary, check your answers with the preview, submit, confirmation;
+and the pictures a contribution holds."""
 
 from __future__ import annotations
 
@@ -8,26 +9,34 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session, col, select
-from starlette.datastructures import UploadFile
 
-from models.cycle import Contribution, Cycle, ReviewDecision
+from models.cycle import Contribution, ReviewDecision
 from models.lifecycle import IllegalTransition
-from models.partnership import Agency, Contact
-from models.portal import Image, PortalSession
+from models.portal import Image
 from models.revisions import IncompleteContribution
-from models.store import calendar_of, cycle_values, partnership_of
-from portal import word_upload
-from portal.web import RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, state, visitor
-from tasks.contributions.content import markdown_to_html, word_count
-from tasks.contributions.images import MAX_BYTES, ImageRefused, markdown_for, store_image
-from tasks.contributions.word_import import WordRefused
-from tasks.contributions.working_copy import Conflict, last_year, parse_figures, problems, save, submit, working_copy
+from models.store import calendar_of, partnership_of
+from portal.kept import refused_post
+from portal.web import RowId, csrf_ok, db, expired_form, in_thread, page, refused, state, visitor
+from portal.words import contribution_state
+from portal.writing import (
+    Writer,
+    closed_page,
+    conflict_page,
+    count_text,
+    figures_status,
+    form_version,
+    section_status,
+    words_of,
+    writer,
+)
+from tasks.contributions.content import markdown_to_html
+from tasks.contributions.working_copy import Conflict, parse_figures, problems, submit
 from tasks.mail.context import day_text
 from tasks.ops.events import contribution_submitted
 
 router = APIRouter()
-CLOSED = ("approved", "excused")  # nothing more to write
 DONE = {
+    "saved": "Your text is saved.",
     "extension": "Your request for more time has gone to the business manager, who will reply.",
     "handover": "Your colleague has been sent their own link; you were copied.",
     "signoff": "The sign-off is recorded.",
@@ -35,341 +44,225 @@ DONE = {
     "word": "The document's text is saved as your draft. Check it, then submit when it is ready.",
 }
 DB = Annotated[Session, Depends(db)]
-# Ids in paths are database integers: anything else is a bad request, not a server error.
 Small = Annotated[int, Query(ge=0, le=2**31 - 1)]
 ImageName = Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(png|jpg)$")]
 
 
-def agency_session(request: Request, session: Session, contribution_id: int) -> PortalSession | None:
-    found = visitor(request, session)
-    return found if found is not None and found.contribution_id == contribution_id else None
+def _returned(session: Session, w: Writer) -> dict[str, Any] | None:
+    """The Chair's latest return, its comments as paragraphs (as the Chair typed them, blank line apart)."""
+    if w.contribution.status != "returned":
+        return None
+    decision = session.exec(
+        select(ReviewDecision)
+        .where(ReviewDecision.contribution_id == w.contribution.id, ReviewDecision.decision == "return")
+        .order_by(col(ReviewDecision.decided_at).desc(), col(ReviewDecision.id).desc())
+    ).first()
+    if decision is None:
+        return None
+    section = w.section(decision.brief_section or "")
+    paragraphs = [p.strip() for p in decision.comments.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return {"paragraphs": paragraphs, "section": section.title if section else None, "chair": w.chair.name}
 
 
-def page_context(
-    session: Session,
-    contribution: Contribution,
-    portal_session: PortalSession,
-    at: Any,
-    texts: dict[str, str] | None = None,
-    figures: dict[str, str] | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    cycle = session.get(Cycle, contribution.cycle_id)
-    agency = session.get(Agency, contribution.agency_id)
-    contact = session.get(Contact, portal_session.contact_id)
-    assert cycle is not None and agency is not None and contact is not None
-    brief, priorities, _, _, chair = cycle_values(cycle)
-    copy = working_copy(session, contribution)
-    texts = texts if texts is not None else (copy.sections if copy else {})
-    figures = figures if figures is not None else (copy.figures if copy else {})
-    calendar = calendar_of(partnership_of(session, cycle))
-    previous = last_year(session, cycle, agency)
-    sections = [
-        {
-            "key": s.key,
-            "title": s.title,
-            "guidance": s.guidance,
-            "word_limit": s.word_limit,
-            "required": s.required,
-            "per_priority": s.per_priority,
-            "text": texts.get(s.key, ""),
-            "last_year": previous.get(s.key, ""),
-            "words": word_count(markdown_to_html(texts.get(s.key, ""))),
-        }
-        for s in brief.sections
-    ]
-    returned = None
-    if contribution.status == "returned":
-        decision = session.exec(
-            select(ReviewDecision)
-            .where(ReviewDecision.contribution_id == contribution.id, ReviewDecision.decision == "return")
-            .order_by(col(ReviewDecision.decided_at).desc(), col(ReviewDecision.id).desc())
-        ).first()
-        if decision is not None:
-            pointed = next((s.title for s in brief.sections if s.key == decision.brief_section), None)
-            returned = {"comments": decision.comments, "section": pointed, "chair": chair.name}
-    return {
-        "title": f"{agency.name}: {cycle.title}",
-        "returned": returned,
-        "cycle": cycle,
-        "agency": agency,
-        "contact": contact,
-        "contribution": contribution,
-        "deadline": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
-        "overdue": calendar.at_local(contribution.due_date, contribution.cut_off) < at,
-        "priorities": priorities,
-        "sections": sections,
-        "has_last_year": bool(previous),
-        "figures": [
-            {"key": f.key, "label": f.label, "unit": f.unit, "required": f.required, "value": figures.get(f.key, "")}
-            for f in brief.key_figures
-        ],
-        "version": copy.version if copy else 0,
-        "csrf": portal_session.csrf_token,
-        "closed": contribution.status in CLOSED,
-        "errors": [],
-        "kept": True,  # whether the text shown with errors was saved
-        "image_limit_mb": MAX_BYTES // 1024 // 1024,
-        "notice": None,
-        "preview": None,
-        **extra,
-    }
+def _tasks(w: Writer) -> list[dict[str, Any]]:
+    """One row per section of the brief, then the key figures: the Design System's task list items."""
+    base = f"/contribution/{w.contribution.id}"
+    items = []
+    for s in w.brief.sections:
+        text = w.texts.get(s.key, "")
+        status, colour = section_status(s, text)
+        hint = count_text(words_of(text), s.word_limit) + ("" if s.required else " (optional)")
+        items.append(_item(s.title, f"{base}/section/{s.key}", hint, status, colour))
+    if w.brief.key_figures:
+        status, colour = figures_status(w.brief, w.figures)
+        items.append(_item("Key figures for the year", f"{base}/figures", "", status, colour))
+    return items
 
 
-def _not_saved(
-    request: Request,
-    session: Session,
-    contribution: Contribution,
-    portal_session: PortalSession,
-    at: Any,
-    texts: dict[str, str],
-    figures: dict[str, str],
-    version: int,
-    errors: list[str],
-    status_code: int = 422,
-) -> Response:
-    """The page as it was sent, with what to fix: nothing was saved, nothing is lost."""
-    context = page_context(
-        session, contribution, portal_session, at, texts, figures, errors=errors, version=version, kept=False
-    )
-    return page(request, "contribution.html", context, status_code=status_code)
+def _item(title: str, href: str, hint: str, status: str, colour: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"title": {"text": title}, "href": href}
+    if hint:
+        item["hint"] = {"text": hint}
+    # The Design System shows "Completed" as plain text and anything still to do as a tag.
+    item["status"] = {"tag": {"text": status, "classes": colour}} if colour else {"text": status}
+    return item
 
 
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
-def contribution_page(
-    request: Request, contribution_id: RowId, session: DB, saved: Small = 0, submitted: Small = 0, done: str = ""
-) -> Response:
-    portal_session = agency_session(request, session, contribution_id)
-    contribution = session.get(Contribution, contribution_id)
-    if portal_session is None or contribution is None:
+def summary(request: Request, contribution_id: RowId, session: DB, done: str = "") -> Response:
+    w = writer(request, session, contribution_id)
+    if w is None:
         return refused(request)
-    if saved:
-        notice: str | None = "Your text is saved."
-    elif submitted:
-        notice = f"Submitted as revision {submitted}. A receipt is on its way."
-    else:
-        notice = DONE.get(done)
-    return page(
-        request, "contribution.html", page_context(session, contribution, portal_session, now(request), notice=notice)
+    c = w.contribution
+    calendar = calendar_of(partnership_of(session, w.cycle))
+    overdue = calendar.at_local(c.due_date, c.cut_off) < w.at and c.status in ("requested", "returned")
+    context = w.context(
+        w.cycle.title,
+        due=f"{c.cut_off:%H:%M} on {day_text(c.due_date)}",
+        overdue=overdue,
+        state_text=contribution_state(c.status, overdue=overdue),
+        state_colour="govuk-tag--red" if overdue else "",
+        signed_in=w.contact.name,
+        returned=_returned(session, w),
+        tasks=_tasks(w),
+        closed=w.closed,
+        notice=DONE.get(done),
+        notice_success=done in DONE,
     )
-
-
-def conflict_page(
-    request: Request,
-    contribution: Contribution,
-    portal_session: PortalSession,
-    brief: Any,
-    result: Conflict,
-    texts: dict[str, str],
-    figures: dict[str, str],
-) -> Response:
-    """Two tabs saved the same contribution: both versions side by side, and the person chooses."""
-    theirs = [
-        {"title": s.title, "key": s.key, "mine": texts.get(s.key, ""), "theirs": result.theirs.sections.get(s.key, "")}
-        for s in brief.sections
-    ]
-    return page(
-        request,
-        "conflict.html",
-        {
-            "title": "Someone else saved this contribution",
-            "sections": theirs,
-            "version": result.theirs.version,
-            "csrf": portal_session.csrf_token,
-            "contribution": contribution,
-            "updated_by": result.theirs.updated_by,
-            "figures": figures,
-        },
-        status_code=409,
-    )
-
-
-def typed(form: Any) -> tuple[dict[str, str], dict[str, str]] | None:
-    """The section texts and key figures a form carries, or None when it carries none."""
-    texts = _texts(form)
-    return (texts, _figures(form)) if texts else None
-
-
-def _figures(form: Any) -> dict[str, str]:
-    return {k.removeprefix("figure-"): str(v) for k, v in form.items() if k.startswith("figure-")}
-
-
-def _texts(form: Any) -> dict[str, str]:
-    return {k.removeprefix("section-"): str(v) for k, v in form.items() if k.startswith("section-")}
+    return page(request, "contribution.html", context)
 
 
 @router.post("/contribution/{contribution_id}", response_class=HTMLResponse)
-async def contribution_action(request: Request, contribution_id: RowId) -> Response:
+async def save_all(request: Request, contribution_id: RowId) -> Response:
     form = await request.form()
-    return await in_thread(request, _contribution_action, contribution_id, form)
+    return await in_thread(request, _save_all, contribution_id, form)
 
 
-def _contribution_action(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    """Save, preview or submit: one form, the button pressed says which."""
-    portal_session = agency_session(request, session, contribution_id)
-    contribution = session.get(Contribution, contribution_id)
-    if portal_session is None or contribution is None:
-        return refused(request)
-    if contribution.status in CLOSED:
-        return page(
-            request,
-            "message.html",
-            {
-                "title": "This contribution is closed",
-                "message": f"It is {contribution.status}: nothing more can be saved or submitted.",
-            },
-            status_code=409,
-        )
-    if not csrf_ok(portal_session, str(form.get("csrf", ""))):
+def _save_all(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
+    """Save every section and figure the form carries over the working copy: the conflict page's
+    "Keep my version", and any older page still open in a tab."""
+    w = writer(request, session, contribution_id)
+    if w is None:
+        return refused_post(request, session, contribution_id, form)
+    if w.closed:
+        return closed_page(request, w)
+    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
         return expired_form(request, ", so your text was not saved (go back and copy it first)")
-    texts, figures = _texts(form), _figures(form)
-    action = str(form.get("action", "save"))
-    at = now(request)
-    cycle = session.get(Cycle, contribution.cycle_id)
-    agency = session.get(Agency, contribution.agency_id)
-    contact = session.get(Contact, portal_session.contact_id)
-    assert cycle is not None and agency is not None and contact is not None
-    brief = cycle_values(cycle)[0]
-    try:
-        version = int(str(form.get("version", "0")))
-    except ValueError:
-        version = -1
-    if action == "last-year":
-        previous = last_year(session, cycle, agency)
-        filled = {key: texts.get(key, "").strip() or previous.get(key, "") for key in {*texts, *previous}}
-        return page(
-            request,
-            "contribution.html",
-            page_context(
-                session,
-                contribution,
-                portal_session,
-                at,
-                filled,
-                figures,
-                version=version,
-                notice="Last year's text is in the empty fields. Change it, then save: nothing is saved yet.",
-            ),
-        )
-    if action == "preview":
-        preview = [
-            {"title": s.title, "html": Markup(markdown_to_html(texts.get(s.key, ""), shift_headings=1))}
-            for s in brief.sections
-        ]
-        return page(
-            request,
-            "contribution.html",
-            page_context(session, contribution, portal_session, at, texts, figures, preview=preview, version=version),
-        )
-    _, wrong = parse_figures(brief, figures)
+    texts = {k.removeprefix("section-"): str(v) for k, v in form.items() if k.startswith("section-")}
+    figures = {k.removeprefix("figure-"): str(v) for k, v in form.items() if k.startswith("figure-")}
+    _, wrong = parse_figures(w.brief, figures)
     if wrong:
-        return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, wrong)
-    if action == "word":
-        return _word(request, session, contribution, portal_session, texts, figures, form, version, at, contact.email)
-    if action == "word-confirm":
-        try:
-            texts = word_upload.confirm(session, contribution, brief, form, actor=contact.email, at=at)
-        except ImageRefused as exc:
-            session.rollback()
-            context = word_upload.previews(word_upload.from_form(form, brief))
-            return page(
-                request,
-                "word_confirm.html",
-                {
-                    **context,
-                    "title": "Check the document's text",
-                    "contribution": contribution,
-                    "csrf": portal_session.csrf_token,
-                    "version": version,
-                    "errors": [str(exc)],
-                    "notes": [],
-                    "missing": [],
-                    "brief_sections": [(b.key, b.title) for b in brief.sections],
-                },
-                status_code=422,
-            )
-    if action == "add-image":
-        try:
-            texts = _with_image(session, contribution, brief.sections, texts, form, actor=contact.email, at=at)
-        except ImageRefused as exc:
-            session.rollback()
-            return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, [str(exc)])
-    result = save(
-        session, contribution, texts, brief=brief, expected_version=version, at=at, actor=contact.email, figures=figures
-    )
+        return page(request, "message.html", {"title": "Nothing was saved", "message": " ".join(wrong)}, 422)
+    mine = {**w.texts, **texts}
+    result = w.save(texts, figures, form_version(form))
     if isinstance(result, Conflict):
         session.rollback()
-        return conflict_page(request, contribution, portal_session, brief, result, texts, figures)
-    if action in ("add-image", "word-confirm"):
-        session.commit()
-        done = "image" if action == "add-image" else "word"
-        return RedirectResponse(f"/contribution/{contribution_id}?done={done}", status_code=303)
-    if action != "submit":
-        session.commit()
-        return RedirectResponse(f"/contribution/{contribution_id}?saved=1", status_code=303)
-    found = problems(brief, texts, figures)
+        return conflict_page(request, w, result, mine)
+    session.commit()
+    return RedirectResponse(f"/contribution/{contribution_id}?done=saved", status_code=303)
+
+
+def _check_context(w: Writer, errors: list[Any]) -> dict[str, Any]:
+    base = f"/contribution/{w.contribution.id}"
+    rows = []
+    for s in w.brief.sections:
+        text = w.texts.get(s.key, "")
+        status, _ = section_status(s, text)
+        value = count_text(words_of(text), s.word_limit) + ("" if status == "Completed" else f": {status.lower()}")
+        rows.append(_row(s.title, value, f"{base}/section/{s.key}", s.title))
+    figure_rows = []
+    for f in w.brief.key_figures:
+        given = w.figures.get(f.key, "").strip()
+        value = f"{given} {f.unit}".strip() if given else ("Not given" + ("" if f.required else " (optional)"))
+        figure_rows.append(_row(f.label, value, f"{base}/figures#figure-{f.key}", f.label))
+    preview = [
+        {"title": s.title, "html": Markup(markdown_to_html(w.texts.get(s.key, ""), shift_headings=1))}
+        for s in w.brief.sections
+    ]
+    figures = [
+        {"label": f.label, "value": f"{w.figures[f.key]} {f.unit}".strip()}
+        for f in w.brief.key_figures
+        if w.figures.get(f.key, "").strip()
+    ]
+    return w.context(
+        "Check your answers before you submit",
+        rows=rows,
+        figure_rows=figure_rows,
+        preview=preview,
+        preview_figures=figures,
+        errors=errors,
+        wide=False,
+    )
+
+
+def _row(key: str, value: str, href: str, hidden: str) -> dict[str, Any]:
+    return {
+        "key": {"text": key},
+        "value": {"text": value},
+        "actions": {"items": [{"href": href, "text": "Change", "visuallyHiddenText": hidden}]},
+    }
+
+
+def _linked(w: Writer, found: list[str]) -> list[dict[str, str]]:
+    """Each refusal linked to the page where it is put right: the section or key figure it names."""
+    base = f"/contribution/{w.contribution.id}"
+    linked = []
+    for text in found:
+        href = f"{base}/check"
+        for s in w.brief.sections:
+            if text.startswith(f"“{s.title}”"):
+                href = f"{base}/section/{s.key}#section-{s.key}"
+        for f in w.brief.key_figures:
+            if text.startswith(f"“{f.label}”"):
+                href = f"{base}/figures#figure-{f.key}"
+        linked.append({"text": text, "href": href})
+    return linked
+
+
+@router.get("/contribution/{contribution_id}/check", response_class=HTMLResponse)
+def check(request: Request, contribution_id: RowId, session: DB) -> Response:
+    w = writer(request, session, contribution_id)
+    if w is None:
+        return refused(request)
+    if w.closed:
+        return RedirectResponse(f"/contribution/{contribution_id}", status_code=303)
+    return page(request, "contribution_check.html", _check_context(w, []))
+
+
+@router.post("/contribution/{contribution_id}/submit", response_class=HTMLResponse)
+async def submit_it(request: Request, contribution_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _submit, contribution_id, form)
+
+
+def _submit(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
+    w = writer(request, session, contribution_id)
+    if w is None:
+        return refused_post(request, session, contribution_id, form)
+    if w.closed:
+        return closed_page(request, w)
+    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
+        return expired_form(request)
+    found = problems(w.brief, w.texts, w.figures)
     if found:
-        session.commit()  # the text is kept; only the submission is refused
-        return page(
-            request,
-            "contribution.html",
-            page_context(session, contribution, portal_session, at, texts, figures, errors=found),
-            status_code=422,
-        )
+        return page(request, "contribution_check.html", _check_context(w, _linked(w, found)), status_code=422)
     s = state(request).settings
     try:
         revision = submit(
             session,
-            cycle,
-            agency,
-            contribution,
-            texts,
-            brief=brief,
-            at=at,
-            actor=contact.email,
+            w.cycle,
+            w.agency,
+            w.contribution,
+            w.texts,
+            brief=w.brief,
+            at=w.at,
+            actor=w.contact.email,
             base_url=s.public_base_url,
             templates_dir=s.templates_dir,
-            figures=figures,
+            figures=w.figures,
         )
     except (IncompleteContribution, IllegalTransition) as exc:
-        session.commit()
-        return page(
-            request,
-            "contribution.html",
-            page_context(session, contribution, portal_session, at, texts, errors=[str(exc)]),
-            status_code=422,
-        )
+        session.rollback()
+        return page(request, "contribution_check.html", _check_context(w, [str(exc)]), status_code=422)
     session.commit()
     # After the commit, so the dispatch it wakes finds the receipt's row.
     contribution_submitted(
-        contribution_id=contribution_id, cycle_id=cycle.id or 0, agency=agency.slug, revision=revision.number, at=at
+        contribution_id=contribution_id,
+        cycle_id=w.cycle.id or 0,
+        agency=w.agency.slug,
+        revision=revision.number,
+        at=w.at,
     )
-    return RedirectResponse(f"/contribution/{contribution_id}?submitted={revision.number}", status_code=303)
+    return RedirectResponse(f"/contribution/{contribution_id}/submitted?revision={revision.number}", status_code=303)
 
 
-def _with_image(
-    session: Session,
-    contribution: Contribution,
-    sections: Any,
-    texts: dict[str, str],
-    form: Any,
-    *,
-    actor: str,
-    at: Any,
-) -> dict[str, str]:
-    """Keep the uploaded picture and put its line at the end of the chosen section."""
-    upload = form.get("image-file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ImageRefused("Choose a picture to add (a PNG or JPEG file).")
-    key = str(form.get("image-section", ""))
-    section = next((s for s in sections if s.key == key), None)
-    if section is None:
-        raise ImageRefused("Choose the section the picture belongs in.")
-    data = upload.file.read(MAX_BYTES + 1)
-    alt = str(form.get("image-alt", ""))
-    image = store_image(session, contribution, data, alt=alt, filename=upload.filename, actor=actor, at=at)
-    before = texts.get(key, "").rstrip()
-    return {**texts, key: (before + "\n\n" if before else "") + markdown_for(image, alt) + "\n"}
+@router.get("/contribution/{contribution_id}/submitted", response_class=HTMLResponse)
+def submitted(request: Request, contribution_id: RowId, session: DB, revision: Small = 0) -> Response:
+    w = writer(request, session, contribution_id)
+    if w is None:
+        return refused(request)
+    number = revision or w.contribution.current_revision or 0
+    return page(request, "contribution_submitted.html", w.context("Contribution submitted", revision=number))
 
 
 @router.get("/images/{name}")
@@ -391,49 +284,4 @@ def picture(request: Request, session: DB, name: ImageName) -> Response:
         image.data,
         media_type=image.media_type,
         headers={"Cache-Control": "private, max-age=86400", "Content-Disposition": "inline"},
-    )
-
-
-def _word(
-    request: Request,
-    session: Session,
-    contribution: Contribution,
-    portal_session: PortalSession,
-    texts: dict[str, str],
-    figures: dict[str, str],
-    form: Any,
-    version: int,
-    at: Any,
-    actor: str,
-) -> Response:
-    """Read the uploaded document and show what it proposes; the text on the page is saved first."""
-    cycle = session.get(Cycle, contribution.cycle_id)
-    assert cycle is not None
-    brief = cycle_values(cycle)[0]
-    try:
-        proposal = word_upload.propose(form, brief, texts)
-    except WordRefused as exc:
-        return _not_saved(request, session, contribution, portal_session, at, texts, figures, version, [str(exc)])
-    saved = save(
-        session, contribution, texts, brief=brief, expected_version=version, at=at, actor=actor, figures=figures
-    )
-    if isinstance(saved, Conflict):
-        session.rollback()
-        clash = "Someone saved this contribution since you opened it: save your text first, then upload it again."
-        return _not_saved(
-            request, session, contribution, portal_session, at, texts, figures, version, [clash], status_code=409
-        )
-    session.commit()
-    return page(
-        request,
-        "word_confirm.html",
-        {
-            **word_upload.previews(proposal),
-            "title": "Check the document's text",
-            "contribution": contribution,
-            "csrf": portal_session.csrf_token,
-            "version": saved.version,
-            "errors": [],
-            "brief_sections": [(b.key, b.title) for b in brief.sections],
-        },
     )

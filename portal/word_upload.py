@@ -65,8 +65,16 @@ def propose(form: Any, brief: Brief, current: dict[str, str]) -> dict[str, Any]:
         }
         for p in proposal.pictures
     ]
+    titles = {s.key: s.title for s in brief.sections}
+    # which heading went where, for the agency to check before anything is placed
+    matches = [
+        {"heading": b.heading or "Text before the first heading", "section": titles.get(b.section, "")}
+        for b in proposal.blocks
+        if b.section is not None
+    ]
     return {
         "filename": filename,
+        "matches": matches,
         "sections": sections,
         "blocks": blocks,
         "pictures": pictures,
@@ -100,7 +108,15 @@ def from_form(form: Any, brief: Brief) -> dict[str, Any]:
         }
         for i in range(_count(form, "picture"))
     ]
-    return {"filename": str(form.get("filename", "")), "sections": sections, "blocks": blocks, "pictures": pictures}
+    return {
+        "filename": str(form.get("filename", "")),
+        "sections": sections,
+        "blocks": blocks,
+        "pictures": pictures,
+        "matches": [],
+        "notes": [],
+        "missing": [],
+    }
 
 
 def _count(form: Any, name: str) -> int:

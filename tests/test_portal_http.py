@@ -1,14 +1,16 @@
-"""The agency's portal over HTTP: links that survive scanners, sessions, CSRF, save/preview/submit,
+"""The agency's portal over HTTP: links that survive scanners, sessions, CSRF, save/check/submit,
 conflicts, fresh links, and no way into another agency's contribution."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, func, select
 
 from models.audit import AuditEvent
@@ -57,11 +59,21 @@ def _enter(client: TestClient, token: str) -> str:
 
 
 def _form(client: TestClient, path: str) -> dict[str, str]:
-    html = client.get(path).text
-    fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
-    for key, text in re.findall(r'name="(section-[^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        fields[key] = text
-    return fields
+    """The csrf token and version a section page carries."""
+    html = client.get(f"{path}/section/statutory-role").text
+    return dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
+
+
+def error_links(html: str) -> list[tuple[str, str]]:
+    """The error summary's entries: where each links, and what it says."""
+    summary = html.split("govuk-error-summary__list")[1].split("</ul>")[0]
+    return re.findall(r'<a href="([^"]*)">([^<]*)</a>', summary)
+
+
+def _save(client: TestClient, path: str, key: str, text: str, action: str = "return") -> Response:
+    """Save one section from its page, as the page's form does."""
+    fields = {**_form(client, path), f"section-{key}": text, "action": action}
+    return client.post(f"{path}/section/{key}", data=fields)
 
 
 def test_opening_a_link_changes_nothing_and_sends_no_referrer(
@@ -117,63 +129,69 @@ def test_a_link_never_shows_another_agencys_contribution(
     own = _enter(client, links[_lead("bcc")])
     cycle = find_cycle(session)
     other = contribution_for(session, cycle, find_agency(session, cycle, "wmp"))
-    response = client.get(f"/contribution/{other.id}")
-    assert response.status_code == 403 and "West Midlands Police" not in response.text
+    for page in ("", "/check", "/section/statutory-role", "/figures", "/extension", "/word", "/picture"):
+        response = client.get(f"/contribution/{other.id}{page}")
+        assert response.status_code == 403 and "West Midlands Police" not in response.text, page
     fields = _form(client, own)
-    posted = client.post(f"/contribution/{other.id}", data={**fields, "action": "save"})
-    assert posted.status_code == 403
+    for page in ("", "/section/statutory-role", "/figures", "/submit", "/signoff", "/picture", "/word/confirm"):
+        posted = client.post(f"/contribution/{other.id}{page}", data={**fields, "section-statutory-role": "Mine."})
+        assert posted.status_code == 403, page
     assert session.exec(select(WorkingCopy)).all() == []
     # and no session at all
     anonymous = TestClient(client.app, follow_redirects=False)
     assert anonymous.get(own).status_code == 403
 
 
-def test_save_come_back_preview_submit_and_the_receipt_is_queued(
+def test_save_come_back_check_submit_and_the_receipt_is_queued(
     client: TestClient, session: Session, links: dict[str, str]
 ) -> None:
     path = _enter(client, links[_lead("nps")])
-    fields = _form(client, path)
-    fields.update(
-        {
-            "section-statutory-role": "We supervise offenders.\n\n#### Our teams\n\nThree teams.",
-            "section-priority-activity": "- **Training** for all staff\n- Audits",
-            "section-looking-ahead": "More *joint* work.",
-            "action": "save",
-        }
-    )
-    saved = client.post(path, data=fields)
-    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=1")
-    again = client.get(saved.headers["location"])
-    assert "Your text is saved." in again.text and "We supervise offenders." in again.text
-    assert 'name="version" value="1"' in again.text
-    preview = client.post(path, data={**_form(client, path), "action": "preview"})
-    assert "<strong>Training</strong>" in preview.text and "<h5>Our teams</h5>" in preview.text
-    submitted = client.post(path, data={**_form(client, path), "action": "submit"})
-    assert submitted.status_code == 303 and submitted.headers["location"].endswith("?submitted=1")
-    assert "Submitted as revision 1" in client.get(submitted.headers["location"]).text
+    saved = _save(client, path, "statutory-role", "We supervise offenders.\n\n#### Our teams\n\nThree teams.")
+    assert saved.status_code == 303 and saved.headers["location"] == f"{path}?done=saved"
+    assert "Your text is saved." in client.get(saved.headers["location"]).text
+    stay = _save(client, path, "priority-activity", "- **Training** for all staff\n- Audits", action="stay")
+    assert stay.headers["location"] == f"{path}/section/priority-activity?saved=1"
+    again = client.get(stay.headers["location"])
+    assert "- **Training** for all staff" in again.text and 'name="version" value="2"' in again.text
+    _save(client, path, "looking-ahead", "More *joint* work.")
+    copy = session.exec(select(WorkingCopy)).one()
+    assert set(copy.sections) == {"statutory-role", "priority-activity", "looking-ahead"}  # each kept the others
+    check = client.get(f"{path}/check")
+    assert "<strong>Training</strong>" in check.text and "<h5>Our teams</h5>" in check.text
+    assert f'href="{path}/section/looking-ahead"' in check.text and "3 words of 300" in check.text
+    submitted = client.post(f"{path}/submit", data={"csrf": _form(client, path)["csrf"]})
+    assert submitted.status_code == 303 and submitted.headers["location"] == f"{path}/submitted?revision=1"
+    done = client.get(submitted.headers["location"]).text
+    assert "govuk-panel" in done and "Contribution submitted" in done and "Revision 1" in done
+    assert "receipt" in done and "returned to you" in done
     receipt = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "receipt")).one()
     assert receipt.to_addrs == [_lead("nps")]
+    summary = client.get(path).text
+    assert "With the Chair" in summary
 
 
-def test_a_refused_submission_loses_nothing(client: TestClient, session: Session, links: dict[str, str]) -> None:
+def test_a_refused_submission_links_each_problem_to_its_page(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
     path = _enter(client, links[_lead("uhb")])
-    fields = {
-        **_form(client, path),
-        "section-statutory-role": "word " * 301,
-        "section-looking-ahead": "",
-        "action": "submit",
-    }
-    response = client.post(path, data=fields)
-    assert response.status_code == 422
-    assert "“Statutory role” has 301 words; the limit is 300. Shorten it by 1." in response.text
-    assert "“Looking ahead” is required" in response.text
-    assert "word word word" in response.text  # the text came back
-    copy = session.exec(select(WorkingCopy)).one()
-    assert copy.sections["statutory-role"].startswith("word word")
-    assert (
-        contribution_for(session, find_cycle(session), find_agency(session, find_cycle(session), "uhb")).status
-        == "requested"
-    )
+    _save(client, path, "statutory-role", "word " * 301)
+    _save(client, path, "priority-activity", "Done.")
+    response = client.post(f"{path}/submit", data={"csrf": _form(client, path)["csrf"]})
+    assert response.status_code == 422 and "There is a problem" in response.text
+    assert error_links(response.text) == [
+        (
+            f"{path}/section/statutory-role#section-statutory-role",
+            "“Statutory role” has 301 words; the limit is 300. Shorten it by 1.",
+        ),
+        (f"{path}/section/looking-ahead#section-looking-ahead", "“Looking ahead” is required: write something in it."),
+    ]
+    assert session.exec(select(WorkingCopy)).one().sections["statutory-role"].startswith("word word")
+    cycle = find_cycle(session)
+    assert contribution_for(session, cycle, find_agency(session, cycle, "uhb")).status == "requested"
+    # the section page says it on the field too
+    section = client.get(f"{path}/section/statutory-role").text
+    assert 'aria-describedby="section-statutory-role-hint section-statutory-role-error"' in section
+    assert "301 words of 300" in section
 
 
 def test_two_tabs_the_second_save_gets_a_conflict_page(
@@ -181,15 +199,15 @@ def test_two_tabs_the_second_save_gets_a_conflict_page(
 ) -> None:
     path = _enter(client, links[_lead("bwc")])
     tab_one, tab_two = _form(client, path), _form(client, path)
-    first = client.post(path, data={**tab_one, "section-statutory-role": "From tab one.", "action": "save"})
+    first = client.post(f"{path}/section/statutory-role", data={**tab_one, "section-statutory-role": "From tab one."})
     assert first.status_code == 303
-    second = client.post(path, data={**tab_two, "section-statutory-role": "From tab two.", "action": "save"})
+    second = client.post(f"{path}/section/statutory-role", data={**tab_two, "section-statutory-role": "From tab two."})
     assert second.status_code == 409
     assert "From tab one." in second.text and "From tab two." in second.text
     assert session.exec(select(WorkingCopy)).one().sections["statutory-role"] == "From tab one."
     # choosing "keep my version" posts it against the version now saved
     keep = dict(re.findall(r'name="(csrf|version|section-[^"]+)" value="([^"]*)"', second.text))
-    chosen = client.post(path, data={**keep, "action": "save"})
+    chosen = client.post(path, data=keep)
     assert chosen.status_code == 303
     session.expire_all()
     assert session.exec(select(WorkingCopy)).one().sections["statutory-role"] == "From tab two."
@@ -197,9 +215,10 @@ def test_two_tabs_the_second_save_gets_a_conflict_page(
 
 def test_forms_need_the_csrf_token(client: TestClient, session: Session, links: dict[str, str]) -> None:
     path = _enter(client, links[_lead("bcc")])
-    fields = {**_form(client, path), "csrf": "forged", "action": "save"}
-    response = client.post(path, data=fields)
-    assert response.status_code == 403 and "expired" in response.text
+    fields = {**_form(client, path), "csrf": "forged", "section-statutory-role": "Forged."}
+    for page in ("", "/section/statutory-role", "/figures", "/submit", "/extension", "/handover", "/signoff"):
+        response = client.post(f"{path}{page}", data=fields)
+        assert response.status_code == 403 and "expired" in response.text, page
     assert session.exec(select(WorkingCopy)).all() == []
 
 
@@ -249,8 +268,10 @@ def test_an_approved_contribution_is_read_only(client: TestClient, session: Sess
     session.add(contribution)
     session.commit()
     page = client.get(path)
-    assert "This contribution is approved" in page.text and "<textarea" not in page.text
-    refused = client.post(path, data={**fields, "action": "save"})
+    assert "This contribution is approved" in page.text and "govuk-task-list" not in page.text
+    assert f'href="{path}/extension"' not in page.text
+    assert client.get(f"{path}/section/statutory-role").headers["location"] == path
+    refused = client.post(f"{path}/section/statutory-role", data={**fields, "section-statutory-role": "Late."})
     assert refused.status_code == 409 and session.exec(select(WorkingCopy)).all() == []
 
 
@@ -260,12 +281,19 @@ def test_extension_request_handover_and_sign_off(client: TestClient, session: Se
 
     path = _enter(client, links[_lead("swbh")])
     csrf = _form(client, path)["csrf"]
-    too_early = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-05-10", "reason": "busy"})
+
+    def ask(day: str, month: str, year: str, reason: str) -> Response:
+        data = {"csrf": csrf, "until-day": day, "until-month": month, "until-year": year, "reason": reason}
+        return client.post(f"{path}/extension", data=data)
+
+    too_early = ask("10", "5", "2019", "busy")
     assert too_early.status_code == 422 and "after the current deadline, Monday 20 May 2019" in too_early.text
-    asked = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-06-03", "reason": "Inspection."})
+    assert 'href="#until-day"' in too_early.text and 'value="busy"' not in too_early.text  # a textarea keeps it
+    assert ">busy</textarea>" in too_early.text
+    asked = ask("3", "6", "2019", "Inspection.")
     assert asked.status_code == 303
     assert "gone to the business manager" in client.get(asked.headers["location"]).text
-    again = client.post(f"{path}/extension", data={"csrf": csrf, "until": "2019-06-05", "reason": "More."})
+    again = ask("5", "6", "2019", "More.")
     assert again.status_code == 422 and "already asked for Monday 3 June 2019" in again.text
     request = session.exec(select(ExtensionRequest)).one()
     assert (request.requested_until.isoformat(), request.status, request.requested_by) == (
@@ -295,7 +323,8 @@ def test_extension_request_handover_and_sign_off(client: TestClient, session: Se
     assert (request.status, request.decided_by) == ("granted", "bm")
 
     bad = client.post(f"{path}/handover", data={"csrf": csrf, "name": "Sam Writer", "email": "not-an-address"})
-    assert bad.status_code == 422 and "does not look right" in bad.text
+    assert bad.status_code == 422 and "does not look right" in bad.text and 'href="#email"' in bad.text
+    assert 'value="Sam Writer"' in bad.text  # what was typed comes back
     handed = client.post(
         f"{path}/handover", data={"csrf": csrf, "name": "Sam Writer", "email": "sam.writer@swbh.example.org"}
     )
@@ -310,7 +339,7 @@ def test_extension_request_handover_and_sign_off(client: TestClient, session: Se
 
     signed = client.post(f"{path}/signoff", data={"csrf": csrf, "name": "Dr A Chief", "role": "Chief Nurse"})
     assert signed.status_code == 303
-    assert "Signed off by Dr A Chief, Chief Nurse." in client.get(path).text
+    assert "signed off by Dr A Chief, Chief Nurse" in client.get(path).text
     assert client.post(f"{path}/signoff", data={"csrf": "forged", "name": "x", "role": "y"}).status_code == 403
 
 
@@ -321,23 +350,34 @@ def test_key_figures_are_checked_saved_submitted_and_shown_in_the_draft(
     from tasks.report.collate import collate
 
     path = _enter(client, links[_lead("bchc")])
-    page = client.get(path).text
-    assert 'name="figure-staff-trained"' in page and "Staff trained in safeguarding children (staff)" in page
-    fields = {
-        **_form(client, path),
-        "section-statutory-role": "Community health services.",
-        "section-priority-activity": "Training.",
-        "section-looking-ahead": "More training.",
-    }
-    bad = client.post(path, data={**fields, "figure-staff-trained": "lots", "action": "save"})
+    assert f'href="{path}/figures"' in client.get(path).text
+    page = client.get(f"{path}/figures").text
+    assert 'name="figure-staff-trained"' in page and 'inputmode="decimal"' in page
+    assert '<div class="govuk-input__suffix" aria-hidden="true">staff</div>' in page
+    for key, text in (
+        ("statutory-role", "Community health services."),
+        ("priority-activity", "Training."),
+        ("looking-ahead", "More training."),
+    ):
+        _save(client, path, key, text)
+    fields = _form(client, path)
+    bad = client.post(f"{path}/figures", data={**fields, "figure-staff-trained": "lots", "figure-audits": "12"})
     assert bad.status_code == 422
-    assert "“Staff trained in safeguarding children” should be a number, like 1250; it is “lots”." in bad.text
-    assert "Community health services." in bad.text and 'value="lots"' in bad.text  # nothing lost
-    assert session.exec(select(WorkingCopy)).all() == []  # and nothing half-saved
-    good = client.post(path, data={**fields, "figure-staff-trained": "1,250", "figure-audits": "", "action": "save"})
+    assert (
+        '<a href="#figure-staff-trained">“Staff trained in safeguarding children” should be a number, like 1250; '
+        "it is “lots”.</a>"
+    ) in bad.text
+    assert 'value="lots"' in bad.text and 'value="12"' in bad.text  # nothing lost
+    assert 'aria-describedby="figure-staff-trained-error"' in bad.text
+    assert session.exec(select(WorkingCopy)).one().figures == {}  # and nothing half-saved
+    good = client.post(f"{path}/figures", data={**fields, "figure-staff-trained": "1,250", "figure-audits": ""})
     assert good.status_code == 303
-    assert session.exec(select(WorkingCopy)).one().figures == {"staff-trained": "1,250", "audits": ""}
-    submitted = client.post(path, data={**_form(client, path), "figure-staff-trained": "1,250", "action": "submit"})
+    session.expire_all()
+    copy = session.exec(select(WorkingCopy)).one()
+    assert copy.figures == {"staff-trained": "1,250", "audits": ""}
+    assert copy.sections["statutory-role"] == "Community health services."  # figures left the text alone
+    assert "1,250 staff" in client.get(f"{path}/check").text  # in the preview
+    submitted = client.post(f"{path}/submit", data={"csrf": fields["csrf"]})
     assert submitted.status_code == 303
     revision = session.exec(select(Revision)).one()
     assert revision.figures == {"staff-trained": 1250}
@@ -409,12 +449,12 @@ def test_last_years_text_is_offered_as_a_starting_point(session: Session, databa
     (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", request.text_body)
     with TestClient(create_app(s, FixedClock(local("2020-04-20", "10:00"))), follow_redirects=False) as client:
         path = _enter(client, token)
-        page = client.get(path).text
+        page = unescape(client.get(f"{path}/section/statutory-role").text)
         assert "Start from last year's text" in page and "Last year's text for “Statutory role”" in page
-        fields = {**_form(client, path), "section-looking-ahead": "Our own new plans.", "action": "last-year"}
-        filled = client.post(path, data=fields)
+        fields = {**_form(client, path), "section-statutory-role": "Our own new words.", "action": "last-year"}
+        filled = client.post(f"{path}/section/statutory-role", data=fields)
         assert filled.status_code == 200 and "nothing is saved yet" in filled.text
-        assert "Our own new plans." in filled.text  # what was typed stays
+        assert "Our own new words.\n\nBirmingham City Council" in unescape(filled.text)  # what was typed stays, first
         assert "Birmingham City Council (BCC) has responsibility for a wide range of services" in filled.text
         assert session.exec(select(WorkingCopy)).all() == []
 

@@ -17,3 +17,68 @@ document.querySelectorAll("textarea[data-count]").forEach(function (area) {
   }
   area.addEventListener("input", update);
 });
+
+// A section page's form (data-autosave="URL"): the textarea saves itself as a draft two seconds after typing
+// stops, and when the tab is hidden; the form's version follows, so its own Save does not clash with the draft.
+// Leaving with text typed since the last save warns, unless the leaving is the form's own submission.
+document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+  var area = form.querySelector("textarea[name^='section-']");
+  var version = form.querySelector("input[name='version']");
+  var csrf = form.querySelector("input[name='csrf']");
+  var status = document.getElementById("draft-status");
+  if (!area || !version || !csrf) return;
+  var saved = area.value;
+  var timer = null;
+  var sending = false;
+  var submitting = false;
+
+  function say(text) {
+    if (status) status.textContent = text;
+  }
+
+  function autosave() {
+    clearTimeout(timer);
+    if (area.value === saved || sending) return;
+    var text = area.value;
+    var body = new URLSearchParams();
+    body.set("csrf", csrf.value);
+    body.set("version", version.value);
+    body.set(area.name, text);
+    sending = true;
+    fetch(form.dataset.autosave, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) throw new Error(answer.error || "Your draft was not saved: press Save.");
+          version.value = String(answer.version);
+          saved = text;
+          say("Draft saved at " + answer.saved_at);
+          // typed again while this draft was on its way: save that too, after the same pause
+          if (area.value !== saved && !submitting) timer = setTimeout(autosave, 2000);
+        });
+      })
+      .catch(function (problem) {
+        // not retried on its own: the next keystroke tries again, and Save always works
+        say(problem instanceof Error && problem.message ? problem.message : "Your draft was not saved: press Save.");
+      })
+      .finally(function () {
+        sending = false;
+      });
+  }
+
+  area.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(autosave, 2000);
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") autosave();
+  });
+  form.addEventListener("submit", function () {
+    submitting = true;
+    clearTimeout(timer);
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (submitting || area.value === saved) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+});

@@ -1,0 +1,206 @@
+"""What every agency page around a contribution shares: who is writing, the brief, the working copy,
+each task's status, saving one part without touching the rest, the conflict and closed pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from models.cycle import Contribution, Cycle
+from models.partnership import Agency, Contact
+from models.portal import PortalSession, WorkingCopy
+from models.store import calendar_of, cycle_values, partnership_of
+from models.values import Brief, BriefSection, Person, Priority
+from portal.web import now, page, visitor
+from tasks.contributions.content import markdown_to_html, word_count
+from tasks.contributions.working_copy import Conflict, parse_figures, problems, save, working_copy
+
+CLOSED = ("approved", "excused")  # nothing more to write
+
+
+def agency_session(request: Request, session: Session, contribution_id: int) -> PortalSession | None:
+    found = visitor(request, session)
+    return found if found is not None and found.contribution_id == contribution_id else None
+
+
+@dataclass
+class Writer:
+    """The agency person signed in to one contribution, with what the pages read about it."""
+
+    session: Session
+    portal_session: PortalSession
+    contribution: Contribution
+    cycle: Cycle
+    agency: Agency
+    contact: Contact
+    brief: Brief
+    priorities: list[Priority]
+    chair: Person
+    copy: WorkingCopy | None
+    at: dt.datetime
+    partnership: str
+    zone: str
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return dict(self.copy.sections) if self.copy else {}
+
+    @property
+    def figures(self) -> dict[str, str]:
+        return dict(self.copy.figures) if self.copy else {}
+
+    @property
+    def version(self) -> int:
+        return self.copy.version if self.copy else 0
+
+    @property
+    def closed(self) -> bool:
+        return self.contribution.status in CLOSED
+
+    def section(self, key: str) -> BriefSection | None:
+        return next((s for s in self.brief.sections if s.key == key), None)
+
+    def context(self, title: str, **extra: Any) -> dict[str, Any]:
+        """What every agency page's template reads: the layout's fields, the back link and the form's tokens."""
+        return {
+            "title": title,
+            "caption": self.agency.name,
+            "partnership": self.partnership,
+            "contribution": self.contribution,
+            "summary_href": f"/contribution/{self.contribution.id}",
+            "csrf": self.portal_session.csrf_token,
+            "version": self.version,
+            "errors": [],
+            **extra,
+        }
+
+    def save(
+        self, texts: dict[str, str] | None = None, figures: dict[str, str] | None = None, version: int | None = None
+    ) -> WorkingCopy | Conflict:
+        """Save these sections (and figures) over the working copy, leaving every other part as it was."""
+        result = save(
+            self.session,
+            self.contribution,
+            {**self.texts, **(texts or {})},
+            brief=self.brief,
+            expected_version=self.version if version is None else version,
+            at=self.at,
+            actor=self.contact.email,
+            figures={**self.figures, **(figures or {})},
+        )
+        if isinstance(result, WorkingCopy):
+            self.copy = result
+        return result
+
+
+def writer(request: Request, session: Session, contribution_id: int) -> Writer | None:
+    """The signed-in agency person for this contribution, or None (no session, or another contribution's)."""
+    portal_session = agency_session(request, session, contribution_id)
+    contribution = session.get(Contribution, contribution_id)
+    if portal_session is None or contribution is None:
+        return None
+    cycle = session.get(Cycle, contribution.cycle_id)
+    agency = session.get(Agency, contribution.agency_id)
+    contact = session.get(Contact, portal_session.contact_id)
+    assert cycle is not None and agency is not None and contact is not None
+    brief, priorities, _, _, chair = cycle_values(cycle)
+    partnership = partnership_of(session, cycle)
+    return Writer(
+        session=session,
+        portal_session=portal_session,
+        contribution=contribution,
+        cycle=cycle,
+        agency=agency,
+        contact=contact,
+        brief=brief,
+        priorities=priorities,
+        chair=chair,
+        copy=working_copy(session, contribution),
+        at=now(request),
+        partnership=partnership.name,
+        zone=calendar_of(partnership).spec.timezone,
+    )
+
+
+def words_of(text: str) -> int:
+    return word_count(markdown_to_html(text))
+
+
+def count_text(words: int, limit: int | None) -> str:
+    return f"{words} word{'' if words == 1 else 's'}" + (f" of {limit}" if limit else "")
+
+
+def section_status(section: BriefSection, text: str) -> tuple[str, str]:
+    """The task's status and its tag colour. Completed means there is text, within the limit, with nothing
+    that would stop a submission; an empty section is never completed, optional or not."""
+    words = words_of(text)
+    if not text.strip():
+        return "Not started", "govuk-tag--blue"
+    if section.word_limit and words > section.word_limit:
+        return "Over the word limit", "govuk-tag--red"
+    # e.g. a picture without its description: started, but not ready to send
+    if words == 0 or problems(Brief(sections=(section,)), {section.key: text}):
+        return "In progress", "govuk-tag--light-blue"
+    return "Completed", ""
+
+
+def figures_status(brief: Brief, figures: dict[str, str]) -> tuple[str, str]:
+    """Completed when every required figure is given and every one given is a number."""
+    given = [f for f in brief.key_figures if figures.get(f.key, "").strip()]
+    if not given:
+        return "Not started", "govuk-tag--blue"
+    _, wrong = parse_figures(brief, figures)
+    missing = [f for f in brief.key_figures if f.required and not figures.get(f.key, "").strip()]
+    return ("In progress", "govuk-tag--light-blue") if wrong or missing else ("Completed", "")
+
+
+def closed_page(request: Request, w: Writer) -> Response:
+    return page(
+        request,
+        "message.html",
+        {
+            "title": "This contribution is closed",
+            "message": f"It is {w.contribution.status}: nothing more can be saved or submitted.",
+            "partnership": w.partnership,
+        },
+        status_code=409,
+    )
+
+
+def conflict_page(request: Request, w: Writer, result: Conflict, texts: dict[str, str]) -> Response:
+    """Someone saved since this page was loaded: the parts that differ side by side, and the person chooses.
+    `texts` is the whole contribution as this person would have it (their change over what they had)."""
+    theirs = result.theirs
+    sections = [
+        {
+            "title": s.title,
+            "key": s.key,
+            "mine": texts.get(s.key, ""),
+            "theirs": theirs.sections.get(s.key, ""),
+            "differs": texts.get(s.key, "") != theirs.sections.get(s.key, ""),
+        }
+        for s in w.brief.sections
+    ]
+    return page(
+        request,
+        "conflict.html",
+        w.context(
+            "Someone else saved this contribution",
+            sections=sections,
+            version=theirs.version,
+            updated_by=theirs.updated_by,
+            figures=theirs.figures,
+        ),
+        status_code=409,
+    )
+
+
+def form_version(form: Any) -> int:
+    """The working copy's version the form was loaded with; a garbled one can only conflict."""
+    raw = str(form.get("version", "0"))
+    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
