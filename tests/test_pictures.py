@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from PIL import Image as Pil
 from sqlmodel import Session, func, select
 
@@ -21,10 +23,12 @@ from reportcycle.settings import get_settings
 from tasks.contributions.content import markdown_to_html, sanitise
 from tasks.contributions.images import ImageRefused, check_alt, reencode
 from tasks.report.report import render_pdf
+from tests.agency_pages import error_links
 from tests.helpers import local, open_example_cycle
-from tests.test_portal_http import _enter, _form, _lead
+from tests.test_portal_http import _enter, _form, _lead, _save
 
 NOW = local("2019-05-01", "10:00")
+TYPED = "Our year in brief, typed before adding the picture."
 SHA_NAME = re.compile(r"/images/([0-9a-f]{64}\.(?:png|jpg))")
 
 
@@ -63,11 +67,12 @@ def _upload(
     alt: str,
     filename: str = "chart.png",
     section: str = "statutory-role",
-) -> object:
-    fields = _form(client, path)
-    fields["section-statutory-role"] = "Our year in brief, typed before adding the picture."
-    fields.update({"action": "add-image", "image-alt": alt, "image-section": section})
-    return client.post(path, data=fields, files={"image-file": (filename, data, "application/octet-stream")})
+) -> Response:
+    """Save some text from its section page, then add the picture from the picture page."""
+    _save(client, path, "statutory-role", TYPED)
+    fields = {**_form(client, path), "image-alt": alt, "image-section": section}
+    files = {"image-file": (filename, data, "application/octet-stream")}
+    return client.post(f"{path}/picture", data=fields, files=files)
 
 
 def test_a_picture_with_its_description_lands_in_the_section_and_only_its_agency_sees_it(
@@ -90,9 +95,7 @@ def test_a_picture_with_its_description_lands_in_the_section_and_only_its_agency
     page = client.get(path + "?done=image")
     assert "The picture is saved" in page.text
     # the preview shows it from our own address, with its description
-    fields = _form(client, path)
-    fields["action"] = "preview"
-    preview = client.post(path, data=fields).text
+    preview = client.get(f"{path}/check").text
     assert _img(preview, f"/images/{name.group(1)}", "Bar chart: referrals rose by a fifth")
 
     # another agency, with a valid link of its own, cannot fetch it; nor can a visitor without a session
@@ -131,21 +134,26 @@ def test_a_refused_picture_says_why_and_loses_nothing(
     path = _enter(client, links[_lead("bcc")])
     response = _upload(client, path, data=data, alt=alt, filename=filename)
     assert response.status_code == 422
-    assert message in response.text.replace("&#39;", "'")
-    assert "Nothing was saved yet" in response.text
-    assert "Our year in brief, typed before adding the picture." in response.text  # the text comes back
+    ((href, text),) = error_links(response.text)
+    assert message in unescape(text)
+    # a description's fault is linked to the description, anything else to the file
+    assert href == (
+        "#image-alt" if message in ("Describe the picture", "is a file name", "keep it under 300") else "#image-file"
+    )
+    assert f'value="{alt}"' in response.text or not alt.strip()  # the description comes back as typed
     assert session.exec(select(func.count()).select_from(Image)).one() == 0
-    assert session.exec(select(func.count()).select_from(WorkingCopy)).one() == 0
+    assert session.exec(select(WorkingCopy)).one().sections == {"statutory-role": TYPED}  # the text is untouched
 
 
 def test_no_file_or_unknown_section_is_refused(client: TestClient, session: Session, links: dict[str, str]) -> None:
     path = _enter(client, links[_lead("bcc")])
-    fields = _form(client, path)
-    fields.update({"action": "add-image", "image-alt": "A chart", "image-section": "statutory-role"})
-    response = client.post(path, data=fields)
-    assert response.status_code == 422 and "Choose a picture to add" in response.text
+    fields = {**_form(client, path), "image-alt": "A chart", "image-section": "statutory-role"}
+    response = client.post(f"{path}/picture", data=fields)
+    assert response.status_code == 422
+    assert error_links(response.text) == [("#image-file", "Choose a picture to add (a PNG or JPEG file).")]
     response = _upload(client, path, data=picture(), alt="A chart", section="no-such-section")
-    assert response.status_code == 422 and "Choose the section" in response.text
+    assert response.status_code == 422
+    assert error_links(response.text) == [("#image-section", "Choose the section the picture belongs in.")]
     assert session.exec(select(func.count()).select_from(Image)).one() == 0
 
 
@@ -155,7 +163,8 @@ def test_the_same_picture_twice_is_kept_once(client: TestClient, session: Sessio
     assert _upload(client, path, data=picture(), alt="The same chart again").status_code == 303
     assert session.exec(select(func.count()).select_from(Image)).one() == 1
     text = session.exec(select(WorkingCopy)).one().sections["statutory-role"]
-    assert text.count("](/images/") == 1  # the second upload replaced the typed text, as a save does
+    # each upload adds its line after the text (the typed text was saved again before the second)
+    assert text.count("](/images/") == 1 and text.startswith(TYPED) and "The same chart again" in text
 
 
 def test_a_picture_without_a_description_cannot_be_submitted(
@@ -163,12 +172,15 @@ def test_a_picture_without_a_description_cannot_be_submitted(
 ) -> None:
     path = _enter(client, links[_lead("bcc")])
     assert _upload(client, path, data=picture(), alt="A chart").status_code == 303
-    fields = _form(client, path)
-    fields["section-statutory-role"] = re.sub(r"!\[[^\]]*\]", "![]", fields["section-statutory-role"])
-    fields["action"] = "submit"
-    response = client.post(path, data=fields)
+    text = session.exec(select(WorkingCopy)).one().sections["statutory-role"]
+    _save(client, path, "statutory-role", re.sub(r"!\[[^\]]*\]", "![]", text))
+    response = client.post(f"{path}/submit", data={"csrf": _form(client, path)["csrf"]})
     assert response.status_code == 422
-    assert "1 picture(s) with no description" in response.text
+    assert (
+        f"{path}/section/statutory-role#section-statutory-role",
+        "“Statutory role” has 1 picture(s) with no description: write one between the square brackets, "
+        "as in ![what the picture shows](/images/…).",
+    ) in error_links(response.text)
 
 
 def test_only_our_own_picture_addresses_survive_sanitising() -> None:
@@ -201,12 +213,9 @@ def test_draft_and_pdf_carry_the_picture_and_nothing_else(
 
     path = _enter(client, links[_lead("bcc")])
     assert _upload(client, path, data=picture(), alt="A red chart").status_code == 303
-    fields = _form(client, path)
-    fields["action"] = "submit"
-    for key in list(fields):
-        if key.startswith("section-") and not fields[key].strip():
-            fields[key] = "Written for the test."
-    assert client.post(path, data=fields).status_code == 303
+    for key in ("priority-activity", "looking-ahead"):
+        _save(client, path, key, "Written for the test.")
+    assert client.post(f"{path}/submit", data={"csrf": _form(client, path)["csrf"]}).status_code == 303
     cycle = find_cycle(session)
     result = collate(
         session, cycle, at=NOW, actor="test", output_dir=tmp_path, templates_dir=get_settings().templates_dir

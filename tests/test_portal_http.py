@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,11 @@ from models.cycle import PersonalLink
 from models.outbox import OutboundEmail
 from models.partnership_file import parse
 from models.portal import PortalSession, WorkingCopy
-from models.store import contribution_for, find_agency, find_cycle, load_partnership
+from models.store import contribution_for, find_agency, find_cycle
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tasks.asking.cycle_open import open_cycle
+from tests.agency_pages import error_links
 from tests.conftest import EXAMPLE
 from tests.helpers import local, open_example_cycle
 
@@ -62,12 +61,6 @@ def _form(client: TestClient, path: str) -> dict[str, str]:
     """The csrf token and version a section page carries."""
     html = client.get(f"{path}/section/statutory-role").text
     return dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
-
-
-def error_links(html: str) -> list[tuple[str, str]]:
-    """The error summary's entries: where each links, and what it says."""
-    summary = html.split("govuk-error-summary__list")[1].split("</ul>")[0]
-    return re.findall(r'<a href="([^"]*)">([^<]*)</a>', summary)
 
 
 def _save(client: TestClient, path: str, key: str, text: str, action: str = "return") -> Response:
@@ -386,77 +379,6 @@ def test_key_figures_are_checked_saved_submitted_and_shown_in_the_draft(
     html = Path(draft.path).read_text(encoding="utf-8")
     assert "<caption>Birmingham Community Healthcare NHS Foundation Trust: key figures for the year</caption>" in html
     assert '<th scope="row">Staff trained in safeguarding children</th><td>1,250 staff</td>' in html
-
-
-def test_last_years_text_is_offered_as_a_starting_point(session: Session, database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """2018/19 has bcc's approved text; in 2019/20 the page offers it and fills only the empty fields."""
-    from models.revisions import add_revision
-    from tasks.contributions.submission import split_sections
-
-    s = get_settings()
-    spec = parse(EXAMPLE)
-    load_partnership(session, spec, at=local("2019-04-01"), actor="t")
-    old = find_cycle(session, "bscb", "2018/19")
-    open_cycle(
-        session,
-        old,
-        at=local("2019-04-15", "09:00"),
-        actor="t",
-        base_url=s.public_base_url,
-        link_valid_days=120,
-        templates_dir=s.templates_dir,
-    )
-    bcc = find_agency(session, old, "bcc")
-    sections = split_sections(EXAMPLE.with_suffix("") / "contributions" / "bcc.md", spec.brief)
-    add_revision(
-        session,
-        contribution_for(session, old, bcc),
-        sections,
-        brief=spec.brief,
-        source="t",
-        at=local("2019-05-01"),
-        actor="t",
-    )
-    text = EXAMPLE.read_text(encoding="utf-8")
-    for a, b in (
-        ('label = "2018/19"', 'label = "2019/20"'),
-        ("2018-04-01", "2019-04-01"),
-        ("2019-03-31", "2020-03-31"),
-        ("2019-04-15", "2020-04-15"),
-        ("2019-05-20", "2020-05-20"),
-        ("2019-06-21", "2020-06-21"),
-        ("2019-07-31", "2020-07-31"),
-    ):
-        text = text.replace(a, b)
-    next_year = tmp_path / "next.toml"
-    next_year.write_text(text, encoding="utf-8")
-    load_partnership(session, parse(next_year), at=local("2020-04-01"), actor="t")
-    new = find_cycle(session, "bscb", "2019/20")
-    open_cycle(
-        session,
-        new,
-        at=local("2020-04-15", "09:00"),
-        actor="t",
-        base_url=s.public_base_url,
-        link_valid_days=120,
-        templates_dir=s.templates_dir,
-    )
-    session.commit()
-    requests = session.exec(
-        select(OutboundEmail).where(OutboundEmail.kind == "request", OutboundEmail.cycle_id == new.id)
-    ).all()
-    request = next(r for r in requests if r.to_addrs == [_lead("bcc")])
-    (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", request.text_body)
-    with TestClient(create_app(s, FixedClock(local("2020-04-20", "10:00"))), follow_redirects=False) as client:
-        path = _enter(client, token)
-        page = unescape(client.get(f"{path}/section/statutory-role").text)
-        assert "Start from last year's text" in page and "Last year's text for “Statutory role”" in page
-        fields = {**_form(client, path), "section-statutory-role": "Our own new words.", "action": "last-year"}
-        filled = client.post(f"{path}/section/statutory-role", data=fields)
-        assert filled.status_code == 200 and "nothing is saved yet" in filled.text
-        assert "Our own new words.\n\nBirmingham City Council" in unescape(filled.text)  # what was typed stays, first
-        assert "Birmingham City Council (BCC) has responsibility for a wide range of services" in filled.text
-        assert session.exec(select(WorkingCopy)).all() == []
 
 
 def test_each_request_is_logged_without_its_token(

@@ -9,14 +9,16 @@ from collections.abc import Iterator
 import pytest
 from docx.document import Document
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, func, select
 
 from models.portal import Image, WorkingCopy
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
+from tests.agency_pages import error_links, form_fields
 from tests.helpers import local, open_example_cycle
-from tests.test_portal_http import _enter, _form, _lead
+from tests.test_portal_http import _enter, _form, _lead, _save
 from tests.test_word_import import PNG, add_picture, agency_document, word
 
 NOW = local("2019-05-01", "10:00")
@@ -42,20 +44,27 @@ def with_pictures(document: Document) -> None:
     add_picture(document, PNG, None)
 
 
-def _read(client: TestClient, path: str, data: bytes, typed: str = "Typed before uploading.") -> object:
-    fields = _form(client, path)
-    fields["section-looking-ahead"] = typed
-    fields["action"] = "word"
-    return client.post(path, data=fields, files={"word-file": ("ours.docx", data, DOCX)})
+# each of the document's headings that found a section, as the agency is shown it
+MATCHES = [
+    ("Statutory role", "Statutory role"),
+    ("2. ACTIVITY AGAINST EACH PRIORITY", "Activity against each priority"),
+    ("looking ahead:", "Looking ahead"),
+    ("Performance and impact", "Performance and impact"),
+]
 
 
-def _confirm_fields(html: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    for key, text in re.findall(r'name="(section-[^"]+)" rows="10">(.*?)</textarea>', html, re.S):
-        fields[key] = text.replace("&#39;", "'").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    for key, value in re.findall(r'name="(picture-\d+-alt)" type="text" maxlength="300" value="([^"]*)"', html):
-        fields[key] = value
-    return {k: v.replace("&#34;", '"').replace("&amp;", "&") for k, v in fields.items()}
+def summary_rows(html: str) -> list[tuple[str, str]]:
+    """A summary list's rows as (key, value) texts."""
+    keys = re.findall(r'<dt class="govuk-summary-list__key">\s*(.*?)\s*</dt>', html, re.S)
+    values = re.findall(r'<dd class="govuk-summary-list__value">\s*(.*?)\s*</dd>', html, re.S)
+    return list(zip(keys, values, strict=True))
+
+
+def _read(client: TestClient, path: str, data: bytes, typed: str = "Typed before uploading.") -> Response:
+    """Save some text from its section page, then upload the document from the Word page."""
+    assert _save(client, path, "looking-ahead", typed).status_code == 303
+    fields = {"csrf": _form(client, path)["csrf"]}
+    return client.post(f"{path}/word", data=fields, files={"word-file": ("ours.docx", data, DOCX)})
 
 
 def test_a_word_document_is_shown_then_confirmed_with_its_pictures(
@@ -64,34 +73,33 @@ def test_a_word_document_is_shown_then_confirmed_with_its_pictures(
     path = _enter(client, links[_lead("bcc")])
     response = _read(client, path, word(with_pictures))
     assert response.status_code == 200, response.text[-2000:]  # type: ignore[attr-defined]
-    html = response.text  # type: ignore[attr-defined]
+    html = response.text
     assert "This is how “ours.docx” splits" in html
-    # the typed text was saved before reading; nothing from the document is saved yet
+    # nothing from the document is saved yet
     copy = session.exec(select(WorkingCopy)).one()
     assert copy.sections["looking-ahead"] == "Typed before uploading."
+    # which heading went to which section, for the agency to check
+    assert summary_rows(html) == MATCHES
     # the stray parts wait for a place: the text before the first heading and "Case study"
-    assert re.findall(r'<h3 id="block-heading-\d+">([^<]*)</h3>', html) == [
+    assert re.findall(r'<h3 class="govuk-heading-s" id="block-heading-\d+">([^<]*)</h3>', html) == [
         "Text before the first heading",
         "Case study",
     ]
     assert 'value="Chart: referrals rose each quarter"' in html  # the description from Word, to confirm
-    fields = _confirm_fields(html)
+    fields = form_fields(html)
     assert fields["picture-count"] == "2" and fields["block-count"] == "2"
     assert "[[picture 1]]" in fields["section-performance"] and "[[picture 2]]" in fields["section-performance"]
-    fields["action"] = "word-confirm"
     fields["place-0"] = ""  # leave the preparer's note out
     fields["place-1"] = "priority-activity"  # the case study goes at the end of the activity
 
     # a picture without a description is refused: nothing is stored, the page comes back as it was sent
-    refused = client.post(path, data=fields)
+    refused = client.post(f"{path}/word/confirm", data=fields)
     assert refused.status_code == 422 and "The picture 2: Describe the picture" in refused.text
-    assert 'name="place-1"' in refused.text and "selected>At the end of “Activity against each priority”" in (
-        refused.text
-    )
+    assert form_fields(refused.text)["place-1"] == "priority-activity"
     assert session.exec(select(func.count()).select_from(Image)).one() == 0
 
     fields["picture-1-alt"] = "The same chart, larger"
-    done = client.post(path, data=fields)
+    done = client.post(f"{path}/word/confirm", data=fields)
     assert done.status_code == 303 and done.headers["location"].endswith("done=word")
     session.expire_all()
     copy = session.exec(select(WorkingCopy)).one()
@@ -114,20 +122,20 @@ def test_a_word_document_is_shown_then_confirmed_with_its_pictures(
         (bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 600, "Save As"),
     ],
 )
-def test_a_file_that_is_not_a_word_document_is_refused_and_the_typed_text_comes_back(
+def test_a_file_that_is_not_a_word_document_is_refused_and_the_typed_text_stays(
     client: TestClient, session: Session, links: dict[str, str], data: bytes, message: str
 ) -> None:
     path = _enter(client, links[_lead("bcc")])
     response = _read(client, path, data, typed="Do not lose this.")
-    assert response.status_code == 422  # type: ignore[attr-defined]
-    assert message in response.text and "Do not lose this." in response.text  # type: ignore[attr-defined]
-    assert "Nothing was saved yet" in response.text  # type: ignore[attr-defined]
-    assert session.exec(select(func.count()).select_from(WorkingCopy)).one() == 0
+    assert response.status_code == 422
+    ((href, text),) = error_links(response.text)
+    assert href == "#word-file" and message in text
+    assert 'aria-describedby="word-file-hint word-file-error"' in response.text
+    assert session.exec(select(WorkingCopy)).one().sections["looking-ahead"] == "Do not lose this."
 
 
 def test_no_file_chosen_says_so(client: TestClient, links: dict[str, str]) -> None:
     path = _enter(client, links[_lead("bcc")])
-    fields = _form(client, path)
-    fields["action"] = "word"
-    response = client.post(path, data=fields)
-    assert response.status_code == 422 and "Choose the Word document" in response.text
+    response = client.post(f"{path}/word", data={"csrf": _form(client, path)["csrf"]})
+    assert response.status_code == 422
+    assert error_links(response.text) == [("#word-file", "Choose the Word document (.docx) to upload.")]
