@@ -49,3 +49,10 @@ def error_links(html: str) -> list[tuple[str, str]]:
     """The error summary's entries: where each links, and what it says."""
     summary = html.split("govuk-error-summary__list")[1].split("</ul>")[0]
     return re.findall(r'<a href="([^"]*)">([^<]*)</a>', summary)
+
+
+def summary_rows(html: str) -> list[tuple[str, str]]:
+    """A summary list's rows as (key, value) texts."""
+    keys = re.findall(r'<dt class="govuk-summary-list__key">\s*(.*?)\s*</dt>', html, re.S)
+    values = re.findall(r'<dd class="govuk-summary-list__value">\s*(.*?)\s*</dd>', html, re.S)
+    return list(zip(keys, values, strict=True))

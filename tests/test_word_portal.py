@@ -16,7 +16,7 @@ from models.portal import Image, WorkingCopy
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
-from tests.agency_pages import error_links, form_fields
+from tests.agency_pages import error_links, form_fields, summary_rows
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_http import _enter, _form, _lead, _save
 from tests.test_word_import import PNG, add_picture, agency_document, word
@@ -51,13 +51,6 @@ MATCHES = [
     ("looking ahead:", "Looking ahead"),
     ("Performance and impact", "Performance and impact"),
 ]
-
-
-def summary_rows(html: str) -> list[tuple[str, str]]:
-    """A summary list's rows as (key, value) texts."""
-    keys = re.findall(r'<dt class="govuk-summary-list__key">\s*(.*?)\s*</dt>', html, re.S)
-    values = re.findall(r'<dd class="govuk-summary-list__value">\s*(.*?)\s*</dd>', html, re.S)
-    return list(zip(keys, values, strict=True))
 
 
 def _read(client: TestClient, path: str, data: bytes, typed: str = "Typed before uploading.") -> Response:
