@@ -87,9 +87,10 @@ def _save_section(request: Request, session: Session, contribution_id: int, key:
         return _section_page(request, w, section, filled, version=version, notice=notice)
     mine = {**w.texts, key: text}
     result = w.save({key: text}, version=version)
-    if isinstance(result, Conflict):
+    if isinstance(result, Conflict) and result.theirs.sections.get(key, "") != text:
         session.rollback()
         return conflict_page(request, w, result, mine)
+    # (a "conflict" with this very text is this page's own autosave arriving first: nothing is lost)
     session.commit()
     if form.get("action") == "stay":
         return RedirectResponse(f"/contribution/{contribution_id}/section/{key}?saved=1", status_code=303)

@@ -31,6 +31,7 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
   var timer = null;
   var sending = false;
   var submitting = false;
+  var waiting = null; // the button pressed while a draft was being saved
 
   function say(text) {
     if (status) status.textContent = text;
@@ -62,6 +63,8 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
       })
       .finally(function () {
         sending = false;
+        // Save was pressed while the draft was on its way: send the form now, with the version the draft got
+        if (waiting) form.requestSubmit(waiting);
       });
   }
 
@@ -72,9 +75,14 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") autosave();
   });
-  form.addEventListener("submit", function () {
-    submitting = true;
+  form.addEventListener("submit", function (event) {
     clearTimeout(timer);
+    if (sending) {
+      event.preventDefault();
+      waiting = event.submitter || null;
+      return;
+    }
+    submitting = true;
   });
   window.addEventListener("beforeunload", function (event) {
     if (submitting || area.value === saved) return;
