@@ -70,15 +70,18 @@ def _submit(portal: str, token: str) -> dt.datetime:
         entered = client.post(f"/c/{token}")
         assert entered.status_code == 303, entered.text
         path = entered.headers["location"]
-        fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', client.get(path).text))
-        fields |= {
-            "section-statutory-role": "We supervise people on probation.",
-            "section-priority-activity": "- Joint audits with children's social care",
-            "section-looking-ahead": "More joint work.",
-            "action": "submit",
-        }
-        submitted = client.post(path, data=fields)
-        assert submitted.status_code == 303 and submitted.headers["location"].endswith("?submitted=1"), submitted.text
+        section = client.get(f"{path}/section/statutory-role").text
+        fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', section))
+        for key, text in (
+            ("statutory-role", "We supervise people on probation."),
+            ("priority-activity", "- Joint audits with children's social care"),
+            ("looking-ahead", "More joint work."),
+        ):
+            saved = client.post(f"{path}/section/{key}", data={**fields, f"section-{key}": text})
+            assert saved.status_code == 303, saved.text
+            fields["version"] = str(int(fields["version"]) + 1)
+        submitted = client.post(f"{path}/submit", data={"csrf": fields["csrf"]})
+        assert submitted.status_code == 303 and submitted.headers["location"].endswith("?revision=1"), submitted.text
     return SystemClock().now()
 
 
