@@ -22,7 +22,7 @@ from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
 from tasks.links.staff_link import send_staff_link
 from tests.helpers import local, open_example_cycle
-from tests.test_portal_http import _enter, _form, _lead
+from tests.test_portal_http import _enter, _form, _lead, _save
 
 NOW = local("2019-05-01", "10:00")
 TOKEN = re.compile(r"/c/([A-Za-z0-9_-]{43})")
@@ -91,10 +91,10 @@ def _csrf(html: str) -> str:
 
 
 def _submit(client: TestClient, path: str, texts: dict[str, str]) -> None:
-    fields = _form(client, path)
-    fields.update({f"section-{k}": v for k, v in texts.items()})
-    fields["action"] = "submit"
-    response = client.post(path, data=fields)
+    """Each section saved from its page (the others kept as they are), then submitted from check your answers."""
+    for key, text in texts.items():
+        assert _save(client, path, key, text).status_code == 303
+    response = client.post(f"{path}/submit", data={"csrf": _form(client, path)["csrf"]})
     assert response.status_code == 303, response.text[-2000:]
 
 
@@ -241,13 +241,10 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         wmp_path = _enter(wmp, links[_lead("wmp")])
         bct_path = _enter(bct, links[_lead("bct")])
         for client, path, until in ((wmp, wmp_path, "2019-06-14"), (bct, bct_path, "2019-06-21")):
-            csrf = _form(client, path)["csrf"]
-            assert (
-                client.post(
-                    f"{path}/extension", data={"csrf": csrf, "until": until, "reason": "Our analyst is away."}
-                ).status_code
-                == 303
-            )
+            year, month, day = until.split("-")  # as typed in the page's date input
+            fields = {"csrf": _form(client, path)["csrf"], "until-day": day, "until-month": month, "until-year": year}
+            asked = client.post(f"{path}/extension", data={**fields, "reason": "Our analyst is away."})
+            assert asked.status_code == 303
         requests = {r.requested_until.isoformat(): r.id for r in session.exec(select(ExtensionRequest))}
         desk = manager.get(f"/desk/{cid}").text
         assert "West Midlands Police asks for 14 June 2019" in desk
@@ -402,12 +399,10 @@ def test_the_draft_and_its_pictures_reach_only_the_manager(
     cid = cycle.id or 0
     with _client(app) as agency:
         path = _enter(agency, links[_lead("bcc")])
-        fields = _form(agency, path)
-        fields.update({"action": "add-image", "image-alt": "A red square", "image-section": "performance"})
-        assert (
-            agency.post(path, data=fields, files={"image-file": ("a.png", picture(), "image/png")}).status_code == 303
-        )
-        _submit(agency, path, BCC_TEXT | {"performance": _form(agency, path)["section-performance"]})
+        fields = {**_form(agency, path), "image-alt": "A red square", "image-section": "performance"}
+        files = {"image-file": ("a.png", picture(), "image/png")}
+        assert agency.post(f"{path}/picture", data=fields, files=files).status_code == 303
+        _submit(agency, path, BCC_TEXT)  # the picture's section is kept as it is
         assert _act(manager, cid, "collate").status_code == 303  # type: ignore[attr-defined]
         draft = manager.get(f"/desk/{cid}/drafts/draft-1.html")
         (name,) = re.findall(r'src="images/([0-9a-f]{64}\.png)"', draft.text)
