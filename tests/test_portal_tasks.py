@@ -280,3 +280,34 @@ def test_last_years_text_is_offered_as_a_starting_point(session: Session, databa
         assert "Our own new words.\n\nBirmingham City Council" in unescape(filled.text)  # what was typed stays, first
         assert "Birmingham City Council (BCC) has responsibility for a wide range of services" in filled.text
         assert session.exec(select(WorkingCopy)).all() == []
+
+
+def test_the_chairs_return_keeps_its_paragraphs(client: TestClient, session: Session, links: dict[str, str]) -> None:
+    from models.cycle import ReviewDecision
+
+    path = _enter(client, links[_lead("bct")])
+    contribution = session.get(Contribution, int(path.rsplit("/", 1)[1]))
+    assert contribution is not None and contribution.id is not None
+    contribution.status = "returned"
+    session.add(contribution)
+    session.add(
+        ReviewDecision(
+            cycle_id=contribution.cycle_id,
+            contribution_id=contribution.id,
+            content_hash="0" * 64,
+            decision="return",
+            comments="Say more about early help.\r\n\r\nAnd <b>name</b> the hubs.",
+            brief_section="priority-activity",
+            decided_by="chair@example.org",
+            decided_at=NOW,
+        )
+    )
+    session.commit()
+    page = client.get(path).text
+    inset = page.split('class="govuk-inset-text"')[1].split("</div>")[0]
+    assert re.findall(r'<p class="govuk-body">(.*?)</p>', inset) == [
+        "About “Activity against each priority”:",
+        "Say more about early help.",
+        "And &lt;b&gt;name&lt;/b&gt; the hubs.",
+    ]
+    assert "Returned to you for changes" in page
