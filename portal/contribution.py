@@ -137,7 +137,7 @@ def _save_all(request: Request, session: Session, contribution_id: int, form: An
     result = w.save(texts, figures, form_version(form))
     if isinstance(result, Conflict):
         session.rollback()
-        return conflict_page(request, w, result, mine)
+        return conflict_page(request, w, result, mine, figures)
     session.commit()
     return RedirectResponse(f"/contribution/{contribution_id}?done=saved", status_code=303)
 
@@ -261,7 +261,7 @@ def submitted(request: Request, contribution_id: RowId, session: DB, revision: S
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)
-    number = revision or w.contribution.current_revision or 0
+    number = w.contribution.current_revision or revision  # the revision on record, whatever the address says
     return page(request, "contribution_submitted.html", w.context("Contribution submitted", revision=number))
 
 

@@ -143,6 +143,6 @@ def _save_figures(request: Request, session: Session, contribution_id: int, form
     result = w.save(figures=figures, version=version)
     if isinstance(result, Conflict):
         session.rollback()
-        return conflict_page(request, w, result, w.texts)
+        return conflict_page(request, w, result, w.texts, figures)
     session.commit()
     return RedirectResponse(f"/contribution/{contribution_id}?done=saved", status_code=303)

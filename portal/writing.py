@@ -172,10 +172,19 @@ def closed_page(request: Request, w: Writer) -> Response:
     )
 
 
-def conflict_page(request: Request, w: Writer, result: Conflict, texts: dict[str, str]) -> Response:
+def conflict_page(
+    request: Request, w: Writer, result: Conflict, texts: dict[str, str], figures: dict[str, str] | None = None
+) -> Response:
     """Someone saved since this page was loaded: the parts that differ side by side, and the person chooses.
-    `texts` is the whole contribution as this person would have it (their change over what they had)."""
+    `texts` (and `figures`, when they were what this person changed) is the whole contribution as this person
+    would have it: their change over what is saved now."""
     theirs = result.theirs
+    mine_figures = {**theirs.figures, **(figures or {})}
+    figure_rows = [
+        {"label": f.label, "mine": mine_figures.get(f.key, ""), "theirs": theirs.figures.get(f.key, "")}
+        for f in w.brief.key_figures
+        if mine_figures.get(f.key, "").strip() != theirs.figures.get(f.key, "").strip()
+    ]
     sections = [
         {
             "title": s.title,
@@ -194,7 +203,8 @@ def conflict_page(request: Request, w: Writer, result: Conflict, texts: dict[str
             sections=sections,
             version=theirs.version,
             updated_by=theirs.updated_by,
-            figures=theirs.figures,
+            figures=mine_figures,
+            figure_rows=figure_rows,
         ),
         status_code=409,
     )

@@ -311,3 +311,19 @@ def test_the_chairs_return_keeps_its_paragraphs(client: TestClient, session: Ses
         "And &lt;b&gt;name&lt;/b&gt; the hubs.",
     ]
     assert "Returned to you for changes" in page
+
+
+def test_a_clash_on_the_key_figures_keeps_the_figures_typed(
+    client: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    path = _enter(client, links[_lead("bchc")])
+    tab_one, tab_two = _form(client, path), _form(client, path)
+    assert client.post(f"{path}/figures", data={**tab_one, "figure-audits": "7"}).status_code == 303
+    clash = client.post(f"{path}/figures", data={**tab_two, "figure-audits": "9", "figure-staff-trained": "40"})
+    assert clash.status_code == 409 and "Someone else saved this contribution" in clash.text
+    cells = re.findall(r'<td class="govuk-table__cell">([^<]*)</td>', clash.text)
+    assert cells == ["40", "", "9", "7"]  # each figure that differs: mine, then the saved one
+    keep = form_fields(clash.text)
+    assert client.post(path, data=keep).status_code == 303
+    session.expire_all()
+    assert session.exec(select(WorkingCopy)).one().figures == {"staff-trained": "40", "audits": "9"}
