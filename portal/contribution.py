@@ -88,6 +88,19 @@ def _item(title: str, href: str, hint: str, status: str, colour: str) -> dict[st
     return item
 
 
+def _submit_task(w: Writer) -> dict[str, Any]:
+    """The last row: always open (the preview is worth seeing early), saying whether a submission would go."""
+    ready = not problems(w.brief, w.texts, w.figures)
+    return {
+        "title": {"text": "Check your answers and submit"},
+        "href": f"/contribution/{w.contribution.id}/check",
+        "hint": {"text": "See it as the report will show it, then send it to the Chair"},
+        "status": {"tag": {"text": "Ready to submit", "classes": "govuk-tag--green"}}
+        if ready
+        else {"text": "Not ready yet", "classes": "govuk-task-list__status--cannot-start-yet"},
+    }
+
+
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
 def summary(request: Request, contribution_id: RowId, session: DB, done: str = "") -> Response:
     w = writer(request, session, contribution_id)
@@ -105,6 +118,7 @@ def summary(request: Request, contribution_id: RowId, session: DB, done: str = "
         signed_in=w.contact.name,
         returned=_returned(session, w),
         tasks=_tasks(w),
+        submit_task=_submit_task(w),
         closed=w.closed,
         notice=DONE.get(done),
         notice_success=done in DONE,

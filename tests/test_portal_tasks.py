@@ -26,6 +26,7 @@ from tests.helpers import local, open_example_cycle
 from tests.test_portal_http import NOW, _enter, _form, _lead, _save
 
 PICTURE = "/images/" + "a" * 64 + ".png"
+NOT_READY = "Not ready yet"
 
 
 @pytest.fixture
@@ -66,7 +67,11 @@ def test_each_task_says_honestly_where_it_stands(client: TestClient, links: dict
         ("Performance and impact", "0 words of 400 (optional)", "Not started"),
         ("Looking ahead", "0 words of 300", "Not started"),
         ("Key figures for the year", "", "Not started"),
-        ("Check your answers and submit", "", ""),
+        (
+            "Check your answers and submit",
+            "See it as the report will show it, then send it to the Chair",
+            "Not ready yet",
+        ),
     ]
     _save(client, path, "statutory-role", "We run the hospitals.")
     _save(client, path, "priority-activity", "word " * 901)
@@ -81,6 +86,9 @@ def test_each_task_says_honestly_where_it_stands(client: TestClient, links: dict
         ("Looking ahead", "2 words of 300", "In progress"),
         ("Key figures for the year", "", "Completed"),
     ]
+    _save(client, path, "priority-activity", "Done.")
+    _save(client, path, "looking-ahead", "More plans.")
+    assert task_rows(client.get(path).text)[-1][2] == "Ready to submit"
     # completed is plain text, the rest are tags (the Design System's task list), the state's first
     assert re.findall(r'<strong class="govuk-tag ([^"]+)">\s*([^<]*?)\s*</strong>', later) == [
         ("govuk-tag--blue", "Waiting for you"),
