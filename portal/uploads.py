@@ -67,21 +67,16 @@ def _read_word(request: Request, session: Session, contribution_id: int, form: A
     if isinstance(w, Response):
         return w
     try:
-        proposal = word_upload.propose(form, w.brief, w.texts)
+        proposal = word_upload.propose(form, w.brief)
     except WordRefused as exc:
         return _word_page(request, w, str(exc), status_code=422)
-    return _confirm_page(request, w, word_upload.previews(proposal), [])
+    return _confirm_page(request, w, word_upload.previews(proposal, w.brief), [])
 
 
 def _confirm_page(
     request: Request, w: Writer, proposal: dict[str, Any], errors: list[Any], status_code: int = 200
 ) -> Response:
-    context = w.context(
-        "Check the document's text",
-        **proposal,
-        errors=errors,
-        brief_sections=[(b.key, b.title) for b in w.brief.sections],
-    )
+    context = w.context("Check the document's text", **proposal, errors=errors)
     return page(request, "word_confirm.html", context, status_code=status_code)
 
 
@@ -96,10 +91,10 @@ def _confirm_word(request: Request, session: Session, contribution_id: int, form
     if isinstance(w, Response):
         return w
     try:
-        texts = word_upload.confirm(session, w.contribution, w.brief, form, actor=w.contact.email, at=w.at)
+        texts = word_upload.confirm(session, w.contribution, w.brief, form, w.texts, actor=w.contact.email, at=w.at)
     except ImageRefused as exc:
         session.rollback()
-        shown = word_upload.previews(word_upload.from_form(form, w.brief))
+        shown = word_upload.previews(word_upload.from_form(form, w.brief), w.brief)
         return _confirm_page(request, w, shown, [str(exc)], status_code=422)
     result = w.save(texts, version=form_version(form))
     if isinstance(result, Conflict):

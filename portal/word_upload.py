@@ -1,9 +1,12 @@
 """A Word document into the contribution, in two steps: read and show the proposal, then confirm.
 
-Nothing is kept between the steps but the confirmation form itself: the proposed text per section
-(editable), the blocks that matched no section (with where to put them), and the pictures (their bytes
-as base64, a preview, and their descriptions). The text already on the page is saved before the
-document is read, so nothing typed is lost whatever the agency chooses.
+The proposal is shown part by part, in the document's order: each part's heading, its text (editable), and the
+section it goes to — the one its heading matched, preselected, or "Leave it out" — which the agency may change.
+Nothing is kept between the steps but the confirmation form itself: the parts, where each goes, which section
+each part's heading matched, and the pictures (their bytes as base64, a preview, and their descriptions).
+A section that takes the document's own part for it (the part whose heading matched it) is replaced by the parts
+placed in it; any other section keeps the text it had, with the parts placed there after it; a section nothing is
+placed in is left as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tasks.contributions.images import ImageRefused, check_alt, markdown_for, st
 from tasks.contributions.word_import import LEAVE_OUT, MAX_BYTES, WordRefused, read_word, with_pictures
 
 MAX_PICTURES = 40  # a contribution with more pictures than this is better sent to the business manager
+BEFORE_FIRST = "Text before the first heading"
 
 
 def _upload(form: Any) -> tuple[bytes, str]:
@@ -33,7 +37,7 @@ def _upload(form: Any) -> tuple[bytes, str]:
     return upload.file.read(MAX_BYTES + 1), upload.filename
 
 
-def propose(form: Any, brief: Brief, current: dict[str, str]) -> dict[str, Any]:
+def propose(form: Any, brief: Brief) -> dict[str, Any]:
     """Read the uploaded document; the confirmation page's context. Raises WordRefused with the reason."""
     data, filename = _upload(form)
     proposal = read_word(data, brief)
@@ -42,19 +46,14 @@ def propose(form: Any, brief: Brief, current: dict[str, str]) -> dict[str, Any]:
             f"“{filename}” has {len(proposal.pictures)} pictures; up to {MAX_PICTURES} can be uploaded here. "
             "Send the document to the business manager instead."
         )
-    found = proposal.sections
-    sections = [
-        {
-            "key": s.key,
-            "title": s.title,
-            # a section the document does not have keeps what is already there
-            "text": found.get(s.key) or current.get(s.key, ""),
-            "from_document": bool(found.get(s.key)),
-        }
-        for s in brief.sections
-    ]
     blocks = [
-        {"heading": b.heading or "Text before the first heading", "markdown": b.markdown} for b in proposal.unplaced
+        {
+            "heading": b.heading or BEFORE_FIRST,
+            "markdown": b.markdown,
+            "matched": b.section or LEAVE_OUT,
+            "chosen": b.section or LEAVE_OUT,
+        }
+        for b in proposal.blocks
     ]
     pictures = [
         {
@@ -65,17 +64,8 @@ def propose(form: Any, brief: Brief, current: dict[str, str]) -> dict[str, Any]:
         }
         for p in proposal.pictures
     ]
-    titles = {s.key: s.title for s in brief.sections}
-    # which heading went where, for the agency to check before anything is placed
-    matches = [
-        {"heading": b.heading or "Text before the first heading", "section": titles.get(b.section, "")}
-        for b in proposal.blocks
-        if b.section is not None
-    ]
     return {
         "filename": filename,
-        "matches": matches,
-        "sections": sections,
         "blocks": blocks,
         "pictures": pictures,
         "notes": list(proposal.notes),
@@ -85,20 +75,15 @@ def propose(form: Any, brief: Brief, current: dict[str, str]) -> dict[str, Any]:
 
 def from_form(form: Any, brief: Brief) -> dict[str, Any]:
     """The confirmation page's context rebuilt from what it sent (to show it again with an error)."""
-    titles = {s.key: s.title for s in brief.sections}
-    sections = [
-        {"key": key, "title": titles[key], "text": str(form.get(f"section-{key}", "")), "from_document": True}
-        for key in titles
+    blocks = [
+        {
+            "heading": str(form.get(f"block-{i}-heading", "")),
+            "markdown": str(form.get(f"block-{i}", "")),
+            "matched": str(form.get(f"block-{i}-matched", LEAVE_OUT)),
+            "chosen": str(form.get(f"place-{i}", LEAVE_OUT)),
+        }
+        for i in range(_count(form, "block"))
     ]
-    blocks = []
-    for i in range(_count(form, "block")):
-        blocks.append(
-            {
-                "heading": str(form.get(f"block-{i}-heading", "")),
-                "markdown": str(form.get(f"block-{i}", "")),
-                "chosen": str(form.get(f"place-{i}", LEAVE_OUT)),
-            }
-        )
     pictures = [
         {
             "placeholder": str(form.get(f"picture-{i}-placeholder", "")),
@@ -108,14 +93,13 @@ def from_form(form: Any, brief: Brief) -> dict[str, Any]:
         }
         for i in range(_count(form, "picture"))
     ]
+    matched = {b["matched"] for b in blocks}
     return {
         "filename": str(form.get("filename", "")),
-        "sections": sections,
         "blocks": blocks,
         "pictures": pictures,
-        "matches": [],
         "notes": [],
-        "missing": [],
+        "missing": [s.title for s in brief.sections if s.key not in matched],
     }
 
 
@@ -127,23 +111,39 @@ def _count(form: Any, name: str) -> int:
 
 
 def confirm(
-    session: Session, contribution: Contribution, brief: Brief, form: Any, *, actor: str, at: dt.datetime
+    session: Session,
+    contribution: Contribution,
+    brief: Brief,
+    form: Any,
+    current: dict[str, str],
+    *,
+    actor: str,
+    at: dt.datetime,
 ) -> dict[str, str]:
-    """The agency's confirmed text per section: placed blocks appended, pictures stored and put in place.
+    """The agency's confirmed text for each section the document changes: its parts where the agency put them,
+    pictures stored and put in place. A section that does not take the document's own part for it keeps its
+    `current` text first; sections nothing is placed in are not in the result.
 
-    Raises ImageRefused (a picture without a description, or one that is not a picture) before anything
-    is stored for a picture after it; the caller rolls back.
+    Raises ImageRefused (a part placed nowhere known, a picture without a description, or one that is not a
+    picture) before anything is stored for a picture after it; the caller rolls back.
     """
     keys = [s.key for s in brief.sections]
-    texts = {key: str(form.get(f"section-{key}", "")).strip() for key in keys}
+    placed: dict[str, list[tuple[bool, int, str]]] = {}
     for i in range(_count(form, "block")):
         where = str(form.get(f"place-{i}", LEAVE_OUT))
         if where == LEAVE_OUT:
             continue
-        if where not in texts:
-            raise ImageRefused("Choose a section (or “Leave it out”) for each part that matched no section.")
-        block = str(form.get(f"block-{i}", "")).strip()
-        texts[where] = f"{texts[where]}\n\n{block}".strip()
+        if where not in keys:
+            raise ImageRefused("Choose a section (or “Leave it out”) for each part of the document.")
+        stranger = where != str(form.get(f"block-{i}-matched", LEAVE_OUT))
+        placed.setdefault(where, []).append((stranger, i, str(form.get(f"block-{i}", "")).strip()))
+    texts = {}
+    for key, found in placed.items():
+        # the section's own part first, then the parts put there, each in the document's order
+        parts = [text for _, _, text in sorted(found) if text]
+        # the document's own part replaces the section's text; parts put in another section go after its text
+        before = [] if any(not stranger for stranger, _, _ in found) else [current.get(key, "").strip()]
+        texts[key] = "\n\n".join([*before, *parts]).strip()
     lines: dict[str, str] = {}
     for i in range(_count(form, "picture")):
         placeholder = str(form.get(f"picture-{i}-placeholder", ""))
@@ -162,8 +162,17 @@ def confirm(
     return {key: with_pictures(text, lines) for key, text in texts.items()}
 
 
-def previews(context: dict[str, Any]) -> dict[str, Any]:
-    """Each proposed section rendered as it will look (pictures show as their placeholders until confirmed)."""
-    for s in context["sections"]:
-        s["html"] = Markup(markdown_to_html(s["text"], shift_headings=1))
+def previews(context: dict[str, Any], brief: Brief) -> dict[str, Any]:
+    """Each part rendered as it will look (pictures show as their placeholders until confirmed), and the
+    choices of where each part goes."""
+    titles = {s.key: s.title for s in brief.sections}
+    for b in context["blocks"]:
+        b["html"] = Markup(markdown_to_html(b["markdown"], shift_headings=1))
+        b["matched_title"] = titles.get(b["matched"], "")
+        b["options"] = [{"value": LEAVE_OUT, "text": "Leave it out", "selected": b["chosen"] == LEAVE_OUT}] + [
+            {"value": key, "text": title, "selected": b["chosen"] == key} for key, title in titles.items()
+        ]
+    context["matches"] = [
+        {"heading": b["heading"], "section": b["matched_title"]} for b in context["blocks"] if b["matched_title"]
+    ]
     return context

@@ -174,7 +174,7 @@ def test_a_word_document_in_the_browser(browser: Browser, portal: str, session: 
     page.get_by_role("button", name="Read the document").click()
     assert "This is how “trust.docx” splits" in page.inner_text("main")
     assert _axe(page) == []
-    page.get_by_label("Where “Case study” goes").select_option(label="At the end of “Looking ahead”")
+    page.get_by_label("Where “Case study” goes").select_option(label="Looking ahead")
     page.get_by_role("button", name="Use this as my draft").click()
     page.wait_for_url(re.compile(r"done=word$"))
     page.get_by_role("link", name="Looking ahead", exact=True).click()

@@ -73,22 +73,29 @@ def test_a_word_document_is_shown_then_confirmed_with_its_pictures(
     assert copy.sections["looking-ahead"] == "Typed before uploading."
     # which heading went to which section, for the agency to check
     assert summary_rows(html) == MATCHES
-    # the stray parts wait for a place: the text before the first heading and "Case study"
+    # every part of the document in order, each with where it goes: its match preselected, the rest left out
     assert re.findall(r'<h3 class="govuk-heading-s" id="block-heading-\d+">([^<]*)</h3>', html) == [
         "Text before the first heading",
+        "Statutory role",
+        "2. ACTIVITY AGAINST EACH PRIORITY",
         "Case study",
+        "looking ahead:",
+        "Performance and impact",
     ]
-    assert 'value="Chart: referrals rose each quarter"' in html  # the description from Word, to confirm
     fields = form_fields(html)
-    assert fields["picture-count"] == "2" and fields["block-count"] == "2"
-    assert "[[picture 1]]" in fields["section-performance"] and "[[picture 2]]" in fields["section-performance"]
-    fields["place-0"] = ""  # leave the preparer's note out
-    fields["place-1"] = "priority-activity"  # the case study goes at the end of the activity
+    places = [fields[f"place-{i}"] for i in range(6)]
+    assert places == ["", "statutory-role", "priority-activity", "", "looking-ahead", "performance"]
+    assert 'value="Chart: referrals rose each quarter"' in html  # the description from Word, to confirm
+    assert fields["picture-count"] == "2" and fields["block-count"] == "6"
+    assert fields["block-5"] == "Referrals by quarter:\n\n[[picture 1]]\n\n[[picture 2]]"
+    fields["place-4"] = ""  # the agency keeps its own "Looking ahead", leaving the document's out,
+    fields["place-3"] = "looking-ahead"  # and puts the case study after it
+    fields["block-1"] += "\n\nAdded while checking."  # and edits a part before it is placed
 
     # a picture without a description is refused: nothing is stored, the page comes back as it was sent
     refused = client.post(f"{path}/word/confirm", data=fields)
     assert refused.status_code == 422 and "The picture 2: Describe the picture" in refused.text
-    assert form_fields(refused.text)["place-1"] == "priority-activity"
+    assert form_fields(refused.text)["place-3"] == "looking-ahead"
     assert session.exec(select(func.count()).select_from(Image)).one() == 0
 
     fields["picture-1-alt"] = "The same chart, larger"
@@ -101,9 +108,12 @@ def test_a_word_document_is_shown_then_confirmed_with_its_pictures(
         f"Referrals by quarter:\n\n![Chart: referrals rose each quarter](/images/{sha})\n\n"
         f"![The same chart, larger](/images/{sha})"
     )
-    assert copy.sections["priority-activity"].endswith("## Case study\n\nA family we worked with found help sooner.")
+    assert "Case study" not in copy.sections["priority-activity"]
     assert "Prepared by the safeguarding team" not in " ".join(copy.sections.values())
-    assert copy.sections["looking-ahead"] == "We will focus on neglect."
+    assert copy.sections["looking-ahead"] == (
+        "Typed before uploading.\n\n## Case study\n\nA family we worked with found help sooner."
+    )
+    assert copy.sections["statutory-role"].endswith("- one per hospital\n\nAdded while checking.")
     assert "The document&#39;s text is saved as your draft." in client.get(f"{path}?done=word").text
 
 
