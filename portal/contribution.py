@@ -275,7 +275,9 @@ def submitted(request: Request, contribution_id: RowId, session: DB, revision: S
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)
-    number = w.contribution.current_revision or revision  # the revision on record, whatever the address says
+    number = w.contribution.current_revision  # the revision on record, whatever the address says
+    if not number:
+        return RedirectResponse(f"/contribution/{contribution_id}", status_code=303)
     return page(request, "contribution_submitted.html", w.context("Contribution submitted", revision=number))
 
 

@@ -335,3 +335,16 @@ def test_a_clash_on_the_key_figures_keeps_the_figures_typed(
     assert client.post(path, data=keep).status_code == 303
     session.expire_all()
     assert session.exec(select(WorkingCopy)).one().figures == {"staff-trained": "40", "audits": "9"}
+
+
+def test_an_overdue_contribution_says_so(session: Session, links: dict[str, str], database_url: str) -> None:
+    late = FixedClock(local("2019-05-21", "09:00"))  # the morning after the deadline
+    with TestClient(create_app(get_settings(), late), follow_redirects=False) as client:
+        path = _enter(client, links[_lead("wmp")])
+        page = client.get(path).text
+        assert summary_rows(page)[:2] == [
+            ("Due", "17:00 on Monday 20 May 2019 (overdue)"),
+            ("State", '<strong class="govuk-tag govuk-tag--red">\n        Waiting for you (overdue)\n      </strong>'),
+        ]
+        # nothing submitted yet: the confirmation page sends the person back to the summary
+        assert client.get(f"{path}/submitted?revision=3").headers["location"] == path
