@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page
+from playwright.sync_api import Browser, Dialog, Page, Route
 from sqlmodel import Session, select
 
 from models.portal import WorkingCopy
@@ -106,6 +106,7 @@ def test_typed_text_survives_every_other_page_and_enter_submits_only_its_own_for
     page.get_by_label("Year").fill("2019")
     page.get_by_label("Why you need more time").fill("Staff away.")
     page.get_by_role("button", name="Ask the business manager").click()
+    page.locator(".govuk-error-summary").wait_for()
     error = page.locator(".govuk-error-summary a")
     assert "Ask for a date after the current deadline" in error.inner_text()
     error.click()  # the summary's link takes the focus to the day field
@@ -119,6 +120,7 @@ def test_typed_text_survives_every_other_page_and_enter_submits_only_its_own_for
     page.goto(f"{summary}/signoff")
     page.get_by_label("Name of the senior officer who signed it off").fill("Dr A Chief")
     page.get_by_label("Their role").press("Enter")  # Enter in a one-line field: this form, with its error
+    page.locator(".govuk-error-summary").wait_for()
     assert [a.inner_text() for a in page.locator(".govuk-error-summary a").all()] == [
         "Enter their role, like Director of Children's Services"
     ]
@@ -131,9 +133,33 @@ def test_typed_text_survives_every_other_page_and_enter_submits_only_its_own_for
     page.goto(f"{summary}/picture")
     page.get_by_label("Alternative text").fill("A chart")
     page.get_by_label("Alternative text").press("Enter")
+    page.locator(".govuk-error-summary").wait_for()
     assert [a.inner_text() for a in page.locator(".govuk-error-summary a").all()] == [
         "Choose a picture to add (a PNG or JPEG file)."
     ]
     assert page.get_by_label("Alternative text").input_value() == "A chart"
     session.expire_all()
     assert session.exec(select(WorkingCopy)).one().sections == {"statutory-role": "Typed, then asked for more time."}
+
+
+def test_save_pressed_while_a_draft_is_on_its_way_waits_for_it(
+    browser: Browser, portal: tuple[str, dict[str, str]], session: Session
+) -> None:
+    url, links = portal
+    page = browser.new_page()
+    summary = _open(page, url, links[_lead("roh")])
+    held: list[Route] = []
+    page.route("**/draft", lambda route: held.append(route))  # the draft's request waits until the test lets it go
+    _type_into(page, summary, "statutory-role", "Typed, then Save at once.")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    page.get_by_role("button", name="Save and return to the summary").click()
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/section/statutory-role")  # the form waits for its draft
+    held[0].continue_()
+    page.wait_for_url(re.compile(r"done=saved$"))  # then goes, with the draft's version: no clash
+    copy = session.exec(select(WorkingCopy)).one()
+    assert (copy.sections, copy.version) == ({"statutory-role": "Typed, then Save at once."}, 2)

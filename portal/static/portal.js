@@ -31,13 +31,14 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
   var timer = null;
   var sending = false;
   var submitting = false;
-  var waiting = null; // the button pressed while a draft was being saved
+  var waiting = false; // Save was pressed while a draft was being saved...
+  var waitingButton = null; // ...with this button
 
   function say(text) {
     if (status) status.textContent = text;
   }
 
-  function autosave() {
+  function autosave(leaving) {
     clearTimeout(timer);
     if (area.value === saved || sending) return;
     var text = area.value;
@@ -46,7 +47,9 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     body.set("version", version.value);
     body.set(area.name, text);
     sending = true;
-    fetch(form.dataset.autosave, { method: "POST", body: body, credentials: "same-origin", keepalive: true })
+    // keepalive lets the request outlive a tab being closed; browsers cap such bodies at 64 kB
+    var keepalive = leaving === true && body.toString().length < 60000;
+    fetch(form.dataset.autosave, { method: "POST", body: body, credentials: "same-origin", keepalive: keepalive })
       .then(function (response) {
         return response.json().then(function (answer) {
           if (!response.ok) throw new Error(answer.error || "Your draft was not saved: press Save.");
@@ -64,7 +67,7 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
       .finally(function () {
         sending = false;
         // Save was pressed while the draft was on its way: send the form now, with the version the draft got
-        if (waiting) form.requestSubmit(waiting);
+        if (waiting) form.requestSubmit(waitingButton);
       });
   }
 
@@ -73,13 +76,14 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     timer = setTimeout(autosave, 2000);
   });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") autosave();
+    if (document.visibilityState === "hidden") autosave(true);
   });
   form.addEventListener("submit", function (event) {
     clearTimeout(timer);
     if (sending) {
       event.preventDefault();
-      waiting = event.submitter || null;
+      waiting = true;
+      waitingButton = event.submitter || null;
       return;
     }
     submitting = true;
