@@ -28,29 +28,28 @@ PAGES = {
 
 
 def parse_date(day: str, month: str, year: str) -> tuple[dt.date | None, Error | None]:
-    """The GOV.UK date input's three fields as a date, or one error linked to the first field to put right."""
+    """The GOV.UK date input's three fields as a date, or one error linked to the first field to put right;
+    its "fields" say which of the three are marked wrong (all three when the date as a whole is)."""
     parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
+    every = "day month year"
     missing = [name for name, value in parts.items() if not value]
     if len(missing) == 3:
-        return None, {
-            "text": "Enter the date you ask for as a day, month and year, like 27 3 2026",
-            "href": "#until-day",
-        }
+        text = "Enter the date you ask for as a day, month and year, like 27 3 2026"
+        return None, {"text": text, "href": "#until-day", "fields": every}
     if missing:
         said = " and a ".join(missing)
-        return None, {"text": f"The date you ask for must include a {said}", "href": f"#until-{missing[0]}"}
+        text = f"The date you ask for must include a {said}"
+        return None, {"text": text, "href": f"#until-{missing[0]}", "fields": " ".join(missing)}
     wrong = [name for name, value in parts.items() if not value.isdigit()]
     if wrong:
-        return None, {
-            "text": f"The date you ask for must be a real date: the {wrong[0]} is not a number",
-            "href": f"#until-{wrong[0]}",
-        }
+        text = f"The date you ask for must be a real date: the {wrong[0]} is not a number"
+        return None, {"text": text, "href": f"#until-{wrong[0]}", "fields": " ".join(wrong)}
     if len(parts["year"]) != 4:
-        return None, {"text": "The year must include 4 numbers, like 2026", "href": "#until-year"}
+        return None, {"text": "The year must include 4 numbers, like 2026", "href": "#until-year", "fields": "year"}
     try:
         return dt.date(int(parts["year"]), int(parts["month"]), int(parts["day"])), None
     except ValueError:
-        return None, {"text": "The date you ask for must be a real date", "href": "#until-day"}
+        return None, {"text": "The date you ask for must be a real date", "href": "#until-day", "fields": every}
 
 
 def _show(
@@ -59,8 +58,15 @@ def _show(
     title, template = PAGES[what]
     by_field = {e["href"].lstrip("#"): e["text"] for e in errors}
     # the date input's three fields share one message, shown once on the group
-    date_error = next((text for field, text in by_field.items() if field.startswith("until-")), "")
-    context = w.context(title, values=values, errors=errors, field_errors=by_field, date_error=date_error)
+    date = next((e for e in errors if e["href"].startswith("#until-")), None)
+    context = w.context(
+        title,
+        values=values,
+        errors=errors,
+        field_errors=by_field,
+        date_error=date["text"] if date else "",
+        date_wrong=date.get("fields", "day month year").split() if date else [],
+    )
     return page(request, template, context, status_code=status_code)
 
 
@@ -109,6 +115,7 @@ def _post(
     try:
         errors = work(w, values, state(request).settings)
     except AgencyRequestError as exc:
+        # a refusal by the rules (a date too early or too late) is about the date as a whole
         errors = [{"text": str(exc), "href": _field_for(what, str(exc))}]
     if errors:
         session.rollback()
