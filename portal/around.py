@@ -15,7 +15,8 @@ from models.cycle import Contribution, Cycle
 from models.partnership import Agency, Contact
 from models.store import cycle_values
 from portal.contribution import agency_session, conflict_page, page_context, typed
-from portal.web import RowId, csrf_ok, expired_form, in_thread, now, page, refused, state
+from portal.kept import refused_post
+from portal.web import RowId, csrf_ok, expired_form, in_thread, now, page, state
 from reportcycle.settings import Settings
 from tasks.contributions.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 from tasks.contributions.working_copy import Conflict, save
@@ -51,7 +52,7 @@ def _around(
     portal_session = agency_session(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
-        return refused(request)
+        return refused_post(request, session, contribution_id, form)
     if not csrf_ok(portal_session, str(form.get("csrf", ""))):
         return expired_form(request)
     cycle = session.get(Cycle, contribution.cycle_id)

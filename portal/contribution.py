@@ -17,6 +17,7 @@ from models.portal import Image, PortalSession
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, cycle_values, partnership_of
 from portal import word_upload
+from portal.kept import refused_post
 from portal.web import RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, state, visitor
 from tasks.contributions.content import markdown_to_html, word_count
 from tasks.contributions.images import MAX_BYTES, ImageRefused, markdown_for, store_image
@@ -209,7 +210,7 @@ def _contribution_action(request: Request, session: Session, contribution_id: in
     portal_session = agency_session(request, session, contribution_id)
     contribution = session.get(Contribution, contribution_id)
     if portal_session is None or contribution is None:
-        return refused(request)
+        return refused_post(request, session, contribution_id, form)
     if contribution.status in CLOSED:
         return page(
             request,
