@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class RenderedEmail:
 
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> Environment:
+    # Jinja is imported when the first email is rendered: commands that render none (status) never pay for it.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(templates_dir),
         undefined=StrictUndefined,
