@@ -20,6 +20,7 @@ from models.partnership import Agency
 from models.report import CentralSection
 from models.store import NotFound, calendar_of, central_sections, contributions, cycle_values, partnership_of
 from models.values import Brief
+from portal.desk_timeline import CENTRAL_TAGS, CENTRAL_WORDS
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from portal.words import TAG_COLOURS, contribution_state
 from tasks.contributions.content import markdown_to_html, sanitise
@@ -105,11 +106,6 @@ def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> 
             "notice_success": done in ("approve", "return"),
         },
     )
-
-
-# A central section's state as the Chair reads it (contributions use the shared `staff_state` words).
-CENTRAL_WORDS = {"draft": "Draft", "approved": "Approved", "returned": "Returned to the business manager"}
-CENTRAL_TAGS = {"draft": "govuk-tag--purple", "approved": "govuk-tag--green", "returned": "govuk-tag--orange"}
 
 
 def paragraphs(text: str) -> list[str]:
