@@ -12,8 +12,10 @@ from typing import Any
 
 from models.outbox import OutboundEmail
 from models.partnership import Agency
+from models.status import OWING
 from models.store import contacts_of
 from portal.desk_actions import Act
+from portal.words import contribution_state
 from tasks.desk.manager_desk import DeskError
 from tasks.mail.context import day_text
 
@@ -114,6 +116,10 @@ def ask(a: Act, action: str, warnings: list[str] | None = None) -> dict[str, Any
             "back": back,
         }
     if action == "excuse":
+        status = a.contribution().status
+        if status not in OWING:  # asked first, refused first: not after the manager has written a reason
+            words = contribution_state(status, staff=True).lower()
+            raise DeskError(f"{agency.name} cannot be excused now: its contribution is {words}.")
         told = ", ".join(dict.fromkeys(c.email for c in contacts.values())) or "nobody (it has no contacts)"
         return {
             "title": f"Excuse {agency.name} this year?",

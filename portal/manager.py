@@ -22,7 +22,7 @@ from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
 from models.portal import ExtensionRequest, WorkingCopy
 from models.report import CentralSection
-from models.status import cycle_status
+from models.status import OWING, cycle_status
 from models.store import (
     NotFound,
     calendar_of,
@@ -37,6 +37,7 @@ from portal.desk_actions import ACTIONS, AGENCY_ACTIONS, Act
 from portal.desk_confirm import ASK_FIRST, DATE_PARTS, ask, carried, confirmed, typed_date
 from portal.desk_timeline import CENTRAL_WORDS, EMAIL_WORDS, timeline
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from portal.words import contribution_state
 from tasks.desk.desk import deadline_warnings
 from tasks.desk.manager_desk import DeskError
 from tasks.links.access import contact_access
@@ -288,10 +289,15 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
             if action in AGENCY_ACTIONS and a.field("agency")
             else f"/desk/{cycle_id}"
         )
+        message = str(exc)
+        if isinstance(exc, IllegalTransition):  # its message names stored codes; say it as the desk does
+            message = (
+                f"That cannot be done to a contribution in this state: {contribution_state(exc.state, staff=True)}."
+            )
         return page(
             request,
             "message.html",
-            {"title": "That was not done", "message": str(exc), "back": back},
+            {"title": "That was not done", "message": message, "back": back},
             status_code=422,
         )
     session.commit()
@@ -337,7 +343,11 @@ def _deadline_step(request: Request, a: Act, csrf: str) -> Response | None:
     assert agency is not None
     until, problem, marked = typed_date(a.form, "until", "the new deadline")
     warnings: list[str] = []
-    if until is not None:
+    if contribution.status not in OWING:
+        state_words = contribution_state(contribution.status, staff=True).lower()
+        problem = f"The deadline cannot move now: {agency.name}'s contribution is {state_words}"
+        marked = list(DATE_PARTS)
+    elif until is not None:
         today = calendar_of(partnership_of(a.session, a.cycle)).local(a.at).date()
         if until <= today:
             problem, marked = f"The new deadline must be after today, {day_text(today)}", list(DATE_PARTS)
