@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from models.outbox import OutboundEmail
 from models.partnership import Agency
 from models.status import OWING
@@ -49,6 +51,23 @@ def typed_date(form: Any, name: str, what: str) -> tuple[dt.date | None, str, li
         except ValueError:
             wrong = list(DATE_PARTS)
     return None, f"{what[:1].upper()}{what[1:]} must be a real date, like 27 3 2026", wrong
+
+
+def replace_problems(form: Any) -> list[dict[str, str]]:
+    """What is wrong with a new contact as typed on the agency's page, each error on its field, before the
+    confirmation page: the same rules the replacement itself keeps (tasks.desk.manager_desk.replace_contact)."""
+    errors = []
+    if str(form.get("role", "")) not in ROLE_WORDS:
+        errors.append({"text": "Choose which contact to replace", "href": "#replace-role"})
+    if not str(form.get("name", "")).strip():
+        errors.append({"text": "Enter the new contact's name", "href": "#replace-name"})
+    try:
+        validate_email(str(form.get("email", "")).strip(), check_deliverability=False)
+    except EmailNotValidError:
+        errors.append(
+            {"text": "Enter an email address in the correct format, like name@example.org", "href": "#replace-email"}
+        )
+    return errors
 
 
 def carried(form: Any) -> list[tuple[str, str]]:

@@ -56,6 +56,23 @@ ACTIONS = {
 }
 
 
+# Everything else the log records about a contribution, by its full action name.
+OTHER_ACTIONS = {
+    "link.revoke": "Links withdrawn",
+    "link.resend": "New link sent",
+    "link.handover": "Handed over to a colleague",
+    "link.fresh": "Asked for a fresh link: sent",
+    "link.fresh.withdrawn": "Asked for a fresh link: refused, as the links were withdrawn",
+    "contact.replace": "Contact replaced",
+    "extension.request": "Extension asked for",
+    "extension.refuse": "Extension refused",
+    "working_copy.save": "Draft saved",
+    "image.upload": "Picture added",
+    "chase.superseded": "Chaser skipped: a later one went instead",
+    "escalation.confirm": "Escalation released",
+}
+
+
 def _date_words(value: object) -> str:
     try:
         return day_text(dt.date.fromisoformat(str(value)))
@@ -66,8 +83,17 @@ def _date_words(value: object) -> str:
 def _what(event: AuditEvent) -> str:
     """The event in a sentence: the action's words, and the one detail that matters to the reader."""
     name = event.action.removeprefix("contribution.")
-    words = ACTIONS.get(name) or name.replace(".", " ").replace("_", " ").capitalize()
     detail = event.detail or {}
+    if event.action.startswith("chase."):
+        kind = EMAIL_WORDS.get(event.action.removeprefix("chase."), "Chaser")
+        return f"{kind} {'held for you to confirm' if detail.get('status') == 'held' else 'queued to send'}"
+    words = (
+        ACTIONS.get(name) or OTHER_ACTIONS.get(event.action) or name.replace(".", " ").replace("_", " ").capitalize()
+    )
+    if event.action == "contact.replace" and isinstance(detail.get("after"), list):
+        before = detail.get("before")
+        was = f"{before[0]}" if isinstance(before, list) and before else "nobody"
+        words = f"{words}: {detail.get('role', '')}, {was} by {detail['after'][0]}"
     if name == "extend":
         old, new = _date_words(detail.get("old_due")), _date_words(detail.get("new_due"))
         if old and new:

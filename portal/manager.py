@@ -34,7 +34,7 @@ from models.store import (
     partnership_of,
 )
 from portal.desk_actions import ACTIONS, AGENCY_ACTIONS, Act
-from portal.desk_confirm import ASK_FIRST, DATE_PARTS, ask, carried, confirmed, typed_date
+from portal.desk_confirm import ASK_FIRST, DATE_PARTS, ask, carried, confirmed, replace_problems, typed_date
 from portal.desk_timeline import CENTRAL_WORDS, EMAIL_WORDS, timeline
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from portal.words import contribution_state
@@ -157,7 +157,8 @@ def _agency_page(
     sent: dict[str, str] | None = None,
     marked: list[str] | None = None,
 ) -> Response:
-    """An agency's page on the desk; with `errors`, the deadline form as it was sent, each error on its field."""
+    """An agency's page on the desk; with `errors`, the form that was refused as it was sent (`sent`, by field
+    id), each error on its field."""
     contribution = contribution_for(session, cycle, agency)
     copy = session.exec(select(WorkingCopy).where(WorkingCopy.contribution_id == contribution.id)).first()
     brief = cycle_values(cycle)[0]
@@ -271,6 +272,13 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
             asked = _deadline_step(request, a, found.csrf_token)
             if asked is not None:
                 return asked
+        elif action == "replace" and replace_problems(form):
+            agency = a.session.get(Agency, a.contribution().agency_id)
+            assert agency is not None
+            sent = {f"replace-{k}": a.field(k) for k in ("role", "name", "email")}
+            return _agency_page(
+                request, session, cycle, agency, found.csrf_token, errors=replace_problems(form), sent=sent
+            )
         elif action in ASK_FIRST and (not confirmed(form) or (action == "excuse" and not a.field("reason"))):
             errors = []
             if confirmed(form):  # the confirmation page, sent without the reason it asks for
@@ -357,7 +365,7 @@ def _deadline_step(request: Request, a: Act, csrf: str) -> Response | None:
             except ValueError as exc:
                 problem, marked = str(exc)[:1].upper() + str(exc)[1:], list(DATE_PARTS)
     if problem:
-        sent = {p: a.field(f"until-{p}") for p in DATE_PARTS}
+        sent = {f"until-{p}": a.field(f"until-{p}") for p in DATE_PARTS}
         errors = [{"text": problem, "href": f"#until-{marked[0]}"}]
         return _agency_page(request, a.session, a.cycle, agency, csrf, errors=errors, sent=sent, marked=marked)
     if warnings and not confirmed(a.form):

@@ -222,10 +222,11 @@ def test_the_business_managers_journey(browser: Browser, portal: str, session: S
     page.get_by_label("New contact's name").fill("Someone")
     page.get_by_label("New contact's email address").fill("not-an-address")
     page.get_by_role("button", name="Replace the contact").click()
-    _arrive(page, "Replace Birmingham City Council's lead contact?")
-    page.get_by_role("button", name="Replace the contact").click()
-    _arrive(page, "That was not done")
-    assert "does not look right" in page.inner_text("main")
+    # refused on its field before any confirmation, with what was typed kept
+    page.locator(".govuk-error-summary").wait_for()
+    email = page.get_by_label("New contact's email address")
+    assert (email.input_value(), email.get_attribute("aria-invalid")) == ("not-an-address", "true")
+    assert page.locator(".govuk-error-summary a").get_attribute("href") == "#replace-email"
     assert _axe(page) == []
     assert watch.check() == []
     excused = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "excused")).one()
