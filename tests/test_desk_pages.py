@@ -246,3 +246,19 @@ def test_key_figures_show_on_the_chairs_page(chair: TestClient, session: Session
     assert "Key figures The figures West Midlands Police entered Figure Value" in page
     assert "Staff trained in safeguarding children 120 staff" in page
     assert "Safeguarding audits completed Not entered" in page
+
+
+def test_a_central_section_keeps_the_chairs_paragraphs_too(
+    chair: TestClient, manager: TestClient, session: Session, links: dict[str, str]
+) -> None:
+    cid = find_cycle(session).id or 0
+    assert _post(manager, cid, "central", key="foreword", body="A year of change.").status_code == 303  # type: ignore[attr-defined]
+    overview = visible(chair.get(f"/review/{cid}").text)
+    assert "Foreword Draft To decide" in overview
+    csrf = _csrf(chair.get(f"/review/{cid}/foreword").text)
+    comments = "Thank the schools.\n\n\nAnd the police."
+    response = chair.post(f"/review/{cid}/foreword", data={"csrf": csrf, "decision": "return", "comments": comments})
+    assert response.status_code == 303
+    page = chair.get(f"/review/{cid}/foreword").text
+    assert re.search(r'<p class="govuk-body">Thank the schools.</p>\s*<p class="govuk-body">And the police.</p>', page)
+    assert "Returned to the business manager" in visible(page)
