@@ -8,13 +8,14 @@ from pathlib import Path
 from sqlmodel import Session
 
 from models.cycle import Contribution, Cycle
+from models.ladder import Kind
 from models.partnership import Agency
 from models.store import calendar_of, contacts_of, partnership_of
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
-KIND = "excused"
+KIND = Kind.excused
 
 
 def tell_excused(
