@@ -213,9 +213,12 @@ class PartnershipFile(Value):
         report = data.get("report", {})
         if not isinstance(report, dict):
             return data
-        if "kind" in report:
-            raise ValueError('report.kind: write the kind once, in [partnership] (kind = "...")')
         kind = data["partnership"].get("kind", DEFAULT_KIND)
+        # An exported file may repeat it in [report]; a different one there is a mistake.
+        if report.get("kind", kind) != kind:
+            raise ValueError(
+                f"report.kind is not the partnership's kind ({kind!r}): write the kind once, in [partnership]"
+            )
         # An unknown kind is refused once, on [partnership] where it is written.
         return {**data, "report": {**report, "kind": kind if kind in KINDS else None}}
 

@@ -165,8 +165,16 @@ def test_a_bad_kind_is_refused_in_one_line(tmp_path: Path) -> None:
     )
     assert "\n" not in str(refused.value)
     path = _with(tmp_path, "[[central_sections]]", '[report]\nkind = "other"\n\n[[central_sections]]')
-    with pytest.raises(PartnershipFileError, match=r"report\.kind: write the kind once, in \[partnership\]"):
+    with pytest.raises(
+        PartnershipFileError,
+        match=r"report\.kind is not the partnership's kind \('safeguarding-adults-board'\): write the kind once",
+    ):
         parse(path)
+    # The same kind repeated there, as an exported file has it, is accepted.
+    same = _with(
+        tmp_path, "[[central_sections]]", '[report]\nkind = "safeguarding-adults-board"\n\n[[central_sections]]'
+    )
+    assert parse(same).report.kind == "safeguarding-adults-board"
 
 
 def test_a_community_safety_partnership_says_it_has_no_statutory_topics(tmp_path: Path) -> None:
