@@ -21,6 +21,7 @@ from tasks.mail.context import ReportNames, report_names
 from tasks.mail.render import render_email
 from tasks.report.collate import collate
 from tasks.report.distribution import roles_missing
+from tasks.report.findings import summary_lines
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local
 
@@ -99,6 +100,7 @@ def test_the_recipients_are_checked_against_the_roles_the_act_names(westshire_dr
     summary, html = westshire_draft
     assert summary["recipients_missing"] == ["no recipient is the Local Healthwatch"]
     assert '<li class="not-found">No recipient is the Local Healthwatch: add them' in html
+    assert "[bold]statutory recipients[/]: [red]no recipient is the Local Healthwatch[/]" in summary_lines(summary)
     recipients = parse(WESTSHIRE).recipients
     assert roles_missing(recipients[1:], "safeguarding-adults-board") == [
         "no recipient is the local authority's chief executive",
@@ -189,6 +191,8 @@ def test_a_community_safety_partnership_says_it_has_no_statutory_topics(tmp_path
     html = render_collation_report(get_settings().templates_dir, view, found, view_summary(view), "draft-2.html")
     assert "No statutory topics are checked: the Crime and Disorder Act 1998 sets none for a yearly report." in html
     assert "What Working Together" not in html and "Evidence of impact" not in html
+    lines = summary_lines(found.summary())
+    assert lines[-1] == "[bold]statutory topics[/]: none under the Crime and Disorder Act 1998"
 
 
 @pytest.mark.parametrize(
@@ -236,3 +240,14 @@ def test_report_names() -> None:
     assert report_names("Westshire SAB", "westshire sab annual report").full == "westshire sab annual report"
     assert report_names("Westshire SAB", "westshire sab annual report").own == "annual report"
     assert report_names("Westshire SAB", "Westshire SAB").own == "Westshire SAB"
+
+
+def test_the_requests_name_the_board_once(session: Session, westshire_draft: Drafted) -> None:
+    from models.outbox import OutboundEmail
+
+    requests = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")).all()
+    assert len(requests) == 2
+    for row in requests:
+        assert "Westshire Safeguarding Adults Board is preparing its Annual Report 2025/26, covering" in row.text_body
+        assert "\nWestshire Safeguarding Adults Board - Annual Report 2025/26\n" in row.text_body
+        assert row.text_body.count("Westshire Safeguarding Adults Board") == 2
