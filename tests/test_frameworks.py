@@ -94,6 +94,10 @@ def test_an_adults_board_is_checked_against_schedule_2(westshire_draft: Drafted)
     assert '<h2 id="topics">What the Care Act 2014, Schedule 2, paragraph 4 asks the report to cover</h2>' in html
     assert "The Care Act asks for the findings of the reviews arranged by it under section 44" in html
     assert "child" not in html.lower()
+    assert (
+        "<title>Collation report for draft 1 – Annual Report 2025/26 – Westshire Safeguarding Adults Board</title>"
+        in html
+    )
 
 
 def test_the_recipients_are_checked_against_the_roles_the_act_names(westshire_draft: Drafted) -> None:
