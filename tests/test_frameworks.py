@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from models.framework import framework_for, national_within_days, report_topics
-from models.partnership_file import ReportSpec, parse
+from models.framework import framework_for, national_within_days, publish_within_months, report_topics
+from models.partnership_file import ReportSpec, Statutory, parse
 from models.report import Draft
 from models.store import contribution_for, find_agency, find_cycle, load_partnership
 from reportcycle.settings import get_settings
@@ -121,6 +121,8 @@ def test_each_kind_brings_its_defaults_and_the_file_overrides_them() -> None:
     sab = parse(WESTSHIRE)
     assert (sab.partnership.kind, sab.report.kind) == ("safeguarding-adults-board", "safeguarding-adults-board")
     assert national_within_days(sab.report) is None  # no national bodies' 7-day rule for an adults board
+    assert publish_within_months(sab.statutory, sab.partnership.kind) is None  # "as soon as feasible"
+    assert publish_within_months(Statutory(publish_within_months=4), sab.partnership.kind) == 4
     adults = framework_for("safeguarding-adults-board")
     assert (adults.people_served, adults.publication.timing) == (
         "adults",
@@ -139,6 +141,7 @@ def test_each_kind_brings_its_defaults_and_the_file_overrides_them() -> None:
             "feedback",
         ]
         assert national_within_days(spec.report) == 7
+        assert publish_within_months(spec.statutory, spec.partnership.kind) == 3
     children = framework_for(None)
     assert (children.title, children.people_served) == (
         "Working Together to Safeguard Children (2018)",
