@@ -67,7 +67,11 @@ def status() -> None:
             )
         common.console.print(table)
         if sent is not None and sent.published_on is not None:
-            due = f"national bodies by {sent.national_due:%a %d %b %Y}: " + ("met" if sent.national_met else "NOT YET")
+            due = (
+                f"national bodies by {sent.national_due:%a %d %b %Y}: " + ("met" if sent.national_met else "NOT YET")
+                if sent.national_due
+                else "no national bodies' deadline"
+            )
             listing = Table(title=f"Publication notices (published {sent.published_on:%d %b %Y}; {due})")
             for column in ("recipient", "role", "state", "sent"):
                 listing.add_column(column)

@@ -23,7 +23,9 @@ def environment(templates_dir: Path) -> Environment:
     # Jinja is imported when the first email is rendered: commands that render none (status) never pay for it.
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(
+    from tasks.mail.context import report_names
+
+    env = Environment(
         loader=FileSystemLoader(templates_dir),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -31,6 +33,8 @@ def environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["report_names"] = report_names  # subjects and openings name the report one way
+    return env
 
 
 def render_email(templates_dir: Path, kind: str, context: dict[str, Any]) -> RenderedEmail:
