@@ -15,7 +15,7 @@ from models.audit import AuditEvent  # noqa: E402
 from models.cycle import Contribution, Cycle, PersonalLink, ReviewDecision, Revision  # noqa: E402
 from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
-from models.portal import ExtensionRequest, Image, PortalSession, WorkingCopy  # noqa: E402
+from models.portal import ExtensionRequest, Image, KeptPost, PortalSession, WorkingCopy  # noqa: E402
 from models.report import CentralSection, Draft, Publication  # noqa: E402
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Draft",
     "ExtensionRequest",
     "Image",
+    "KeptPost",
     "OutboundEmail",
     "OutboxStatus",
     "Partnership",

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     published = "published"
     staff_link = "staff_link"  # the Chair's review or the business manager's desk
     extension_refused = "extension_refused"
+    excused = "excused"  # the business manager released the agency this year, with the reason
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import EmailStr, Field, ValidationError, model_validator
+from pydantic import EmailStr, Field, ValidationError, field_validator, model_validator
 
 from models.names import name_key
 from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy, Value
@@ -52,11 +52,33 @@ class AgencySpec(Value):
         return self
 
 
+# The kinds of partnership, each with its statutory framework in models/frameworks/<kind>.toml. A file
+# without `kind` is a children's partnership: every file written before kinds existed was checked against
+# Working Together, and keeps being so.
+KINDS: tuple[str, ...] = (
+    "safeguarding-adults-board",
+    "safeguarding-children-partnership",
+    "community-safety-partnership",
+    "other",
+)
+DEFAULT_KIND = "safeguarding-children-partnership"
+
+
+def _known_kind(kind: str) -> str:
+    if kind not in KINDS:
+        allowed = ", ".join(f'"{k}"' for k in KINDS)
+        raise ValueError(f"unknown kind {kind!r}; write one of {allowed}")
+    return kind
+
+
 class PartnershipSpec(Value):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     name: str = Field(min_length=1)
+    kind: str = Field(default=DEFAULT_KIND, description="which statutory framework the partnership works under")
     from_address: EmailStr
     business_manager: Person
+
+    _kind = field_validator("kind")(_known_kind)
 
 
 class CycleSpec(Value):
@@ -127,8 +149,8 @@ class GuidanceTopic(Value):
 
 
 class CollationChecks(Value):
-    """Settings of the business manager's collation report; left out, the defaults in
-    tasks/report/collation_report.py."""
+    """Settings of the business manager's collation report; left out, the topics of the partnership's
+    framework (models/frameworks/) and the acronyms in tasks/report/collation_report.py."""
 
     topics: tuple[GuidanceTopic, ...] | None = None
     common_acronyms: tuple[str, ...] | None = Field(
@@ -147,13 +169,26 @@ class ReportSpec(Value):
     )
     figures: tuple[FigureSpec, ...] = ()
     collation: CollationChecks = CollationChecks()
-    send_to_national_within_days: int = Field(
-        default=7, gt=0, description="days after publication to send the report on to recipients marked national"
+    send_to_national_within_days: int | None = Field(
+        default=None,
+        gt=0,
+        description="days after publication to send the report on to recipients marked national; "
+        "left out, the framework's (7 for a children's partnership, none for the other kinds)",
     )
+    # Copied from [partnership] kind when the file is read, so a cycle keeps the framework it was planned
+    # under; None in cycles stored before kinds existed, which were all children's.
+    kind: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, kind: str | None) -> str | None:
+        return None if kind is None else _known_kind(kind)
 
 
 class Statutory(Value):
-    publish_within_months: int = Field(default=3, gt=0)
+    publish_within_months: int | None = Field(
+        default=None, gt=0, description="left out, the framework's (3 for a children's partnership)"
+    )
 
 
 class PartnershipFile(Value):
@@ -168,6 +203,24 @@ class PartnershipFile(Value):
     agencies: tuple[AgencySpec, ...] = Field(min_length=1)
     recipients: tuple[Recipient, ...] = Field(min_length=1)
     cycle: CycleSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_to_report(cls, data: Any) -> Any:
+        """The report settings carry the partnership's kind (see ReportSpec.kind); the file writes it once."""
+        if not isinstance(data, dict) or not isinstance(data.get("partnership"), dict):
+            return data
+        report = data.get("report", {})
+        if not isinstance(report, dict):
+            return data
+        kind = data["partnership"].get("kind", DEFAULT_KIND)
+        # An exported file may repeat it in [report]; a different one there is a mistake.
+        if report.get("kind", kind) != kind:
+            raise ValueError(
+                f"report.kind is not the partnership's kind ({kind!r}): write the kind once, in [partnership]"
+            )
+        # An unknown kind is refused once, on [partnership] where it is written.
+        return {**data, "report": {**report, "kind": kind if kind in KINDS else None}}
 
     @model_validator(mode="after")
     def _unique(self) -> PartnershipFile:

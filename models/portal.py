@@ -80,3 +80,22 @@ class Image(SQLModel, table=True):
     @property
     def name(self) -> str:
         return f"{self.sha256}.{'png' if self.media_type == 'image/png' else 'jpg'}"
+
+
+class KeptPost(SQLModel, table=True):
+    """Text that arrived after its session had ended (a tab left open overnight), kept for the person who typed it.
+
+    The post proved whose it was with its session's CSRF token, a secret only that page held. It is put back
+    once, when the same contact signs in again from any fresh link for the same contribution.
+    """
+
+    __tablename__ = "kept_post"
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    portal_session_id: int = Field(foreign_key="portal_session.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    sections: dict[str, str] = Field(sa_column=Column(json_column(), nullable=False))
+    figures: dict[str, str] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))
+    based_on_version: int = 0  # the working copy's version the page was showing
+    kept_at: dt.datetime = Field(sa_type=UTCDateTime)
+    restored_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

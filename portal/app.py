@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import around, contribution, drafts, manager, review, sections, signin, uploads
+from portal import around, contribution, drafts, kept, manager, review, sections, signin, uploads
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
 from reportcycle.settings import Settings
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(signin.router)
     app.include_router(contribution.router)
+    app.include_router(kept.router)
     app.include_router(around.router)
     app.include_router(sections.router)
     app.include_router(drafts.router)

@@ -37,6 +37,7 @@ from tasks.ops.events import contribution_submitted
 router = APIRouter()
 DONE = {
     "saved": "Your text is saved.",
+    "restored": "The text you typed before you were signed out is back in your contribution.",
     "extension": "Your request for more time has gone to the business manager, who will reply.",
     "handover": "Your colleague has been sent their own link; you were copied.",
     "signoff": "The sign-off is recorded.",

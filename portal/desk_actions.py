@@ -20,6 +20,7 @@ from tasks.contributions.word_import import MAX_BYTES as WORD_MAX_BYTES
 from tasks.contributions.word_import import WordRefused, place, read_word, with_pictures
 from tasks.desk.central import set_central_text
 from tasks.desk.desk import confirm_escalation, excuse, extend, unexcuse
+from tasks.desk.excused import tell_excused
 from tasks.desk.manager_desk import (
     DeskError,
     grant_extension,
@@ -64,11 +65,13 @@ class Act:
             raise DeskError("That form was not complete: reload the page and try again.")
         return int(value)
 
-    def date(self, name: str) -> dt.date:
+    def typed_date(self, name: str) -> dt.date:
+        """The date typed in the GOV.UK date input `name` (name-day, name-month, name-year)."""
+        parts = [self.field(f"{name}-{p}") for p in ("year", "month", "day")]
         try:
-            return dt.date.fromisoformat(self.field(name))
+            return dt.date(*(int(p) for p in parts))
         except ValueError:
-            raise DeskError("Give the date as a date, e.g. 2019-06-03.") from None
+            raise DeskError("Enter the date as a day, month and year, like 27 3 2026.") from None
 
 
 def _from_word(a: Act, contribution: Contribution) -> dict[str, str] | None:
@@ -124,10 +127,16 @@ def _on_behalf(a: Act) -> object:
     )
 
 
-def _excuse(a: Act) -> None:
-    if not a.field("reason"):
+def _excuse(a: Act) -> list[str]:
+    """Excuse the agency and tell its contacts why (the `excused` email, in the send window)."""
+    reason = str(a.form.get("reason", "")).strip()
+    if not reason:
         raise DeskError("Say why the agency is excused: the report and the audit log record it.")
-    excuse(a.session, a.contribution(), at=a.at, actor=a.actor, reason=a.field("reason"))
+    contribution = a.contribution()
+    excuse(a.session, contribution, at=a.at, actor=a.actor, reason=reason)
+    return tell_excused(
+        a.session, a.cycle, contribution, reason=reason, at=a.at, templates_dir=a.settings.templates_dir
+    )
 
 
 def _unexcuse(a: Act) -> object:
@@ -143,7 +152,7 @@ def _extend(a: Act) -> object:
             a.session,
             a.cycle,
             a.contribution(),
-            a.date("until"),
+            a.typed_date("until"),
             at=a.at,
             actor=a.actor,
             base_url=a.settings.public_base_url,

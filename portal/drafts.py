@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
+from portal.kept import refused_post
 from portal.web import RowId, csrf_ok, in_thread
 from portal.writing import form_version, words_of, writer
 from tasks.contributions.working_copy import Conflict
@@ -26,10 +27,11 @@ async def draft(request: Request, contribution_id: RowId) -> Response:
 
 def _draft(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
     w = writer(request, session, contribution_id)
-    # The page's own Save still works (and, without a session, keeps the text through sign-in): the script only
-    # says the draft was not saved.
-    if w is None or not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return JSONResponse({"error": "Your draft was not saved: your session has ended."}, status_code=403)
+    if w is None:
+        # signed out since the page was shown: the text is kept for after sign-in (JSON, as the script asks)
+        return refused_post(request, session, contribution_id, form)
+    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
+        return JSONResponse({"error": "Your draft was not saved: reload the page, then try again."}, status_code=403)
     if w.closed:
         return JSONResponse({"error": "This contribution is closed."}, status_code=409)
     fields = [(k.removeprefix("section-"), str(v)) for k, v in form.items() if k.startswith("section-")]

@@ -17,19 +17,31 @@ from sqlmodel import Session, col, select
 
 from models.cycle import Cycle
 from models.ladder import Kind
-from models.lifecycle import IllegalTransition
+from models.lifecycle import AWAITING, IllegalTransition
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
 from models.portal import ExtensionRequest, WorkingCopy
 from models.report import CentralSection
-from models.status import cycle_status
-from models.store import NotFound, central_sections, contacts_of, contribution_for, contributions, cycle_values
-from portal.desk_actions import ACTIONS, AGENCY_ACTIONS, Act
-from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
-from tasks.desk.manager_desk import (
-    DeskError,
+from models.status import OWING, cycle_status
+from models.store import (
+    NotFound,
+    calendar_of,
+    central_sections,
+    contacts_of,
+    contribution_for,
+    contributions,
+    cycle_values,
+    partnership_of,
 )
+from portal.desk_actions import ACTIONS, AGENCY_ACTIONS, Act
+from portal.desk_confirm import ASK_FIRST, DATE_PARTS, ask, carried, confirmed, replace_problems, typed_date
+from portal.desk_timeline import CENTRAL_WORDS, EMAIL_WORDS, timeline
+from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from portal.words import contribution_state
+from tasks.desk.desk import deadline_warnings
+from tasks.desk.manager_desk import DeskError
 from tasks.links.access import contact_access
+from tasks.mail.context import day_text
 from tasks.report.collate import latest_draft
 
 router = APIRouter()
@@ -39,7 +51,7 @@ DONE = {
     "grant": "The extension is granted; the agency has been told, with a new calendar entry.",
     "refuse": "The request is refused; the agency has been told.",
     "confirm-escalation": "The escalation is released; it goes out in the next send window.",
-    "excuse": "The agency is excused; the report will say so. You can undo it below.",
+    "excuse": "The agency is excused; its contacts are told why, and the report will say so. You can undo it below.",
     "unexcuse": "The excusal is undone: the agency is asked again, and chased from where its deadline stands.",
     "extend": "The deadline is moved; the agency has been told, with a new calendar entry.",
     "resend": "A new link is on its way.",
@@ -91,13 +103,22 @@ def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Resp
         .order_by(col(OutboundEmail.id))
     ).all()
     draft = latest_draft(session, cycle)
+    partnership = partnership_of(session, cycle)
     return page(
         request,
         "desk.html",
         {
-            "title": f"Desk: {cycle.title}",
+            "title": cycle.title,
+            "caption": "The business manager's desk",
+            "wide": True,
+            "partnership": partnership.name,
+            "zone": calendar_of(partnership).spec.timezone,
             "cycle": cycle,
             "rows": cycle_status(session, cycle, at=now(request)),
+            # the stored state behind a row that says "overdue", so the words can say what it is overdue for
+            "codes": {a.slug: str(c.status) for c, a in pairs},
+            "email_words": EMAIL_WORDS,
+            "central_words": CENTRAL_WORDS,
             "requests": [(r, names[r.contribution_id]) for r in requests],
             "held": [(a, n) for a, n in held if n],
             "failed": failed,
@@ -105,6 +126,7 @@ def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Resp
             "draft": draft,
             "csrf": found.csrf_token,
             "notice": DONE.get(done),
+            "notice_success": done in DONE,
         },
     )
 
@@ -120,25 +142,59 @@ def agency_page(request: Request, cycle_id: RowId, slug: Name, session: DB, done
     ).first()
     if agency is None:
         return page(request, "message.html", {"title": "Not found", "message": "There is no such agency."}, 404)
+    return _agency_page(request, session, cycle, agency, found.csrf_token, done=done)
+
+
+def _agency_page(
+    request: Request,
+    session: Session,
+    cycle: Cycle,
+    agency: Agency,
+    csrf: str,
+    *,
+    done: str = "",
+    errors: list[dict[str, str]] | None = None,
+    sent: dict[str, str] | None = None,
+    marked: list[str] | None = None,
+) -> Response:
+    """An agency's page on the desk; with `errors`, the form that was refused as it was sent (`sent`, by field
+    id), each error on its field."""
     contribution = contribution_for(session, cycle, agency)
     copy = session.exec(select(WorkingCopy).where(WorkingCopy.contribution_id == contribution.id)).first()
     brief = cycle_values(cycle)[0]
-    access, live_links = contact_access(session, contribution.id or 0, at=now(request))
+    at = now(request)
+    access, live_links = contact_access(session, contribution.id or 0, at=at)
+    partnership = partnership_of(session, cycle)
+    calendar = calendar_of(partnership)
+    deadline = calendar.at_local(contribution.due_date, contribution.cut_off)
     return page(
         request,
         "desk_agency.html",
         {
-            "title": f"{agency.name}: {cycle.title}",
+            "title": agency.name,
+            "caption": cycle.title,
+            "partnership": partnership.name,
+            "zone": calendar.spec.timezone,
             "cycle": cycle,
             "agency": agency,
             "contribution": contribution,
+            "state_code": str(contribution.status),
+            "overdue": contribution.status in AWAITING and at > deadline,
+            "deadline": deadline,
             "contacts": sorted(contacts_of(session, agency).items()),
             "live_links": live_links,
             "access": access,
+            "timeline": timeline(session, contribution),
             "sections": [(s.key, s.title, (copy.sections if copy else {}).get(s.key, "")) for s in brief.sections],
-            "csrf": found.csrf_token,
+            "csrf": csrf,
             "notice": DONE.get(done),
+            "notice_success": done in DONE,
+            "errors": errors or [],
+            "field_errors": {e["href"].removeprefix("#"): e["text"] for e in errors or [] if e.get("href")},
+            "sent": sent or {},
+            "marked": marked or [],
         },
+        status_code=422 if errors else 200,
     )
 
 
@@ -156,7 +212,15 @@ def central_page(request: Request, cycle_id: RowId, key: Name, session: DB) -> R
     return page(
         request,
         "desk_central.html",
-        {"title": f"Edit: {section.title}", "cycle": cycle, "section": section, "csrf": found.csrf_token},
+        {
+            "title": section.title,
+            "caption": f"Edit a central section: {cycle.title}",
+            "partnership": partnership_of(session, cycle).name,
+            "cycle": cycle,
+            "section": section,
+            "state_text": CENTRAL_WORDS.get(section.status, str(section.status)),
+            "csrf": found.csrf_token,
+        },
     )
 
 
@@ -204,6 +268,27 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
         return page(request, "message.html", {"title": "Not found", "message": "There is no such action."}, 404)
     a = Act(session, cycle, form, now(request), found.email or "manager", state(request).settings)
     try:
+        if action == "extend":
+            asked = _deadline_step(request, a, found.csrf_token)
+            if asked is not None:
+                return asked
+        elif action == "replace" and replace_problems(form):
+            agency = a.session.get(Agency, a.contribution().agency_id)
+            assert agency is not None
+            sent = {f"replace-{k}": a.field(k) for k in ("role", "name", "email")}
+            return _agency_page(
+                request, session, cycle, agency, found.csrf_token, errors=replace_problems(form), sent=sent
+            )
+        elif action in ASK_FIRST and (not confirmed(form) or (action == "excuse" and not a.field("reason"))):
+            errors = []
+            if confirmed(form):  # the confirmation page, sent without the reason it asks for
+                errors = [
+                    {
+                        "text": "Say why the agency is excused: they are told, and the audit log keeps it.",
+                        "href": "#reason",
+                    }
+                ]
+            return _confirmation(request, a, action, found.csrf_token, errors=errors)
         work(a)
     except (DeskError, NotFound, IllegalTransition) as exc:
         session.rollback()
@@ -212,12 +297,77 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
             if action in AGENCY_ACTIONS and a.field("agency")
             else f"/desk/{cycle_id}"
         )
+        message = str(exc)
+        if isinstance(exc, IllegalTransition):  # its message names stored codes; say it as the desk does
+            message = (
+                f"That cannot be done to a contribution in this state: {contribution_state(exc.state, staff=True)}."
+            )
         return page(
             request,
             "message.html",
-            {"title": "That was not done", "message": str(exc), "back": back},
+            {"title": "That was not done", "message": message, "back": back},
             status_code=422,
         )
     session.commit()
     back = f"/desk/{cycle_id}/agency/{a.field('agency')}" if action in AGENCY_ACTIONS else f"/desk/{cycle_id}"
     return RedirectResponse(f"{back}?done={action}", status_code=303)
+
+
+def _confirmation(
+    request: Request,
+    a: Act,
+    action: str,
+    csrf: str,
+    *,
+    warnings: list[str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> Response:
+    """The page that says what `action` will do, posting it again with `confirm=yes`; nothing is written."""
+    about = ask(a, action, warnings)
+    return page(
+        request,
+        "desk_confirm.html",
+        {
+            **about,
+            "caption": a.cycle.title,
+            "partnership": partnership_of(a.session, a.cycle).name,
+            "cycle": a.cycle,
+            "action": action,
+            "carried": carried(a.form),
+            "reason_value": str(a.form.get("reason", "")),
+            "csrf": csrf,
+            "errors": errors or [],
+            "field_errors": {e["href"].removeprefix("#"): e["text"] for e in errors or [] if e.get("href")},
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+def _deadline_step(request: Request, a: Act, csrf: str) -> Response | None:
+    """A typed deadline: refused on its field if it is no date or cannot be one; asked about if it is unusual
+    (earlier than the agency's deadline, after publish-by, not a working day); else None, to go ahead."""
+    contribution = a.contribution()
+    agency = a.session.get(Agency, contribution.agency_id)
+    assert agency is not None
+    until, problem, marked = typed_date(a.form, "until", "the new deadline")
+    warnings: list[str] = []
+    if contribution.status not in OWING:
+        state_words = contribution_state(contribution.status, staff=True).lower()
+        problem = f"The deadline cannot move now: {agency.name}'s contribution is {state_words}"
+        marked = list(DATE_PARTS)
+    elif until is not None:
+        today = calendar_of(partnership_of(a.session, a.cycle)).local(a.at).date()
+        if until <= today:
+            problem, marked = f"The new deadline must be after today, {day_text(today)}", list(DATE_PARTS)
+        else:
+            try:
+                warnings = deadline_warnings(a.session, a.cycle, contribution, until, at=a.at)
+            except ValueError as exc:
+                problem, marked = str(exc)[:1].upper() + str(exc)[1:], list(DATE_PARTS)
+    if problem:
+        sent = {f"until-{p}": a.field(f"until-{p}") for p in DATE_PARTS}
+        errors = [{"text": problem, "href": f"#until-{marked[0]}"}]
+        return _agency_page(request, a.session, a.cycle, agency, csrf, errors=errors, sent=sent, marked=marked)
+    if warnings and not confirmed(a.form):
+        return _confirmation(request, a, "extend", csrf, warnings=warnings)
+    return None

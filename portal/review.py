@@ -6,6 +6,7 @@ same function the review flow runs, so the agency hears at once and nothing wait
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,8 +18,11 @@ from models.cycle import Contribution, Cycle, ReviewDecision, Revision
 from models.lifecycle import CentralState, ContributionState
 from models.partnership import Agency
 from models.report import CentralSection
-from models.store import NotFound, central_sections, contributions, cycle_values
+from models.store import NotFound, calendar_of, central_sections, contributions, cycle_values, partnership_of
+from models.values import Brief
+from portal.desk_timeline import CENTRAL_TAGS, CENTRAL_WORDS
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
+from portal.words import TAG_COLOURS, contribution_state
 from tasks.contributions.content import markdown_to_html, sanitise
 from tasks.report.collate import latest_draft
 from tasks.review.diff import section_diff
@@ -59,7 +63,9 @@ def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> 
             {
                 "name": agency.slug,
                 "title": agency.name,
-                "status": c.status,
+                "status": str(c.status),
+                "state_text": contribution_state(c.status, staff=True),
+                "tag": TAG_COLOURS.get(c.status, ""),
                 "revision": c.current_revision,
                 "to_decide": c.status == ContributionState.submitted,
                 "changed": bool(last and last.number != c.current_revision),
@@ -69,7 +75,9 @@ def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> 
         {
             "name": s.key,
             "title": s.title,
-            "status": s.status,
+            "status": str(s.status),
+            "state_text": CENTRAL_WORDS.get(s.status, str(s.status)),
+            "tag": CENTRAL_TAGS.get(s.status, ""),
             "to_decide": s.status == CentralState.draft and bool(s.body_md.strip()),
         }
         for s in central_sections(session, cycle)
@@ -85,14 +93,55 @@ def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> 
         "review.html",
         {
             "title": f"Review: {cycle.title}",
+            "caption": "The Independent Chair's review",
+            "wide": True,
+            "partnership": partnership_of(session, cycle).name,
+            "zone": calendar_of(partnership_of(session, cycle)).spec.timezone,
             "cycle": cycle,
             "items": items,
             "central": central,
             "draft": draft,
             "waiting": sum(1 for i in [*items, *central] if i["to_decide"]),
             "notice": notices.get(done),
+            "notice_success": done in ("approve", "return"),
         },
     )
+
+
+def paragraphs(text: str) -> list[str]:
+    """A comment as its writer set it out: paragraphs where they left a blank line, none empty."""
+    return [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+
+
+def _number(value: float) -> str:
+    """120.0 as "120", 1250 as "1,250", 2.5 as "2.5": the figure as the agency typed it, with thousands marked."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def _figures(brief: Brief, current: Revision | None) -> list[dict[str, str]]:
+    """The key figures the brief asks for, with what the agency entered in the revision the Chair reads."""
+    entered = current.figures if current else {}
+    return [
+        {
+            "label": f.label,
+            "value": f"{_number(entered[f.key])}{' ' + f.unit if f.unit else ''}" if f.key in entered else "",
+        }
+        for f in brief.key_figures
+    ]
+
+
+def _earlier_comments(session: Session, **subject: int | None) -> list[dict[str, Any]]:
+    """The Chair's earlier returns with comments, newest first, each kept in its paragraphs."""
+    where = [getattr(ReviewDecision, k) == v for k, v in subject.items()]
+    rows = session.exec(
+        select(ReviewDecision)
+        .where(*where, ReviewDecision.comments != "")
+        .order_by(col(ReviewDecision.decided_at).desc(), col(ReviewDecision.id).desc())
+    ).all()
+    return [
+        {"at": r.decided_at, "decision": r.decision, "about": r.brief_section, "paragraphs": paragraphs(r.comments)}
+        for r in rows
+    ]
 
 
 def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
@@ -113,13 +162,21 @@ def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
             if last is not None and current is not None and last.number != current.number:
                 change = section_diff(last.sections.get(s.key, ""), now_html)
             sections.append({"key": s.key, "title": s.title, "html": Markup(now_html), "change": change})
+        titles = {s.key: s.title for s in brief.sections}
+        earlier = _earlier_comments(session, contribution_id=c.id)
+        for e in earlier:
+            e["about"] = titles.get(e["about"] or "", "")
         return {
             "kind": "contribution",
             "title": agency.name,
-            "status": c.status,
+            "status": str(c.status),
+            "state_text": contribution_state(c.status, staff=True),
+            "tag": TAG_COLOURS.get(c.status, ""),
             "revision": c.current_revision,
             "last_reviewed": last.number if last else None,
             "sections": sections,
+            "figures": _figures(brief, current),
+            "earlier": earlier,
             "signed_off": (c.signed_off_by, c.signed_off_role) if c.signed_off_by else None,
             "to_decide": c.status == ContributionState.submitted,
             "brief_sections": [(s.key, s.title) for s in brief.sections],
@@ -132,12 +189,16 @@ def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
     return {
         "kind": "central",
         "title": central.title,
-        "status": central.status,
+        "status": str(central.status),
+        "state_text": CENTRAL_WORDS.get(central.status, str(central.status)),
+        "tag": CENTRAL_TAGS.get(central.status, ""),
         "revision": None,
         "last_reviewed": None,
         "sections": [
             {"key": central.key, "title": "", "html": Markup(markdown_to_html(central.body_md)), "change": None}
         ],
+        "figures": [],
+        "earlier": _earlier_comments(session, central_section_id=central.id),
         "signed_off": None,
         "to_decide": central.status == CentralState.draft and bool(central.body_md.strip()),
         "brief_sections": [],
@@ -150,19 +211,30 @@ def _item_page(
     cycle: Cycle,
     name: str,
     csrf: str,
-    errors: list[str] | None = None,
-    comments: str = "",
+    errors: list[dict[str, str]] | None = None,
+    sent: dict[str, str] | None = None,
 ) -> Response:
     """One part for the Chair to read, with the decision form; the form as sent when it was refused."""
     try:
         item = _item(session, cycle, name)
     except NotFound:
         return page(request, "message.html", {"title": "Not found", "message": "There is no such part."}, 404)
-    context = {"title": item["title"], "cycle": cycle, "item": item, "name": name, "csrf": csrf}
+    partnership = partnership_of(session, cycle)
+    context = {
+        "title": item["title"],
+        "caption": f"Review: {cycle.title}",
+        "partnership": partnership.name,
+        "zone": calendar_of(partnership).spec.timezone,
+        "cycle": cycle,
+        "item": item,
+        "name": name,
+        "csrf": csrf,
+    }
+    by_field = {e["href"].removeprefix("#"): e["text"] for e in errors or [] if e.get("href")}
     return page(
         request,
         "review_item.html",
-        {**context, "errors": errors or [], "comments": comments},
+        {**context, "errors": errors or [], "field_errors": by_field, "sent": sent or {}},
         status_code=422 if errors else 200,
     )
 
@@ -194,6 +266,14 @@ def _decide(request: Request, session: Session, cycle_id: int, name: str, form: 
     decision = str(form.get("decision", ""))
     comments = str(form.get("comments", ""))
     pointed = str(form.get("brief_section", "")) or None
+    sent = {"decision": decision, "comments": comments, "brief_section": pointed or ""}
+    # What the Chair can put right on the form is said on the field; the rest (nothing to decide) above it.
+    if decision not in ("approve", "return"):
+        errors = [{"text": "Choose approve or return.", "href": "#decision"}]
+        return _item_page(request, session, cycle, name, found.csrf_token, errors, sent)
+    if decision == "return" and not comments.strip():
+        errors = [{"text": "A returned contribution needs comments: say what to change.", "href": "#comments"}]
+        return _item_page(request, session, cycle, name, found.csrf_token, errors, sent)
     at = now(request)
     s = state(request).settings
     try:
@@ -209,9 +289,11 @@ def _decide(request: Request, session: Session, cycle_id: int, name: str, form: 
         )
     except (ReviewError, NotFound) as exc:
         session.rollback()
-        message = str(exc) if decision else "choose approve or return."
-        errors = [message[:1].upper() + message[1:]]
-        return _item_page(request, session, cycle, name, found.csrf_token, errors, comments)
+        message = str(exc)
+        errors = [
+            {"text": message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."), "href": "#decision"}
+        ]
+        return _item_page(request, session, cycle, name, found.csrf_token, errors, sent)
     report = apply_decisions(
         session, cycle, at=at, actor=found.email or "chair", base_url=s.public_base_url, templates_dir=s.templates_dir
     )

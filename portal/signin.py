@@ -12,6 +12,7 @@ from sqlmodel import Session
 from models.cycle import Contribution, Cycle
 from models.partnership import Agency
 from portal.web import COOKIE, db, now, page, state
+from tasks.contributions.kept import restore
 from tasks.links.fresh_link import request_fresh_link
 from tasks.links.tokens import check_link, open_session
 
@@ -113,20 +114,44 @@ def link_exchange(request: Request, token: str, session: DB) -> Response:
             status_code=410,
         )
     cookie = open_session(session, check.link, at=at, hours=SESSION_HOURS)
-    session.commit()
     link = check.link
     target = {"chair": f"/review/{link.cycle_id}", "manager": f"/desk/{link.cycle_id}"}.get(
         link.role, f"/contribution/{link.contribution_id}"
     )
+    contribution = session.get(Contribution, link.contribution_id) if link.contribution_id else None
+    if link.role == "agency" and contribution is not None:
+        # Text typed before an earlier session ended comes back now (see tasks/contributions/kept.py).
+        restored = restore(session, contribution, link.contact_id, at=at, actor=link.email or "agency")
+        if restored is not None:
+            target = f"{target}?done=restored" if restored.applied else f"{target}/kept/{restored.post.id}"
+    session.commit()
     response = RedirectResponse(target, status_code=303)
     secure = state(request).settings.public_base_url.startswith("https://")
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=secure, max_age=SESSION_HOURS * 3600)
     return response
 
 
+def email_problem(email: str) -> str:
+    """What is wrong with an address typed into the fresh-link form, in the Design System's words; "" if nothing."""
+    if not email.strip():
+        return "Enter your work email address"
+    local, _, domain = email.strip().rpartition("@")
+    if not local or "." not in domain or " " in email.strip():
+        return "Enter an email address in the correct format, like name@example.org"
+    return ""
+
+
 @router.post("/link/fresh", response_class=HTMLResponse)
 def fresh_link(request: Request, session: DB, email: Annotated[str, Form(max_length=320)] = "") -> Response:
     s = state(request).settings
+    problem = email_problem(email)
+    if problem:
+        return page(
+            request,
+            "home.html",
+            {"title": "Your contribution", "errors": [{"text": problem, "href": "#fresh-email"}], "email": email},
+            status_code=422,
+        )
     request_fresh_link(
         session,
         email,

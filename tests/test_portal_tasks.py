@@ -205,16 +205,20 @@ def test_hand_over_and_sign_off_pages_want_each_field(client: TestClient, links:
     assert form_fields(half.text)["name"] == "Dr A Chief"
 
 
-def test_a_post_without_a_session_is_refused_and_saves_nothing(
+def test_a_post_without_a_session_keeps_the_text_and_writes_nothing(
     client: TestClient, session: Session, links: dict[str, str]
 ) -> None:
+    from models.portal import KeptPost
+
     path = _enter(client, links[_lead("bcc")])
     fields = {**_form(client, path), "section-statutory-role": "Typed overnight."}
-    expired = TestClient(client.app, follow_redirects=False)
+    expired = TestClient(client.app, follow_redirects=False)  # the session cookie is gone
     for page in ("", "/section/statutory-role", "/figures", "/submit", "/extension", "/handover", "/signoff"):
         response = expired.post(f"{path}{page}", data=fields)
-        assert response.status_code == 403 and "Open this page from your email" in response.text, page
-    assert session.exec(select(WorkingCopy)).all() == []
+        assert response.status_code == 403 and "your text is kept" in response.text, page
+    assert session.exec(select(WorkingCopy)).all() == []  # nothing written to the contribution while signed out
+    (kept,) = session.exec(select(KeptPost)).all()
+    assert kept.sections == {"statutory-role": "Typed overnight."}
 
 
 def test_a_closed_contribution_offers_nothing_to_edit(

@@ -170,7 +170,7 @@ def test_the_chair_returns_then_reads_the_change_then_approves(
         overview = chair.get(f"/review/{cycle.id}").text
         assert "1 part waiting for your decision" in overview
         page = chair.get(f"/review/{cycle.id}/bcc").text
-        assert "nothing yet: this is your first reading" in page and "We held 12 audits of practice." in page
+        assert "Nothing yet: this is your first reading" in page and "We held 12 audits of practice." in page
         csrf = _csrf(page)
 
         # bad paths first: no CSRF, no choice, a return without comments — nothing recorded
@@ -206,7 +206,7 @@ def test_the_chair_returns_then_reads_the_change_then_approves(
 
         _submit(agency, path, {**BCC_TEXT, "priority-activity": "We held 14 audits of practice; 9 found good work."})
         page = chair.get(f"/review/{cycle.id}/bcc").text
-        assert "You last reviewed</dt><dd>revision 1" in page
+        assert re.search(r"You last reviewed\s*</dt>\s*<dd[^>]*>\s*Revision 1\s*</dd>", page)
         assert "What changed since revision 1" in page
         # word by word: "12" became "14", and "practice." became "practice; 9 found good work."
         removed = '<del><span class="visually-hidden">[removed: </span>{}<span class="visually-hidden">]</span></del>'
@@ -247,7 +247,7 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
             assert asked.status_code == 303
         requests = {r.requested_until.isoformat(): r.id for r in session.exec(select(ExtensionRequest))}
         desk = manager.get(f"/desk/{cid}").text
-        assert "West Midlands Police asks for 14 June 2019" in desk
+        assert "West Midlands Police asks for Friday 14 June 2019" in desk
 
         assert _act(manager, cid, "grant", request=str(requests["2019-06-14"])).status_code == 303
         assert _act(manager, cid, "refuse", request=str(requests["2019-06-21"]), reason="The print date is fixed.")
@@ -257,20 +257,33 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         session.refresh(wmp_c)
         assert str(wmp_c.due_date) == "2019-06-14"
 
-        # excuse needs a reason; then it is done
-        missing = _act(manager, cid, "excuse", agency="bchc")
+        # excuse asks first, then needs a reason; then it is done
+        missing = _act(manager, cid, "excuse", agency="bchc", confirm="yes")
         assert missing.status_code == 422  # type: ignore[attr-defined]
-        assert _act(manager, cid, "excuse", agency="bchc", reason="Merged into the ICB this year.")
-        # a deadline in the past is refused with the reason
-        past = _act(manager, cid, "extend", agency="bcc", until="2019-04-30")
-        assert past.status_code == 422 and "is not after today" in past.text  # type: ignore[attr-defined]
-        assert _act(manager, cid, "extend", agency="bcc", until="2019-06-07").status_code == 303  # type: ignore[attr-defined]
+        excused = _act(manager, cid, "excuse", agency="bchc", confirm="yes", reason="Merged into the ICB this year.")
+        assert excused.status_code == 303  # type: ignore[attr-defined]
+        # a deadline in the past is refused with the reason, on the field
+        past = _act(
+            manager, cid, "extend", agency="bcc", **{"until-day": "30", "until-month": "4", "until-year": "2019"}
+        )
+        assert past.status_code == 422  # type: ignore[attr-defined]
+        assert "The new deadline must be after today, Wednesday 1 May 2019" in past.text  # type: ignore[attr-defined]
+        later = _act(
+            manager, cid, "extend", agency="bcc", **{"until-day": "7", "until-month": "6", "until-year": "2019"}
+        )
+        assert later.status_code == 303  # type: ignore[attr-defined]
 
         # links: resend to the lead; replace the lead of bct (its open session ends); revoke wmp's
         assert _act(manager, cid, "resend", agency="bsol-ccg", role="lead").status_code == 303  # type: ignore[attr-defined]
         assert bct.get(bct_path).status_code == 200
-        bad = _act(manager, cid, "replace", agency="bct", role="lead", name="Sam Okafor", email="not-an-address")
-        assert bad.status_code == 422 and "does not look right" in bad.text  # type: ignore[attr-defined]
+        bad = _act(
+            manager, cid, "replace", agency="bct", role="lead", name="Sam Okafor", email="not-an-address", confirm="yes"
+        )
+        assert bad.status_code == 422  # type: ignore[attr-defined]
+        expected_error = (
+            '<a href="#replace-email">Enter an email address in the correct format, like name@example.org</a>'
+        )
+        assert expected_error in bad.text  # type: ignore[attr-defined]
         assert (
             _act(
                 manager,
@@ -280,12 +293,13 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
                 role="lead",
                 name="Sam Okafor",
                 email="sam.okafor@bct.example.org",
+                confirm="yes",
             ).status_code
             == 303
         )  # type: ignore[attr-defined]
         assert bct.get(bct_path).status_code == 403
         assert wmp.get(wmp_path).status_code == 200
-        assert _act(manager, cid, "revoke", agency="wmp").status_code == 303  # type: ignore[attr-defined]
+        assert _act(manager, cid, "revoke", agency="wmp", confirm="yes").status_code == 303  # type: ignore[attr-defined]
         assert wmp.get(wmp_path).status_code == 403
 
         # a contribution that came by email, entered on the agency's behalf
@@ -327,6 +341,7 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         ("extension_request", "morgan.ellery@bscb.example.org"),
         ("extension", _lead("wmp")),
         ("extension_refused", _lead("bct")),
+        ("excused", _lead("bchc")),
         ("extension", _lead("bcc")),
         ("fresh_link", _lead("bsol-ccg")),
         ("handover", "sam.okafor@bct.example.org"),
@@ -381,7 +396,7 @@ def test_failed_emails_are_sent_again_or_cancelled_from_the_desk(
     assert desk.count("550 mailbox unavailable") == 2
     first, second = requests[0], requests[1]
     assert _act(manager, cid, "retry-email", email=str(first.id)).status_code == 303  # type: ignore[attr-defined]
-    assert _act(manager, cid, "cancel-email", email=str(second.id), reason="left").status_code == 303  # type: ignore[attr-defined]
+    assert _act(manager, cid, "cancel-email", email=str(second.id), reason="left", confirm="yes").status_code == 303  # type: ignore[attr-defined]
     again = _act(manager, cid, "retry-email", email=str(second.id))
     assert again.status_code == 422  # type: ignore[attr-defined]
     missing = _act(manager, cid, "retry-email", email="999999")

@@ -49,9 +49,19 @@ document.querySelectorAll("form[data-autosave]").forEach(function (form) {
     sending = true;
     // keepalive lets the request outlive a tab being closed; browsers cap such bodies at 64 kB
     var keepalive = leaving === true && body.toString().length < 60000;
-    fetch(form.dataset.autosave, { method: "POST", body: body, credentials: "same-origin", keepalive: keepalive })
+    var asked = { method: "POST", body: body, credentials: "same-origin", keepalive: keepalive };
+    asked.headers = { Accept: "application/json" };
+    fetch(form.dataset.autosave, asked)
       .then(function (response) {
         return response.json().then(function (answer) {
+          if (answer.error === "signed_out") {
+            // the session ended: the server kept the text, and gives it back after signing in again
+            throw new Error(
+              answer.kept
+                ? "You were signed out. Your text is kept: open the link in your email to carry on."
+                : "You were signed out: copy your text, then open the link in your email."
+            );
+          }
           if (!response.ok) throw new Error(answer.error || "Your draft was not saved: press Save.");
           version.value = String(answer.version);
           saved = text;

@@ -40,11 +40,14 @@ def status() -> None:
     with _errors():
         from models.status import cycle_status
         from models.store import find_cycle
-        from tasks.report.distribution import distribution
 
         def work(session: Any) -> tuple[str, list[Any], Any]:
             cycle = find_cycle(session, OPTIONS.partnership, OPTIONS.cycle)
             rows = cycle_status(session, cycle, at=_now())
+            if cycle.status not in ("published", "closed"):
+                return f"{cycle.title} ({cycle.status})", rows, None
+            from tasks.report.distribution import distribution  # the notices exist only once it is published
+
             return f"{cycle.title} ({cycle.status})", rows, distribution(session, cycle)
 
         title, rows, sent = _in_session(work)
@@ -63,8 +66,12 @@ def status() -> None:
                 f"{r.last_activity.astimezone(r.deadline.tzinfo):%Y-%m-%d %H:%M}" if r.last_activity else "",
             )
         common.console.print(table)
-        if sent.published_on is not None:
-            due = f"national bodies by {sent.national_due:%a %d %b %Y}: " + ("met" if sent.national_met else "NOT YET")
+        if sent is not None and sent.published_on is not None:
+            due = (
+                f"national bodies by {sent.national_due:%a %d %b %Y}: " + ("met" if sent.national_met else "NOT YET")
+                if sent.national_due
+                else "no national bodies' deadline"
+            )
             listing = Table(title=f"Publication notices (published {sent.published_on:%d %b %Y}; {due})")
             for column in ("recipient", "role", "state", "sent"):
                 listing.add_column(column)

@@ -19,18 +19,12 @@ from tasks.asking.digest import held_escalations
 from tasks.mail.context import day_text
 
 
-def extend(
-    session: Session,
-    cycle: Cycle,
-    contribution: Contribution,
-    new_date: dt.date,
-    *,
-    at: dt.datetime,
-    actor: str,
-    base_url: str,
-    templates_dir: Path,
+def deadline_warnings(
+    session: Session, cycle: Cycle, contribution: Contribution, new_date: dt.date, *, at: dt.datetime
 ) -> list[str]:
-    """Move the agency's deadline and tell it (with an updated calendar entry); its reminders follow."""
+    """What the business manager should know before moving a deadline to `new_date` (allowed, but unusual):
+    not a working day, earlier than the deadline the agency has, after the report must be published.
+    A date that cannot be a deadline at all (today or before, or the same one) raises ValueError."""
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
     if new_date <= today:
@@ -44,6 +38,23 @@ def extend(
         warnings.append(f"{day_text(new_date)} is earlier than the current deadline, {day_text(contribution.due_date)}")
     if new_date > cycle.publish_by:
         warnings.append(f"{day_text(new_date)} is after the report must be published, {day_text(cycle.publish_by)}")
+    return warnings
+
+
+def extend(
+    session: Session,
+    cycle: Cycle,
+    contribution: Contribution,
+    new_date: dt.date,
+    *,
+    at: dt.datetime,
+    actor: str,
+    base_url: str,
+    templates_dir: Path,
+) -> list[str]:
+    """Move the agency's deadline and tell it (with an updated calendar entry); its reminders follow."""
+    warnings = deadline_warnings(session, cycle, contribution, new_date, at=at)
+    today = calendar_of(partnership_of(session, cycle)).local(at).date()
     old = contribution.due_date
     transition(session, contribution, "extend", at=at, actor=actor, old_due=str(old), new_due=str(new_date))
     contribution.due_date = new_date

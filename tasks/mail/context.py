@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from models.calendar import WorkingCalendar
 from models.cycle import Contribution, Cycle
 from models.partnership import Agency, Contact, Partnership
 from models.store import cycle_values
+
+
+@dataclass(frozen=True)
+class ReportNames:
+    full: str  # for "Published: ...", "your contribution to the ...": the partnership's name and the title
+    own: str  # the title without the partnership's name, for "<partnership> has published its ..."
+
+
+def _words(text: str) -> list[str]:
+    return [re.sub(r"\W", "", w).casefold() for w in text.split()]
+
+
+def report_names(partnership: str, title: str) -> ReportNames:
+    """The report's names, with the partnership's name once however the cycle's title is written.
+
+    "Westshire SAB" and "Annual Report 2025/26" give "Westshire SAB Annual Report 2025/26"; a title that
+    starts with the whole name ("Westshire SAB Annual Report") is used as it is; a title that starts with
+    the end of the name ("SAB Annual Report" for "Westshire SAB") shares those words. Every subject and
+    opening that names the report goes through here (the templates call it as `report_names`)."""
+    name, words, said = partnership.split(), title.split(), _words(title)
+    spoken = _words(partnership)
+    if said[: len(spoken)] == spoken and len(words) > len(spoken):
+        return ReportNames(title, " ".join(words[len(spoken) :]))
+    if any(said[i : i + len(spoken)] == spoken for i in range(len(said))):
+        return ReportNames(title, title)  # the name inside the title: nothing to add or take away
+    for shared in range(min(len(spoken), len(said) - 1), 0, -1):
+        if spoken[-shared:] == said[:shared]:
+            rest = " ".join(words[shared:])
+            return ReportNames(f"{' '.join(name)} {rest}", rest)
+    return ReportNames(f"{partnership} {title}", title)
 
 
 def day_text(day: dt.date) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,12 @@ class RenderedEmail:
 
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> Environment:
-    return Environment(
+    # Jinja is imported when the first email is rendered: commands that render none (status) never pay for it.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from tasks.mail.context import report_names
+
+    env = Environment(
         loader=FileSystemLoader(templates_dir),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -27,6 +33,8 @@ def environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["report_names"] = report_names  # subjects and openings name the report one way
+    return env
 
 
 def render_email(templates_dir: Path, kind: str, context: dict[str, Any]) -> RenderedEmail:

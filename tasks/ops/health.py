@@ -77,11 +77,11 @@ def prefect_api_url() -> str | None:
 
 
 def check_prefect() -> str:
-    import httpx
-
     url = prefect_api_url()
     if url is None:
         return "not configured (PREFECT_API_URL is unset; `reportcycle serve` sets it)"
+    import httpx  # only when there is a server to ask: `status` without one stays quick
+
     try:
         response = httpx.get(f"{url}/health", timeout=TIMEOUT)
     except httpx.HTTPError as exc:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from models.audit import record
 from models.cycle import Cycle
 from models.report import Draft
-from models.store import partnership_of
+from models.store import cycle_values, partnership_of
 from tasks.report.collation_report import build_collation_report, render_collation_report, report_page_path
 from tasks.report.files import cycle_folder, sha256_file, write_atomic
 from tasks.report.report import build_view, inputs_hash, render_html, report_inputs, view_summary, write_images
@@ -57,7 +57,7 @@ def collate(
     sha = write_atomic(path, html.encode())
     write_images(path.parent, view.images)
     completeness = view_summary(view)
-    found = build_collation_report(view, html)
+    found = build_collation_report(view, html, recipients=cycle_values(cycle)[3])
     page = render_collation_report(templates_dir, view, found, completeness, path.name)
     write_atomic(report_page_path(path), page.encode())
     summary: dict[str, Any] = {**completeness, **found.summary()}

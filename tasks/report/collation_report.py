@@ -18,132 +18,25 @@ in passing, and a topic may be covered in words no list foresees. It says where 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
+from models.framework import framework_for, report_topics
 from models.partnership_file import GuidanceTopic
+from models.values import Recipient
 from tasks.contributions.images import SRC
 from tasks.mail.render import environment
 from tasks.report.glossary import is_glossary, parse_glossary
 from tasks.report.html_text import ids_in, read_html
 from tasks.report.report import CentralView, ReportView
 
-# What Working Together to Safeguard Children (2018), chapter 4, asks a yearly report to include beyond
-# "what the partners have done", in the order the BSCB's own Business Improvement Plan lists it (the
-# reference report, Part 5). A partnership replaces the list with [[report.collation.topics]].
-DEFAULT_TOPICS: tuple[GuidanceTopic, ...] = (
-    GuidanceTopic(
-        key="impact",
-        title="Evidence of impact on outcomes for children and families",
-        asks="evidence of the impact of the work of the partners, from early help to looked-after children "
-        "and care leavers",
-        phrases=(
-            "evidence of impact",
-            "impact on outcomes",
-            "impact on children",
-            "outcomes for children",
-            "made a difference",
-            "difference for children",
-            "improved outcomes",
-            "positive impact",
-        ),
-    ),
-    GuidanceTopic(
-        key="training",
-        title="Training and its impact",
-        asks="the impact of the partners' work including training (the extent and effectiveness of training)",
-        phrases=(
-            "impact of training",
-            "training evaluat*",
-            "evaluat* of training",
-            "evaluat* from safeguarding training",
-            "training is evaluat*",
-            "training was evaluat*",
-            "effectiveness of training",
-            "effectiveness of safeguarding training",
-            "training has improved",
-            "following training",
-            "attended training",
-            "staff trained",
-            "compliance with training",
-            "training compliance",
-        ),
-    ),
-    GuidanceTopic(
-        key="little-progress",
-        title="Priorities with little or no progress",
-        asks="an analysis of any areas where there has been little or no evidence of progress on agreed "
-        "priorities, and the remedial action taken",
-        phrases=(
-            "little or no progress",
-            "little progress",
-            "no progress",
-            "limited progress",
-            "slower than",
-            "not been achieved",
-            "not achieved",
-            "not yet been",
-            "remains a challenge",
-            "remain a challenge",
-            "further work is required",
-            "further work is needed",
-            "more work is needed",
-            "areas for improvement",
-            "remedial action",
-        ),
-    ),
-    GuidanceTopic(
-        key="reviews",
-        title="Learning from local and national reviews",
-        asks="actions taken to implement the recommendations of local and national child safeguarding practice "
-        "reviews (formerly serious case reviews), and the improvements that followed",
-        phrases=(
-            "serious case review",
-            "SCR",
-            "SCRs",
-            "child safeguarding practice review",
-            "LCSPR",
-            "LCSPRs",
-            "rapid review",
-            "learning review",
-            "learning lessons review",
-            "domestic homicide review",
-            "national panel",
-            "national review",
-            "learning from reviews",
-            "lessons learned",
-            "lessons learnt",
-        ),
-    ),
-    GuidanceTopic(
-        key="feedback",
-        title="How feedback from children and families was used",
-        asks="the ways in which the partners have sought and used feedback from children and families to inform "
-        "their work and influence service provision",
-        phrases=(
-            "voice of the child",
-            "child's voice",
-            "voice of children",
-            "voices of children",
-            "feedback from children",
-            "feedback from families",
-            "feedback from parents",
-            "feedback from young people",
-            "young people told us",
-            "children told us",
-            "families told us",
-            "views of children",
-            "views of young people",
-            "lived experience",
-            "listening to children",
-            "service user feedback",
-        ),
-    ),
-)
+# A children's partnership's topics (Working Together), kept by this name for code written before
+# frameworks; build_collation_report takes the cycle's own framework.
+DEFAULT_TOPICS: tuple[GuidanceTopic, ...] = framework_for(None).topics
 
 # Abbreviations every reader of a public report knows, which a glossary entry would not help. Kept short on
 # purpose: "UK", "EU" and "NHS" are everyday words; "HM" is part of a title ("HM Government", "HM Prison").
@@ -167,6 +60,9 @@ class Place:
     where: str
     anchor: str
     html: str
+    # The section's own title, searched for the statutory topics as well: "Safeguarding Adults Reviews:
+    # findings acted on" is evidence even when the text under it never repeats those words.
+    heading: str = ""
 
 
 @dataclass
@@ -209,6 +105,12 @@ class CollationReport:
     glossary_unused: list[str]
     broken_links: list[BrokenLink]
     guidance_topics: list[TopicFinding]
+    # The framework the topics come from ("Working Together to Safeguard Children (2018)"); "" when the
+    # partnership file gives its own topics.
+    framework: str = ""
+    # Each statutory role of the framework no recipient holds ("no recipient is the Local Healthwatch");
+    # None when the recipients were not checked.
+    recipients_missing: list[str] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The keys added to the draft's stored summary (JSON)."""
@@ -310,13 +212,16 @@ def find_topics(places: list[Place], topics: Iterable[GuidanceTopic]) -> list[To
         patterns = [(phrase, phrase_pattern(phrase)) for phrase in topic.phrases]
         for place, text in texts:
             hits = [(phrase, m) for phrase, pattern in patterns if (m := pattern.search(text))]
+            titled = {phrase for phrase, pattern in patterns if pattern.search(place.heading)}
             if hits:
                 first = min((m for _, m in hits), key=lambda m: m.start())
-                finding.found.append(
-                    Evidence(
-                        place.where, place.anchor, [p for p, _ in hits], _excerpt(text, first.start(), first.end())
-                    )
-                )
+                excerpt = _excerpt(text, first.start(), first.end())
+            elif titled:
+                excerpt = f"(the section's title) {place.heading}"
+            else:
+                continue
+            found = {p for p, _ in hits} | titled
+            finding.found.append(Evidence(place.where, place.anchor, [p for p in topic.phrases if p in found], excerpt))
         findings.append(finding)
     return findings
 
@@ -349,7 +254,7 @@ def find_broken_links(places: list[Place], ids: set[str], pictures: set[str]) ->
 
 def _central_places(c: CentralView) -> list[Place]:
     """A central section's text, then each of its figures (their titles and labels are read too)."""
-    places = [Place(c.title, c.key, str(c.html))]
+    places = [Place(c.title, c.key, str(c.html), c.title)]
     for f in c.figures:
         rows = "".join(f"<p>{escape(label)}</p>" for label, _ in f.rows)
         places.append(Place(f"Figure {f.number}: {f.title}", f"figure-{f.key}", f"<p>{escape(f.title)}</p>{rows}"))
@@ -361,15 +266,21 @@ def places_of(view: ReportView) -> list[Place]:
     places = [p for c in view.central_before for p in _central_places(c)]
     for contribution in view.contributions:
         places += [
-            Place(f"{contribution.name}: {s.title}", f"agency-{contribution.slug}", str(s.html))
+            Place(f"{contribution.name}: {s.title}", f"agency-{contribution.slug}", str(s.html), s.title)
             for s in contribution.sections
         ]
     places += [p for c in view.central_after for p in _central_places(c)]
     return places
 
 
-def build_collation_report(view: ReportView, draft_html: str) -> CollationReport:
-    """What the business manager should look at in this draft. `draft_html` is the rendered draft page."""
+def build_collation_report(
+    view: ReportView, draft_html: str, recipients: Sequence[Recipient] | None = None
+) -> CollationReport:
+    """What the business manager should look at in this draft. `draft_html` is the rendered draft page;
+    `recipients`, the cycle's, are checked against the framework's statutory roles when given."""
+    # Imported here: distribution reaches the outbox and the digest, which the rest of this module never needs.
+    from tasks.report.distribution import roles_missing
+
     checks = view.spec.collation
     common = COMMON_ACRONYMS if checks.common_acronyms is None else checks.common_acronyms
     central: list[CentralView] = [*view.central_before, *view.central_after]
@@ -404,7 +315,9 @@ def build_collation_report(view: ReportView, draft_html: str) -> CollationReport
         acronyms_undefined=undefined,
         glossary_unused=sorted(term for term in glossary if not _term_used(term, every_text)),
         broken_links=find_broken_links(body, ids_in(draft_html), set(view.images)),
-        guidance_topics=find_topics(body, DEFAULT_TOPICS if checks.topics is None else checks.topics),
+        guidance_topics=find_topics(body, report_topics(view.spec)),
+        framework=framework_for(view.spec.kind).title if checks.topics is None else "",
+        recipients_missing=None if recipients is None else roles_missing(recipients, view.spec.kind),
     )
 
 
@@ -419,5 +332,5 @@ def render_collation_report(
     return (
         environment(templates_dir)
         .get_template("report/collation_report.html")
-        .render(view=view, found=report, k=completeness, draft=draft_name)
+        .render(view=view, found=report, k=completeness, draft=draft_name, fw=framework_for(view.spec.kind))
     )

@@ -2,23 +2,30 @@
 
 The notices are keyed outbox rows (tasks.report.publish), so "sent" means the SMTP server accepted that
 row. Recipients marked `national` must have it within `report.send_to_national_within_days` of
-publication; until they all do, the business manager's digest says so every working day.
+publication (left out, the framework's: 7 days for a children's partnership, no such rule for the other
+kinds); until they all do, the business manager's digest says so every working day.
+
+Before that, `roles_missing` checks the recipients against the roles the partnership's framework says must
+receive the report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from models.cycle import Cycle
+from models.framework import framework_for, national_within_days
 from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership_file import ReportSpec
 from models.report import Publication
 from models.store import calendar_of, cycle_values, partnership_of
+from models.values import Recipient
 from tasks.asking.digest import enqueue_digest
 from tasks.mail.context import day_text
 
@@ -49,6 +56,18 @@ class Distribution:
         return self.published_on is not None and not self.national_waiting
 
 
+def roles_missing(recipients: Sequence[Recipient], kind: str | None) -> list[str]:
+    """Each statutory role of the kind's framework that no recipient holds, as a sentence: "no recipient is
+    the Local Healthwatch". A recipient holds a role when its role or name contains one of the role's
+    words, ignoring case."""
+    held = [f"{r.role} {r.name}".casefold() for r in recipients]
+    return [
+        f"no recipient is {role.title}"
+        for role in framework_for(kind).roles
+        if not any(word.casefold() in text for word in role.matches for text in held)
+    ]
+
+
 def distribution(session: Session, cycle: Cycle) -> Distribution:
     """Every statutory recipient and partner with their notice's state; empty before publication."""
     publication = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
@@ -57,6 +76,7 @@ def distribution(session: Session, cycle: Cycle) -> Distribution:
     calendar = calendar_of(partnership_of(session, cycle))
     spec = ReportSpec.model_validate(cycle.report or {})
     published_on = calendar.local(publication.frozen_at).date()
+    days = national_within_days(spec)
     rows = session.exec(
         select(OutboundEmail).where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.kind == Kind.published)
     ).all()
@@ -84,7 +104,7 @@ def distribution(session: Session, cycle: Cycle) -> Distribution:
             deliveries.append(Delivery(address, "partner", address, False, row.status, row.sent_at, row.last_error))
     return Distribution(
         published_on=published_on,
-        national_due=published_on + dt.timedelta(days=spec.send_to_national_within_days),
+        national_due=None if days is None else published_on + dt.timedelta(days=days),
         deliveries=deliveries,
     )
 

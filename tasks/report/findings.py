@@ -42,6 +42,10 @@ def summary_lines(summary: dict[str, Any], limit: int = 6) -> list[str]:
     links = [f"{b['where']}: {b['href']} ({b['problem']})" for b in summary["broken_links"]]
     if links:
         lines.append(f"[bold]broken links[/] ({len(links)}): {names(links, '; ')}")
+    for missing in summary.get("recipients_missing") or []:
+        lines.append(f"[bold]statutory recipients[/]: [red]{escape(missing)}[/]")
+    if summary.get("framework") and not summary["guidance_topics"]:
+        lines.append(f"[bold]statutory topics[/]: none under {escape(summary['framework'])}")
     for topic in summary["guidance_topics"]:
         where = [e["where"] for e in topic["found"]]
         found = f"{len(where)} place{'s' if len(where) > 1 else ''}, first {escape(where[0])}" if where else ""
