@@ -262,3 +262,20 @@ def test_a_central_section_keeps_the_chairs_paragraphs_too(
     page = chair.get(f"/review/{cid}/foreword").text
     assert re.search(r'<p class="govuk-body">Thank the schools.</p>\s*<p class="govuk-body">And the police.</p>', page)
     assert "Returned to the business manager" in visible(page)
+
+
+def test_the_cli_excuse_tells_the_agency_when_it_gives_a_reason(session: Session, links: dict[str, str]) -> None:
+    from typer.testing import CliRunner
+
+    from reportcycle.cli import app as cli
+
+    silent = CliRunner().invoke(cli, ["excuse", "bchc"])
+    assert silent.exit_code == 0, silent.output
+    assert "the agency was not told: give --reason to email its contacts why" in silent.output
+    assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "excused")).all() == []
+    assert CliRunner().invoke(cli, ["excuse", "bchc", "--undo"]).exit_code == 0
+    told = CliRunner().invoke(cli, ["excuse", "bchc", "--reason", "Merged into the ICB."])
+    assert told.exit_code == 0, told.output
+    assert "3 contact(s) told by email" in told.output
+    (email,) = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "excused")).all()
+    assert len(email.to_addrs) == 3 and "Merged into the ICB." in email.text_body

@@ -95,10 +95,24 @@ def excuse(
             )
             common.console.print(f"{agency}: no longer excused; back to {before}, and chased from where it stands")
             return
-        _contribution_action(
-            agency, lambda s, _cy, _a, c: excuse_agency(s, c, at=_now(), actor=OPTIONS.actor, reason=reason)
-        )
+        from tasks.desk.excused import tell_excused
+
+        def excused(s: Any, cycle: Any, _a: Any, c: Any) -> list[str]:
+            excuse_agency(s, c, at=_now(), actor=OPTIONS.actor, reason=reason)
+            # the agency hears why, as from the desk; without a reason there is nothing to tell it
+            return (
+                tell_excused(s, cycle, c, reason=reason, at=_now(), templates_dir=_settings().templates_dir)
+                if reason
+                else []
+            )
+
+        told = _contribution_action(agency, excused)
         common.console.print(f"{agency}: excused (`reportcycle excuse {agency} --undo` reverses it)")
+        common.console.print(
+            f"{len(told)} contact(s) told by email (`reportcycle dispatch` sends it)"
+            if told
+            else "the agency was not told: give --reason to email its contacts why"
+        )
 
 
 def link(
