@@ -11,9 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from portal.kept import refused_post
-from portal.web import RowId, csrf_ok, db, expired_form, in_thread, page, refused, state
-from portal.writing import Writer, closed_page, writer
+from portal.web import RowId, db, in_thread, page, refused, state
+from portal.writing import Writer, gate, writer
 from reportcycle.settings import Settings
 from tasks.contributions.agency_desk import AgencyRequestError, ask_for_extension, hand_over, sign_off
 
@@ -104,13 +103,9 @@ def _post(
 ) -> Response:
     """Check the session and the CSRF token, run `work` (it returns errors, or raises AgencyRequestError),
     then back to the summary with a notice, or the page again with its errors and the values as typed."""
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request)
+    w = gate(request, session, contribution_id, form)
+    if not isinstance(w, Writer):
+        return w
     values = {str(k): str(v) for k, v in form.items() if k != "csrf"}
     try:
         errors = work(w, values, state(request).settings)

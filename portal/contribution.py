@@ -15,16 +15,15 @@ from models.lifecycle import IllegalTransition
 from models.portal import Image
 from models.revisions import IncompleteContribution
 from models.store import calendar_of, partnership_of
-from portal.kept import refused_post
-from portal.web import RowId, csrf_ok, db, expired_form, in_thread, page, refused, state, visitor
+from portal.web import RowId, db, in_thread, page, refused, state, visitor
 from portal.words import contribution_state
 from portal.writing import (
     Writer,
-    closed_page,
     conflict_page,
     count_text,
     figures_status,
     form_version,
+    gate,
     section_status,
     words_of,
     writer,
@@ -136,13 +135,9 @@ async def save_all(request: Request, contribution_id: RowId) -> Response:
 def _save_all(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
     """Save every section and figure the form carries over the working copy: the conflict page's
     "Keep my version", and any older page still open in a tab."""
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request, ", so your text was not saved (go back and copy it first)")
+    w = gate(request, session, contribution_id, form, ", so your text was not saved (go back and copy it first)")
+    if not isinstance(w, Writer):
+        return w
     texts = {k.removeprefix("section-"): str(v) for k, v in form.items() if k.startswith("section-")}
     figures = {k.removeprefix("figure-"): str(v) for k, v in form.items() if k.startswith("figure-")}
     _, wrong = parse_figures(w.brief, figures)
@@ -231,13 +226,9 @@ async def submit_it(request: Request, contribution_id: RowId) -> Response:
 
 
 def _submit(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request)
+    w = gate(request, session, contribution_id, form)
+    if not isinstance(w, Writer):
+        return w
     found = problems(w.brief, w.texts, w.figures)
     if found:
         return page(request, "contribution_check.html", _check_context(w, _linked(w, found)), status_code=422)

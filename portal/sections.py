@@ -9,9 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from models.values import Brief, BriefSection
-from portal.kept import refused_post
-from portal.web import RowId, csrf_ok, db, expired_form, in_thread, page, refused
-from portal.writing import Writer, closed_page, conflict_page, count_text, form_version, words_of, writer
+from portal.web import RowId, db, in_thread, page, refused
+from portal.writing import Writer, conflict_page, count_text, form_version, gate, words_of, writer
 from tasks.contributions.working_copy import Conflict, last_year, parse_figures, problems
 
 router = APIRouter()
@@ -67,16 +66,12 @@ async def save_section(request: Request, contribution_id: RowId, key: Key) -> Re
 
 
 def _save_section(request: Request, session: Session, contribution_id: int, key: str, form: Any) -> Response:
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
+    w = gate(request, session, contribution_id, form, ", so your text was not saved (go back and copy it first)")
+    if not isinstance(w, Writer):
+        return w
     section = w.section(key)
     if section is None:
         return page(request, "message.html", {"title": "Page not found", "message": "No such section."}, 404)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request, ", so your text was not saved (go back and copy it first)")
     text = str(form.get(f"section-{key}", ""))
     version = form_version(form)
     if form.get("action") == "last-year":
@@ -127,13 +122,9 @@ async def save_figures(request: Request, contribution_id: RowId) -> Response:
 
 
 def _save_figures(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request, ", so your figures were not saved (go back and copy them first)")
+    w = gate(request, session, contribution_id, form, ", so your figures were not saved (go back and copy them first)")
+    if not isinstance(w, Writer):
+        return w
     figures = {f.key: str(form.get(f"figure-{f.key}", "")) for f in w.brief.key_figures}
     version = form_version(form)
     _, wrong = parse_figures(w.brief, figures)

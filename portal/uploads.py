@@ -11,27 +11,14 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from portal import word_upload
-from portal.kept import refused_post
-from portal.web import RowId, csrf_ok, db, expired_form, in_thread, page, refused
-from portal.writing import Writer, closed_page, conflict_page, form_version, writer
+from portal.web import RowId, db, in_thread, page, refused
+from portal.writing import Writer, conflict_page, form_version, gate, writer
 from tasks.contributions.images import MAX_BYTES, ImageRefused, markdown_for, store_image
 from tasks.contributions.word_import import WordRefused
 from tasks.contributions.working_copy import Conflict
 
 router = APIRouter()
 DB = Annotated[Session, Depends(db)]
-
-
-def _gate(request: Request, session: Session, contribution_id: int, form: Any) -> Writer | Response:
-    """The writer, or the response for a post without a session, on a closed contribution, or a forged form."""
-    w = writer(request, session, contribution_id)
-    if w is None:
-        return refused_post(request, session, contribution_id, form)
-    if w.closed:
-        return closed_page(request, w)
-    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
-        return expired_form(request)
-    return w
 
 
 def _open(request: Request, session: Session, contribution_id: int) -> Writer | Response:
@@ -63,7 +50,7 @@ async def read_word(request: Request, contribution_id: RowId) -> Response:
 
 def _read_word(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
     """Read the document and show what it proposes: nothing changes until the agency confirms."""
-    w = _gate(request, session, contribution_id, form)
+    w = gate(request, session, contribution_id, form)
     if isinstance(w, Response):
         return w
     try:
@@ -87,7 +74,7 @@ async def confirm_word(request: Request, contribution_id: RowId) -> Response:
 
 
 def _confirm_word(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    w = _gate(request, session, contribution_id, form)
+    w = gate(request, session, contribution_id, form)
     if isinstance(w, Response):
         return w
     try:
@@ -135,7 +122,7 @@ async def add_picture(request: Request, contribution_id: RowId) -> Response:
 
 
 def _add_picture(request: Request, session: Session, contribution_id: int, form: Any) -> Response:
-    w = _gate(request, session, contribution_id, form)
+    w = gate(request, session, contribution_id, form)
     if isinstance(w, Response):
         return w
     values = {"image-section": str(form.get("image-section", "")), "image-alt": str(form.get("image-alt", ""))}

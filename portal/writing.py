@@ -16,7 +16,8 @@ from models.partnership import Agency, Contact
 from models.portal import PortalSession, WorkingCopy
 from models.store import calendar_of, cycle_values, partnership_of
 from models.values import Brief, BriefSection, Person, Priority
-from portal.web import now, page, visitor
+from portal.kept import refused_post
+from portal.web import csrf_ok, expired_form, now, page, visitor
 from tasks.contributions.content import markdown_to_html, word_count
 from tasks.contributions.working_copy import Conflict, parse_figures, problems, save, working_copy
 
@@ -157,6 +158,19 @@ def figures_status(brief: Brief, figures: dict[str, str]) -> tuple[str, str]:
     _, wrong = parse_figures(brief, figures)
     missing = [f for f in brief.key_figures if f.required and not figures.get(f.key, "").strip()]
     return ("In progress", "govuk-tag--light-blue") if wrong or missing else ("Completed", "")
+
+
+def gate(request: Request, session: Session, contribution_id: int, form: Any, lost: str = "") -> Writer | Response:
+    """What every agency form passes first: the writer, or the answer to a post without a session (its text
+    kept), on a closed contribution, or with a forged or stale CSRF token (`lost` says what was not saved)."""
+    w = writer(request, session, contribution_id)
+    if w is None:
+        return refused_post(request, session, contribution_id, form)
+    if w.closed:
+        return closed_page(request, w)
+    if not csrf_ok(w.portal_session, str(form.get("csrf", ""))):
+        return expired_form(request, lost)
+    return w
 
 
 def closed_page(request: Request, w: Writer) -> Response:
