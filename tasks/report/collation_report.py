@@ -111,6 +111,8 @@ class CollationReport:
     # Each statutory role of the framework no recipient holds ("no recipient is the Local Healthwatch");
     # None when the recipients were not checked.
     recipients_missing: list[str] | None = None
+    # Per agency with a contribution, the priorities it does not name: {"agency": name, "priorities": [...]}.
+    priorities_uncovered: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The keys added to the draft's stored summary (JSON)."""
@@ -318,6 +320,11 @@ def build_collation_report(
         guidance_topics=find_topics(body, report_topics(view.spec)),
         framework=framework_for(view.spec.kind).title if checks.topics is None else "",
         recipients_missing=None if recipients is None else roles_missing(recipients, view.spec.kind),
+        priorities_uncovered=[
+            {"agency": c.name, "priorities": c.priorities_uncovered}
+            for c in view.contributions
+            if c.revision is not None and c.status != "excused" and c.priorities_uncovered
+        ],
     )
 
 

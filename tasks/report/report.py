@@ -23,6 +23,7 @@ from models.partnership_file import ReportSpec
 from models.store import central_sections, contributions, cycle_values, partnership_of
 from tasks.contributions.content import markdown_to_html, picture_alts, sanitise, word_count
 from tasks.contributions.images import image_bytes, referenced
+from tasks.contributions.priorities import uncovered
 from tasks.mail.render import environment
 from tasks.report.figures import FigureView, figure_views
 from tasks.report.files import write_atomic
@@ -48,6 +49,8 @@ class ContributionView:
     content_hash: str | None
     sections: list[SectionView]
     figures: list[tuple[str, str]] = field(default_factory=list)  # (label, value with its unit)
+    # The partnership's priorities the contribution does not name (tasks.contributions.priorities).
+    priorities_uncovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _glossary(central: list[Any]) -> tuple[str | None, list[str]]:
 
 def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number: int | None) -> ReportView:
     partnership = partnership_of(session, cycle)
-    brief, _, _, _, _ = cycle_values(cycle)
+    brief, priorities, _, _, _ = cycle_values(cycle)
     spec = ReportSpec.model_validate(cycle.report or {})
     completeness = Completeness()
     views = []
@@ -169,6 +172,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 revision.content_hash if revision else None,
                 sections,
                 figures=figures,
+                priorities_uncovered=uncovered(brief, priorities, revision.sections, is_html=True) if revision else [],
             )
         )
     by_section, charts = figure_views(spec.figures, [cs.key for cs in central])
