@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -271,8 +272,35 @@ def places_of(view: ReportView) -> list[Place]:
             Place(f"{contribution.name}: {s.title}", f"agency-{contribution.slug}", str(s.html), s.title)
             for s in contribution.sections
         ]
+    places += _register_places(view)
     places += [p for c in view.central_after for p in _central_places(c)]
     return places
+
+
+def _register_places(view: ReportView) -> list[Place]:
+    """The reviews register's tables as places, each titled with its table's heading, so the statutory
+    topics about reviews find it as evidence (a finding "not implemented", reviews "ongoing")."""
+    r = view.reviews
+    if r is None:
+        return []
+
+    def html(rows: Iterable[Iterable[object]]) -> str:
+        return "".join("<p>" + " ".join(html_escape(str(x)) for x in row) + "</p>" for row in rows)
+
+    where = r.words.plural
+    concluded = [(name, *findings) for name, _, _, findings in r.concluded]
+    ongoing = [(name, "ongoing at the end of the year") for name, _ in r.ongoing]
+    tables: list[tuple[str, str, Sequence[Iterable[object]]]] = [
+        ("reviews-concluded", "findings of reviews concluded in the year", concluded),
+        ("reviews-ongoing", "reviews ongoing at the end of the year", ongoing),
+        ("reviews-implemented", "findings implemented: actions taken", r.implemented),
+        ("reviews-not-implemented", "findings not implemented, and the reasons for the decision", r.not_implemented),
+    ]
+    return [
+        Place(f"{where}: {heading}", anchor, html(rows), f"{where}: {heading}")
+        for anchor, heading, rows in tables
+        if rows
+    ]
 
 
 def build_collation_report(

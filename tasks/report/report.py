@@ -28,6 +28,7 @@ from tasks.mail.render import environment
 from tasks.report.figures import FigureView, figure_views
 from tasks.report.files import write_atomic
 from tasks.report.glossary import anchor_glossary, is_glossary, link_terms, parse_glossary
+from tasks.report.register import RegisterView, register_view
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ReportView:
     central_after: list[CentralView]
     completeness: Completeness
     images: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, for every picture the report shows
+    reviews: RegisterView | None = None  # the reviews register's tables; None when the register is empty
 
 
 def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
@@ -206,6 +208,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
         central_after=after,
         completeness=completeness,
         images=images,
+        reviews=register_view(session, cycle, spec.kind),
     )
 
 
