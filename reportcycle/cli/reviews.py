@@ -39,7 +39,7 @@ def reviews_import(
             done = _in_session(work)
         except ImportRefused as exc:
             for problem in exc.problems:
-                common.err_console.print(f"[red]error:[/red] {file}: {problem}", highlight=False)
+                common.err_console.print(f"[red]error:[/red] {file}: {problem}", highlight=False, soft_wrap=True)
             common.err_console.print("nothing was imported")
             raise typer.Exit(1) from None
         common.console.print(f"imported {done.reviews} reviews with {done.findings} findings from {file}")
