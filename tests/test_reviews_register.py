@@ -18,7 +18,7 @@ from reportcycle.cli import app as cli
 from reportcycle.settings import get_settings
 from tasks.report.collation_report import build_collation_report
 from tasks.report.register import RegisterView, words_for
-from tasks.report.report import build_view, render_html
+from tasks.report.report import build_view, inputs_hash, render_html, report_inputs
 from tests import test_review_desk_http as base
 from tests.agency_pages import error_links
 from tests.helpers import local, open_example_cycle
@@ -181,11 +181,17 @@ def test_the_register_imported_from_csv(database_url: str, session: Session, tmp
         "nothing was imported",
     ]
     assert session.exec(select(func.count()).select_from(CaseReview)).one() == 0
+    before = report_inputs(session, find_cycle(session))
+    assert "reviews" not in before  # an empty register leaves the drafts' fingerprint as it was
 
     result = _import(tmp_path, GOOD_CSV)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "imported 2 reviews with 3 findings" in result.output  # type: ignore[attr-defined]
     html = _report(session)
+    # The register is content: a draft collated before the import is not current after it.
+    after = report_inputs(session, find_cycle(session))
+    assert after["reviews"][0][:3] == ["SAR Adult D", "2018-06-01", "2019-01-20"]
+    assert inputs_hash(after) != inputs_hash(before)
     assert _rows(html, "Local child safeguarding practice reviews concluded in the year") == [
         [
             "SAR Adult D",

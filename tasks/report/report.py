@@ -28,7 +28,7 @@ from tasks.mail.render import environment
 from tasks.report.figures import FigureView, figure_views
 from tasks.report.files import write_atomic
 from tasks.report.glossary import anchor_glossary, is_glossary, link_terms, parse_glossary
-from tasks.report.register import RegisterView, register_view
+from tasks.report.register import RegisterView, register_view, reviews_of
 
 
 @dataclass(frozen=True)
@@ -103,13 +103,21 @@ def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
             .where(Contribution.cycle_id == cycle.id, col(Revision.number) == col(Contribution.current_revision))
         ).all()
     )
-    return {
+    found: dict[str, Any] = {
         "contributions": {
             a.slug: [c.status == ContributionState.excused, c.current_revision or None, hashes.get(c.id or 0)]
             for c, a in contributions(session, cycle)
         },
         "central": {s.key: s.body_hash for s in central_sections(session, cycle)},
     }
+    # The reviews register is content too; left out while empty, so drafts made before it stay current.
+    register = [
+        [r.name, str(r.started_on), str(r.concluded_on), [[f.text, f.outcome, f.outcome_text] for f in fs]]
+        for r, fs in reviews_of(session, cycle)
+    ]
+    if register:
+        found["reviews"] = register
+    return found
 
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
