@@ -25,6 +25,7 @@ from tasks.report.register import (
     add_finding,
     add_review,
     ongoing_at_end,
+    remove_review,
     reviews_of,
     set_outcome,
     words_for,
@@ -37,6 +38,7 @@ DONE = {
     "review": "The review is added to the register. Add its findings below.",
     "finding": "The finding is added.",
     "outcome": "What became of the finding is recorded.",
+    "removed": "The review and its findings are removed from the register.",
 }
 
 
@@ -241,3 +243,38 @@ def _outcome(request: Request, session: Session, cycle_id: int, review_id: int, 
         return page(request, "register_finding.html", _with_errors(context, errors, form), status_code=422)
     session.commit()
     return RedirectResponse(f"/desk/{cycle_id}/reviews/{review_id}?done=outcome", status_code=303)
+
+
+@router.get("/desk/{cycle_id}/reviews/{review_id}/remove", response_class=HTMLResponse)
+def remove_page(request: Request, cycle_id: RowId, review_id: RowId, session: DB) -> Response:
+    """What removing a review will do, with the button that does it: nothing changes before."""
+    allowed = _allowed(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    review = _review(session, cycle, review_id)
+    if review is None:
+        return _missing(request)
+    context = _review_page(session, found, cycle, review)
+    return page(request, "register_remove.html", {**context, "title": f"Remove {review.name}?"})
+
+
+@router.post("/desk/{cycle_id}/reviews/{review_id}/remove", response_class=HTMLResponse)
+async def remove_post(request: Request, cycle_id: RowId, review_id: RowId) -> Response:
+    form = await request.form()
+    return await in_thread(request, _remove, cycle_id, review_id, form)
+
+
+def _remove(request: Request, session: Session, cycle_id: int, review_id: int, form: Any) -> Response:
+    allowed = _allowed(request, session, cycle_id)
+    if allowed is None:
+        return refused(request, WHO)
+    found, cycle = allowed
+    if not csrf_ok(found, str(form.get("csrf", ""))):
+        return expired_form(request, ", so nothing was removed")
+    review = _review(session, cycle, review_id)
+    if review is None:
+        return _missing(request)
+    remove_review(session, review, at=now(request), actor=found.email or "")
+    session.commit()
+    return RedirectResponse(f"/desk/{cycle_id}/reviews?done=removed", status_code=303)

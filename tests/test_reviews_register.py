@@ -152,6 +152,22 @@ def test_the_register_entered_on_the_desk(manager: TestClient, session: Session)
     # The register follows the agencies' contributions, before the central sections placed after them.
     assert html.index('id="contributions"') < html.index('id="reviews"') < html.index('id="glossary"')
 
+    # Removing a review goes through a page saying what will happen; only its form's post removes it.
+    review_id = review.id
+    remove_url = f"{base_url}/{review_id}/remove"
+    confirm = manager.get(remove_url)
+    assert "LCSPR Child K and its 2 findings leave the register" in confirm.text
+    assert session.exec(select(func.count()).select_from(CaseReview)).one() == 2
+    assert manager.post(remove_url, data={}).status_code == 403
+    removed = manager.post(remove_url, data={"csrf": csrf})
+    assert removed.headers["location"] == f"{base_url}?done=removed"
+    session.expire_all()
+    assert session.exec(select(CaseReview.name)).all() == ["LCSPR Child M"]
+    assert session.exec(select(func.count()).select_from(ReviewFinding)).one() == 0
+    assert manager.get(f"{base_url}/{review_id}").status_code == 404
+    html = _report(session)
+    assert "LCSPR Child K" not in html and "LCSPR Child M" in html
+
 
 GOOD_CSV = """\
 review,started,concluded,finding,outcome,detail

@@ -1,5 +1,5 @@
-"""The reviews register's pages in Chromium, with axe-core (no rule disabled): the register empty and with
-a review, a form refused with its errors, the review's page, and a finding's page."""
+"""The reviews register's pages in Chromium, with axe-core (no rule disabled): the register empty, a form
+refused with its errors, the review's page, a finding's page, removing a review and the register after it."""
 
 from __future__ import annotations
 
@@ -76,5 +76,14 @@ def test_register_pages_pass_axe(browser: Browser, portal: str, session: Session
 
     page.goto(register)
     _arrive(page, "Local child safeguarding practice reviews register")
+    assert _axe(page) == []
+    page.get_by_role("link", name="LCSPR Child K").click()
+    _arrive(page, "LCSPR Child K")
+    # Removing it: a red button, then the page saying what will happen, then the red button that does it.
+    page.get_by_role("button", name="Remove this review").click()
+    _arrive(page, "Remove LCSPR Child K?")
+    assert _axe(page) == []
+    page.get_by_role("button", name="Remove the review").click()
+    page.get_by_text("The review and its findings are removed from the register.").wait_for()
     assert _axe(page) == []
     assert watch.check() == []

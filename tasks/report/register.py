@@ -130,6 +130,26 @@ def set_outcome(
     )
 
 
+def remove_review(session: Session, review: CaseReview, *, at: dt.datetime, actor: str) -> int:
+    """Take a review and its findings out of the register (entered by mistake); the audit log keeps that it
+    was there. Returns the number of findings removed."""
+    findings = session.exec(select(ReviewFinding).where(ReviewFinding.review_id == review.id)).all()
+    for f in findings:
+        session.delete(f)
+    session.flush()
+    session.delete(review)
+    record(
+        session,
+        at=at,
+        actor=actor,
+        action="review-removed",
+        subject=review.name,
+        cycle_id=review.cycle_id,
+        findings=len(findings),
+    )
+    return len(findings)
+
+
 def reviews_of(session: Session, cycle: Cycle) -> list[tuple[CaseReview, list[ReviewFinding]]]:
     """The cycle's reviews by start date, each with its findings in order."""
     reviews = session.exec(
