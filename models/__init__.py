@@ -17,10 +17,12 @@ from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
 from models.portal import ExtensionRequest, Image, KeptPost, PortalSession, WorkingCopy  # noqa: E402
 from models.report import CentralSection, Draft, Publication  # noqa: E402
+from models.reviews import CaseReview, ReviewFinding  # noqa: E402
 
 __all__ = [
     "Agency",
     "AuditEvent",
+    "CaseReview",
     "CentralSection",
     "Contact",
     "ContactRole",
@@ -37,6 +39,7 @@ __all__ = [
     "PortalSession",
     "Publication",
     "ReviewDecision",
+    "ReviewFinding",
     "Revision",
     "WorkingCopy",
 ]

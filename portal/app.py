@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import around, contribution, drafts, kept, manager, review, sections, signin, uploads
+from portal import around, contribution, drafts, kept, manager, review, reviews_register, sections, signin, uploads
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
 from reportcycle.settings import Settings
@@ -101,4 +101,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(uploads.router)
     app.include_router(review.router)
     app.include_router(manager.router)
+    app.include_router(reviews_register.router)
     return app

@@ -29,6 +29,7 @@ from portal.writing import (
     writer,
 )
 from tasks.contributions.content import markdown_to_html
+from tasks.contributions.priorities import priority_coverage, searched_sections
 from tasks.contributions.working_copy import Conflict, parse_figures, problems, submit
 from tasks.mail.context import day_text
 from tasks.ops.events import contribution_submitted
@@ -174,9 +175,17 @@ def _check_context(w: Writer, errors: list[Any]) -> dict[str, Any]:
         for f in w.brief.key_figures
         if w.figures.get(f.key, "").strip()
     ]
+    # Each priority covered or not: a warning to act on, never a refusal (see tasks.contributions.priorities).
+    coverage = priority_coverage(w.brief, w.priorities, w.texts)
+    where = next((s for s in w.brief.sections if s.per_priority), None)
+    where_href = f"{base}/section/{where.key}" if where else f"{base}/section/{searched_sections(w.brief)[0]}"
     return w.context(
         "Check your answers before you submit",
         rows=rows,
+        coverage=coverage,
+        coverage_href=where_href,
+        priorities_missing=[c.title for c in coverage if not c.covered],
+        priorities_where=where.title if where else "",
         figure_rows=figure_rows,
         preview=preview,
         preview_figures=figures,

@@ -24,6 +24,7 @@ from portal.desk_timeline import CENTRAL_TAGS, CENTRAL_WORDS
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from portal.words import TAG_COLOURS, contribution_state
 from tasks.contributions.content import markdown_to_html, sanitise
+from tasks.contributions.priorities import priority_coverage
 from tasks.report.collate import latest_draft
 from tasks.review.diff import section_diff
 from tasks.review.review import ReviewError, apply_decisions, record_decision
@@ -146,7 +147,7 @@ def _earlier_comments(session: Session, **subject: int | None) -> list[dict[str,
 
 def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
     """What the Chair reads for one agency or central section, with the change since the last review."""
-    brief = cycle_values(cycle)[0]
+    brief, priorities, _, _, _ = cycle_values(cycle)
     agency = session.exec(
         select(Agency).where(Agency.partnership_id == cycle.partnership_id, Agency.slug == name)
     ).first()
@@ -176,6 +177,8 @@ def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
             "last_reviewed": last.number if last else None,
             "sections": sections,
             "figures": _figures(brief, current),
+            # The revision's text is sanitised HTML: the same rule as the agency's own check page.
+            "coverage": priority_coverage(brief, priorities, current.sections, is_html=True) if current else [],
             "earlier": earlier,
             "signed_off": (c.signed_off_by, c.signed_off_role) if c.signed_off_by else None,
             "to_decide": c.status == ContributionState.submitted,
@@ -198,6 +201,7 @@ def _item(session: Session, cycle: Cycle, name: str) -> dict[str, Any]:
             {"key": central.key, "title": "", "html": Markup(markdown_to_html(central.body_md)), "change": None}
         ],
         "figures": [],
+        "coverage": [],
         "earlier": _earlier_comments(session, central_section_id=central.id),
         "signed_off": None,
         "to_decide": central.status == CentralState.draft and bool(central.body_md.strip()),

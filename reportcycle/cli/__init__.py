@@ -11,7 +11,7 @@ from reportcycle import prefect_env
 prefect_env.apply()
 
 # The command modules import Prefect and the models lazily, inside each command, so `--help` stays quick.
-from reportcycle.cli import chase, cycle, ops, review, running, years  # noqa: E402
+from reportcycle.cli import chase, cycle, ops, review, reviews, running, years  # noqa: E402
 from reportcycle.cli.common import OPTIONS, _parse_at  # noqa: E402
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -23,6 +23,10 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(central_app, name="central")
 outbox_app = typer.Typer(help="The outbox: what is queued, failed or stuck; retry or cancel a message.")
 app.add_typer(outbox_app, name="outbox")
+reviews_app = typer.Typer(
+    no_args_is_help=True, help="The reviews register (SARs, or child safeguarding practice reviews)."
+)
+app.add_typer(reviews_app, name="reviews")
 
 
 @app.callback()
@@ -63,6 +67,7 @@ outbox_app.command("cancel")(chase.outbox_cancel)
 app.command("export")(ops.export_)
 app.command("import")(ops.import_)
 app.command("import-report")(years.import_report)
+reviews_app.command("import")(reviews.reviews_import)
 app.command()(running.portal)
 app.command()(running.deploy)
 app.command()(running.serve)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,8 @@ class CollationReport:
     # Each statutory role of the framework no recipient holds ("no recipient is the Local Healthwatch");
     # None when the recipients were not checked.
     recipients_missing: list[str] | None = None
+    # Per agency with a contribution, the priorities it does not name: {"agency": name, "priorities": [...]}.
+    priorities_uncovered: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The keys added to the draft's stored summary (JSON)."""
@@ -269,8 +272,35 @@ def places_of(view: ReportView) -> list[Place]:
             Place(f"{contribution.name}: {s.title}", f"agency-{contribution.slug}", str(s.html), s.title)
             for s in contribution.sections
         ]
+    places += _register_places(view)
     places += [p for c in view.central_after for p in _central_places(c)]
     return places
+
+
+def _register_places(view: ReportView) -> list[Place]:
+    """The reviews register's tables as places, each titled with its table's heading, so the statutory
+    topics about reviews find it as evidence (a finding "not implemented", reviews "ongoing")."""
+    r = view.reviews
+    if r is None:
+        return []
+
+    def html(rows: Iterable[Iterable[object]]) -> str:
+        return "".join("<p>" + " ".join(html_escape(str(x)) for x in row) + "</p>" for row in rows)
+
+    where = r.words.plural
+    concluded = [(name, *findings) for name, _, _, findings in r.concluded]
+    ongoing = [(name, "ongoing at the end of the year") for name, _ in r.ongoing]
+    tables: list[tuple[str, str, Sequence[Iterable[object]]]] = [
+        ("reviews-concluded", "findings of reviews concluded in the year", concluded),
+        ("reviews-ongoing", "reviews ongoing at the end of the year", ongoing),
+        ("reviews-implemented", "findings implemented: actions taken", r.implemented),
+        ("reviews-not-implemented", "findings not implemented, and the reasons for the decision", r.not_implemented),
+    ]
+    return [
+        Place(f"{where}: {heading}", anchor, html(rows), f"{where}: {heading}")
+        for anchor, heading, rows in tables
+        if rows
+    ]
 
 
 def build_collation_report(
@@ -318,6 +348,11 @@ def build_collation_report(
         guidance_topics=find_topics(body, report_topics(view.spec)),
         framework=framework_for(view.spec.kind).title if checks.topics is None else "",
         recipients_missing=None if recipients is None else roles_missing(recipients, view.spec.kind),
+        priorities_uncovered=[
+            {"agency": c.name, "priorities": c.priorities_uncovered}
+            for c in view.contributions
+            if c.revision is not None and c.status != "excused" and c.priorities_uncovered
+        ],
     )
 
 

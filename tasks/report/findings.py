@@ -29,6 +29,8 @@ def summary_lines(summary: dict[str, Any], limit: int = 6) -> list[str]:
     for key, label in labels.items():
         if summary.get(key):
             lines.append(f"[bold]{label}[/] ({len(summary[key])}): {names(summary[key], '; ')}")
+    for gap in summary.get("priorities_uncovered") or []:
+        lines.append(f"[bold]priorities not mentioned[/] by {escape(gap['agency'])}: {names(gap['priorities'], '; ')}")
     if "acronyms_undefined" not in summary:
         return lines
     if not summary["glossary"]:

@@ -23,10 +23,12 @@ from models.partnership_file import ReportSpec
 from models.store import central_sections, contributions, cycle_values, partnership_of
 from tasks.contributions.content import markdown_to_html, picture_alts, sanitise, word_count
 from tasks.contributions.images import image_bytes, referenced
+from tasks.contributions.priorities import uncovered
 from tasks.mail.render import environment
 from tasks.report.figures import FigureView, figure_views
 from tasks.report.files import write_atomic
 from tasks.report.glossary import anchor_glossary, is_glossary, link_terms, parse_glossary
+from tasks.report.register import RegisterView, register_view, reviews_of
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class ContributionView:
     content_hash: str | None
     sections: list[SectionView]
     figures: list[tuple[str, str]] = field(default_factory=list)  # (label, value with its unit)
+    # The partnership's priorities the contribution does not name (tasks.contributions.priorities).
+    priorities_uncovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class ReportView:
     central_after: list[CentralView]
     completeness: Completeness
     images: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, for every picture the report shows
+    reviews: RegisterView | None = None  # the reviews register's tables; None when the register is empty
 
 
 def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
@@ -98,13 +103,21 @@ def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
             .where(Contribution.cycle_id == cycle.id, col(Revision.number) == col(Contribution.current_revision))
         ).all()
     )
-    return {
+    found: dict[str, Any] = {
         "contributions": {
             a.slug: [c.status == ContributionState.excused, c.current_revision or None, hashes.get(c.id or 0)]
             for c, a in contributions(session, cycle)
         },
         "central": {s.key: s.body_hash for s in central_sections(session, cycle)},
     }
+    # The reviews register is content too; left out while empty, so drafts made before it stay current.
+    register = [
+        [r.name, str(r.started_on), str(r.concluded_on), [[f.text, f.outcome, f.outcome_text] for f in fs]]
+        for r, fs in reviews_of(session, cycle)
+    ]
+    if register:
+        found["reviews"] = register
+    return found
 
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
@@ -121,7 +134,7 @@ def _glossary(central: list[Any]) -> tuple[str | None, list[str]]:
 
 def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number: int | None) -> ReportView:
     partnership = partnership_of(session, cycle)
-    brief, _, _, _, _ = cycle_values(cycle)
+    brief, priorities, _, _, _ = cycle_values(cycle)
     spec = ReportSpec.model_validate(cycle.report or {})
     completeness = Completeness()
     views = []
@@ -169,6 +182,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 revision.content_hash if revision else None,
                 sections,
                 figures=figures,
+                priorities_uncovered=uncovered(brief, priorities, revision.sections, is_html=True) if revision else [],
             )
         )
     by_section, charts = figure_views(spec.figures, [cs.key for cs in central])
@@ -202,6 +216,7 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
         central_after=after,
         completeness=completeness,
         images=images,
+        reviews=register_view(session, cycle, spec.kind),
     )
 
 
