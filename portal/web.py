@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path as FilePath
@@ -111,12 +112,27 @@ def error_list(errors: Any) -> list[dict[str, str]]:
     return found
 
 
+# A field the macros drew in error (its GOV.UK error class) and not yet marked for assistive technology.
+_FIELD_IN_ERROR = re.compile(
+    r'<(input|textarea|select)\b(?=[^>]*\bclass="[^"]*\bgovuk-(?:input|textarea|select|file-upload)--error\b)'
+    r"(?![^>]*\baria-invalid=)"
+)
+
+
+def mark_invalid(html: str) -> str:
+    """`aria-invalid="true"` on every field shown in error: the GOV.UK macros give such a field its error message
+    and class but not this attribute, which screen readers announce as "invalid entry"."""
+    return _FIELD_IN_ERROR.sub(lambda m: f'<{m.group(1)} aria-invalid="true"', html)
+
+
 def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     env = portal_environment(state(request).settings.templates_dir)
     nonce = secrets.token_urlsafe(16)
     html = env.get_template(f"portal/{template}").render(
         request=request, cspNonce=nonce, error_list=error_list(context.get("errors")), **context
     )
+    if context.get("errors"):
+        html = mark_invalid(html)
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
     return response

@@ -169,6 +169,7 @@ def test_the_fresh_link_form_says_what_is_wrong_with_the_address(client: TestCli
     assert empty.status_code == 422
     assert 'href="#fresh-email"' in empty.text and "Enter your work email address" in empty.text
     assert 'aria-describedby="fresh-email-hint fresh-email-error"' in empty.text
+    assert '<input aria-invalid="true" class="govuk-input govuk-!-width-two-thirds govuk-input--error"' in empty.text
     assert empty.text.count("<title>Error: ") == 1
     wrong = client.post("/link/fresh", data={"email": "harriet at bcc"})
     assert "Enter an email address in the correct format, like name@example.org" in wrong.text

@@ -185,6 +185,9 @@ def test_the_extension_page_says_what_is_wrong_with_the_date_on_its_fields(
             r'class="govuk-input govuk-date-input__input [^"]*govuk-input--error"[^>]*name="until-(\w+)"', response.text
         )
         assert marked == MARKED[(day, month, year)]  # only the fields to put right, or all three for the date
+        # and the same fields, no others, announced as invalid to screen readers
+        assert re.findall(r'<input aria-invalid="true"[^>]*name="until-(\w+)"', response.text) == marked
+        assert response.text.count('aria-invalid="true"') == len(marked) + (0 if reason.strip() else 1)  # + reason
         assert form_fields(response.text)["until-month"] == month  # what was typed comes back
         assert 'aria-describedby="until-hint until-error"' in response.text
     assert session.exec(select(ExtensionRequest)).all() == []
