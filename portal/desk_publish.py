@@ -31,11 +31,16 @@ def publication_context(session: Session, cycle: Cycle) -> dict[str, Any]:
     """What the desk's publication section shows: published, ready (and perhaps scheduled), or what is open."""
     published = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
     ready = ready_to_publish(session, cycle)
-    return {
-        "published": published,
-        "ready": ready,
-        "still_open": [] if ready or published else unsettled(session, cycle),
-    }
+    still: list[str] = []
+    if not ready and not published:
+        open_items = unsettled(session, cycle)
+        central = sum(item.startswith("central section ") for item in open_items)
+        agencies = len(open_items) - central
+        if agencies:
+            still.append(f"{agencies} contribution{'' if agencies == 1 else 's'} not yet approved or excused")
+        if central:
+            still.append(f"{central} central section{'' if central == 1 else 's'} not yet approved")
+    return {"published": published, "ready": ready, "still_open": still}
 
 
 def _marked(errors: list[dict[str, str]]) -> dict[str, list[str]]:

@@ -118,7 +118,7 @@ def publish(
                         actor=OPTIONS.actor,
                     )
                 except SignOffRefused as refusal:
-                    raise CliError(str(refusal)[:1].lower() + str(refusal)[1:]) from None
+                    raise CliError(str(refusal)) from None
                 return day if day > today else None
 
             later = _in_session(sign)

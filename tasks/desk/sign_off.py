@@ -82,10 +82,9 @@ def record_sign_off(
         before = calendar.on_or_before(publish_on - dt.timedelta(days=1))
         after = calendar.add_working_days(publish_on, 1)
         nearest = day_text(after) if before < today else f"{day_text(before)} or {day_text(after)}"
-        why = calendar.holiday_name(publish_on) or "a weekend"
-        raise SignOffRefused(
-            "publish-on", f"{day_text(publish_on)} is not a working day ({why}): choose one, like {nearest}"
-        )
+        name = calendar.holiday_name(publish_on)
+        what = f"a bank holiday ({name})" if name else "at a weekend"
+        raise SignOffRefused("publish-on", f"{day_text(publish_on)} is {what}: choose a working day, like {nearest}")
     cycle.board_signed_off_by, cycle.board_signed_off_on, cycle.publish_on = who, signed_off_on, publish_on
     session.add(cycle)
     record(
