@@ -278,7 +278,7 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
     if not csrf_ok(found, str(form.get("csrf", ""))):
         return expired_form(request, ", so nothing was changed")
     work = ACTIONS.get(action)
-    if work is None:
+    if work is None and action != "publish":  # publishing has steps of its own (_publish_step)
         return page(request, "message.html", {"title": "Not found", "message": "There is no such action."}, 404)
     a = Act(session, cycle, form, now(request), found.email or "manager", state(request).settings)
     try:
@@ -305,6 +305,7 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
                     }
                 ]
             return _confirmation(request, a, action, found.csrf_token, errors=errors)
+        assert work is not None
         work(a)
     except (DeskError, NotFound, IllegalTransition) as exc:
         session.rollback()
