@@ -137,7 +137,6 @@ def _desk_page(
             "csrf": csrf,
             "notice": DONE.get(done),
             "notice_success": done in DONE,
-            "today": calendar_of(partnership).local(now(request)).date(),
             **publication_context(session, cycle),
             **{"errors": [], "field_errors": {}, "sent": {}, "marked": {}, **(extra or {})},
         },
