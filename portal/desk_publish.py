@@ -50,6 +50,11 @@ def _marked(errors: list[dict[str, str]]) -> dict[str, list[str]]:
 
 def check(a: Act) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The sign-off as typed, recorded in the session (the caller commits or rolls back); the errors by field."""
+    if not ready_to_publish(a.session, a.cycle):  # the form is not on the desk then: say so, not on a field
+        raise DeskError(
+            "The report is not ready to publish: every contribution must be approved or excused and every central "
+            "section approved first. The desk says what is still open."
+        )
     errors: list[dict[str, str]] = []
     who = a.field("signed-off-by")
     if not who:
