@@ -92,7 +92,9 @@ class KeptPost(SQLModel, table=True):
     __tablename__ = "kept_post"
     id: int | None = Field(default=None, primary_key=True)
     contribution_id: int = Field(foreign_key="contribution.id", index=True)
-    portal_session_id: int = Field(foreign_key="portal_session.id", index=True)
+    # The page it came from, as the SHA-256 of that page's CSRF token: the autosaves of one page update one row.
+    # Not a foreign key to the session, so a backup keeps kept text while it leaves sessions out.
+    page_key: str = Field(max_length=64, index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     sections: dict[str, str] = Field(sa_column=Column(json_column(), nullable=False))
     figures: dict[str, str] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))

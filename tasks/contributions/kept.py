@@ -9,6 +9,7 @@ for the same contribution, and is restored once, audited, unless someone has sav
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -79,15 +80,16 @@ def keep(
         return None
     if sum(len(v) for v in (*sections.values(), *figures.values())) > MAX_CHARS:
         return None
+    page_key = hashlib.sha256(owner.csrf_token.encode()).hexdigest()
     post = session.exec(
-        select(KeptPost).where(KeptPost.portal_session_id == owner.id, col(KeptPost.restored_at).is_(None))
+        select(KeptPost).where(KeptPost.page_key == page_key, col(KeptPost.restored_at).is_(None))
     ).first()
     version_field = str(form.get("version", ""))
     shown = int(version_field) if version_field.isdigit() else -1
     if post is None:
         post = KeptPost(
             contribution_id=contribution.id or 0,
-            portal_session_id=owner.id or 0,
+            page_key=page_key,
             contact_id=owner.contact_id,
             sections={},
             based_on_version=shown,
