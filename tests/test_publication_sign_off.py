@@ -32,6 +32,7 @@ def test_a_planned_cycle_opens_on_its_requests_date_with_no_command(
     load_partnership(session, parse(SECOND), at=local("2026-04-01"), actor="test")
     session.commit()
     assert annual_cycle_flow(at=local("2026-04-17", "08:30")) == []  # the Friday before: nothing
+    assert annual_cycle_flow(at=local("2026-04-19", "23:59")) == []  # nor the last minute of the day before
     assert find_cycle(session).status == "planned"
     done = annual_cycle_flow(at=local("2026-04-20", "08:30"))
     assert done[0] == "riverside-sab 2025/26: open"
