@@ -1,11 +1,14 @@
 """Every deployment a running installation serves, in one place: what runs when, and on what event.
 
-Scheduled: the chase and dispatch every working-day morning in the partnership's
-time zone (the chase itself skips bank holidays and reads each partnership's
-send window, so the schedule only has to wake it); dispatch also every few
-minutes, so receipts and retries do not wait for the morning; the weekly
-summary. Everything else runs when someone asks: the portal, the CLI, the
-Prefect UI, or an automation on an event the application emits.
+Scheduled, every working-day morning in the partnership's time zone: first the
+annual cycle, which runs the year (opens planned cycles on their requests date,
+applies the Chair's decisions, chases, collates, and publishes a report the board
+signed off on the day chosen for it); then the chase and dispatch (the chase
+itself skips bank holidays and reads each partnership's send window, so the
+schedule only has to wake it); dispatch also every few minutes, so receipts and
+retries do not wait for the morning; the weekly summary. Everything else runs
+when someone asks: the portal, the CLI, the Prefect UI, or an automation on an
+event the application emits.
 
 No deployment carries a secret: parameters are names and dates only, and the
 SMTP and database credentials come from the serving process's environment.
@@ -31,6 +34,9 @@ from flows.weekly_summary import weekly_summary_flow
 from tasks.ops.events import CONTRIBUTION_SUBMITTED
 
 WORKING_MORNINGS = "0 9 * * 1-5"
+# Half an hour before the chase and dispatch: requests of a cycle opened this morning are queued in time for the
+# 9:00 dispatch, and the daily chase, which follows, finds that morning's work already done (its rows are keyed).
+RECONCILE_MORNINGS = "30 8 * * 1-5"
 # Receipts, fresh links and retries go within this many seconds even with no event.
 DISPATCH_EVERY = 300
 TAGS = ["reportcycle"]
@@ -80,8 +86,14 @@ def build(timezone: str = "Europe/London") -> list[Any]:
                 (collate_flow, "collate-draft", "Collate a numbered draft of the report."),
                 (review_flow, "apply-review", "Apply the Chair's recorded decisions."),
                 (publish_flow, "publish-report", "Publish the approved report and notify the recipients."),
-                (annual_cycle_flow, "annual-cycle", "Run each stage of the cycle that is due now."),
             )
+        ),
+        annual_cycle_flow.to_deployment(
+            name="annual-cycle",
+            schedule=Cron(RECONCILE_MORNINGS, timezone=timezone),
+            tags=[*TAGS, "year"],
+            description="Run the year: for every cycle, each stage due now (open on the requests date, apply the "
+            "Chair's decisions, chase, collate, publish a signed-off report on its chosen day).",
         ),
     ]
 

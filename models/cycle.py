@@ -32,6 +32,10 @@ class Cycle(SQLModel, table=True):
     recipients: list[dict[str, Any]] = Field(sa_column=Column(json_column(), nullable=False))
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(json_column(), nullable=False))
     opened_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Publication is deliberate: the board's sign-off as the business manager records it, and the day chosen.
+    board_signed_off_by: str | None = Field(default=None, max_length=300)  # "the Board at its meeting on 12 June"
+    board_signed_off_on: dt.date | None = None  # the local date the board agreed the report
+    publish_on: dt.date | None = None  # the local day the morning run publishes it (today: at once)
 
 
 class Contribution(SQLModel, table=True):

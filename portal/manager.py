@@ -35,6 +35,7 @@ from models.store import (
 )
 from portal.desk_actions import ACTIONS, AGENCY_ACTIONS, Act
 from portal.desk_confirm import ASK_FIRST, DATE_PARTS, ask, carried, confirmed, replace_problems, typed_date
+from portal.desk_publish import ask_publish, check, error_context, publication_context, publish_now
 from portal.desk_timeline import CENTRAL_WORDS, EMAIL_WORDS, timeline
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
 from portal.words import contribution_state
@@ -63,6 +64,8 @@ DONE = {
     "chair-link": "The Chair has been sent a personal link to the review.",
     "retry-email": "The email is back in the queue; dispatch sends it now.",
     "cancel-email": "The email is cancelled: it will not be sent.",
+    "publish": "The report is published; its recipients and partners are emailed a link to it.",
+    "publish-on": "The sign-off is recorded; the morning run publishes the report on the day you chose.",
 }
 
 
@@ -78,6 +81,13 @@ def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Resp
     if allowed is None:
         return refused(request, WHO)
     found, cycle = allowed
+    return _desk_page(request, session, cycle, found.csrf_token, done=done)
+
+
+def _desk_page(
+    request: Request, session: Session, cycle: Cycle, csrf: str, *, done: str = "", extra: dict[str, Any] | None = None
+) -> Response:
+    """The desk; `extra` carries a refused publication form (its errors, what was sent)."""
     pairs = contributions(session, cycle)
     names = {c.id: a.name for c, a in pairs}
     requests = session.exec(
@@ -124,10 +134,13 @@ def desk(request: Request, cycle_id: RowId, session: DB, done: str = "") -> Resp
             "failed": failed,
             "central": central_sections(session, cycle),
             "draft": draft,
-            "csrf": found.csrf_token,
+            "csrf": csrf,
             "notice": DONE.get(done),
             "notice_success": done in DONE,
+            **publication_context(session, cycle),
+            **{"errors": [], "field_errors": {}, "sent": {}, "marked": {}, **(extra or {})},
         },
+        status_code=422 if extra and extra.get("errors") else 200,
     )
 
 
@@ -264,10 +277,12 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
     if not csrf_ok(found, str(form.get("csrf", ""))):
         return expired_form(request, ", so nothing was changed")
     work = ACTIONS.get(action)
-    if work is None:
+    if work is None and action != "publish":  # publishing has steps of its own (_publish_step)
         return page(request, "message.html", {"title": "Not found", "message": "There is no such action."}, 404)
     a = Act(session, cycle, form, now(request), found.email or "manager", state(request).settings)
     try:
+        if action == "publish":
+            return _publish_step(request, a, found.csrf_token)
         if action == "extend":
             asked = _deadline_step(request, a, found.csrf_token)
             if asked is not None:
@@ -289,6 +304,7 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
                     }
                 ]
             return _confirmation(request, a, action, found.csrf_token, errors=errors)
+        assert work is not None
         work(a)
     except (DeskError, NotFound, IllegalTransition) as exc:
         session.rollback()
@@ -321,9 +337,10 @@ def _confirmation(
     *,
     warnings: list[str] | None = None,
     errors: list[dict[str, str]] | None = None,
+    about: dict[str, Any] | None = None,
 ) -> Response:
     """The page that says what `action` will do, posting it again with `confirm=yes`; nothing is written."""
-    about = ask(a, action, warnings)
+    about = {"back": f"/desk/{a.cycle.id}", **about} if about else ask(a, action, warnings)
     return page(
         request,
         "desk_confirm.html",
@@ -371,3 +388,19 @@ def _deadline_step(request: Request, a: Act, csrf: str) -> Response | None:
     if warnings and not confirmed(a.form):
         return _confirmation(request, a, "extend", csrf, warnings=warnings)
     return None
+
+
+def _publish_step(request: Request, a: Act, csrf: str) -> Response:
+    """The board's sign-off: refused on its fields; publishing now asks first; a later day is only recorded."""
+    values, errors = check(a)
+    if errors:
+        a.session.rollback()
+        return _desk_page(request, a.session, a.cycle, csrf, extra=error_context(a, errors))
+    if values["when"] == "now" and not confirmed(a.form):
+        a.session.rollback()  # nothing is kept until the confirmation page is posted
+        return _confirmation(request, a, "publish", csrf, about=ask_publish(values))
+    if values["when"] == "now":
+        publish_now(a)
+    a.session.commit()
+    done = "publish" if values["when"] == "now" else "publish-on"
+    return RedirectResponse(f"/desk/{a.cycle.id}?done={done}", status_code=303)

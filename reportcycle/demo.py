@@ -61,7 +61,7 @@ FIRST_REVIEW, SECOND_REVIEW, REVISION = 10, 18, 14  # days after the deadline
 class Action:
     day: dt.date
     hour: int
-    what: str = field(compare=False)  # submit | revise | extend | excuse | review | approve-rest
+    what: str = field(compare=False)  # submit | revise | extend | excuse | review | approve-rest | sign-off
     slug: str = field(default="", compare=False)
 
 
@@ -219,6 +219,9 @@ class Year:
                 actions.append(Action(deadline + dt.timedelta(days=REVISION), 13, "revise", slug))
         actions.append(Action(deadline + dt.timedelta(days=FIRST_REVIEW), 15, "review"))
         actions.append(Action(deadline + dt.timedelta(days=SECOND_REVIEW), 15, "approve-rest"))
+        # after the morning run that applies the last approvals, as the business manager would from the desk
+        signed = self.calendar.add_working_days(deadline + dt.timedelta(days=SECOND_REVIEW), 1)
+        actions.append(Action(signed, 11, "sign-off"))
         return sorted(actions)
 
     # -- people -----------------------------------------------------------------------------------
@@ -231,6 +234,14 @@ class Year:
 
         at = self.calendar.at_local(a.day, dt.time(a.hour))
         deadline = self.spec.cycle.contributions_due
+        if a.what == "sign-off":  # the board agreed it at today's meeting: recorded, and published now
+            from flows.publish import publish_flow
+            from tasks.desk.sign_off import sign_off_if_ready
+
+            who = f"the Board at its meeting on {a.day.day} {a.day:%B %Y}"
+            if in_session(self.settings, lambda s: sign_off_if_ready(s, self.slug, self.label, who, at), dry_run=False):
+                publish_flow(self.slug, self.label, at, actor=self.manager)
+            return
 
         def work(s: Any) -> None:
             cycle = find_cycle(s, self.slug, self.label)

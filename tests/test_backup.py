@@ -40,6 +40,7 @@ from tasks.contributions.images import store_image
 from tasks.contributions.submission import submit_file
 from tasks.contributions.working_copy import save
 from tasks.desk.central import set_central_text
+from tasks.desk.sign_off import record_sign_off
 from tasks.mail.dispatch import dispatch_due
 from tasks.ops.backup import (
     EXCLUDED,
@@ -65,7 +66,7 @@ EXPORTED_AT = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 # --- the PostgreSQL target ------------------------------------------------------------------------
 
 
-HEAD = "fe22b90b95a8"  # the newest migration, written by hand: change it with each new one
+HEAD = "c4d8e2f1a9b7"  # the newest migration, written by hand: change it with each new one
 
 
 @pytest.fixture
@@ -162,6 +163,11 @@ def _drive_riverside(url: str, out: Path) -> None:
     dispatch_due(url, at=local("2026-06-15", "11:00"), **smtp)  # type: ignore[arg-type]
     with Session(_engine(url)) as session:
         cycle = find_cycle(session, "riverside-sab")
+        # the board agreed it that morning; the business manager publishes at once
+        record_sign_off(
+            session, cycle, signed_off_by="the Board at its meeting on 16 June", signed_off_on=dt.date(2026, 6, 16),
+            publish_on=dt.date(2026, 6, 16), at=local("2026-06-16", "10:00"), actor="bm",
+        )  # fmt: skip
         publish(
             session, cycle, at=local("2026-06-16", "10:00"), actor="bm", output_dir=out, templates_dir=s.templates_dir,
             site_url="https://example.net/site",

@@ -58,8 +58,17 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
         ("collate-draft", "collate", [], {}, on_demand, []),
         ("apply-review", "review", [], {}, on_demand, []),
         ("publish-report", "publish", [], {}, on_demand, []),
-        ("annual-cycle", "annual-cycle", [], {}, on_demand, []),
+        # the year runs itself: every cycle, half an hour before the chase and dispatch
+        ("annual-cycle", "annual-cycle", ["cron 30 8 * * 1-5 Europe/London"], {}, ["reportcycle", "year"], []),
     ]
+
+
+def test_the_year_runs_in_the_partnerships_time_zone() -> None:
+    """No cycle named: the scheduled run reconciles every cycle, at 8:30 local time whatever the zone."""
+    annual = {d.name: d for d in build("Europe/Dublin")}["annual-cycle"]
+    assert [_when(s) for s in annual.schedules] == ["cron 30 8 * * 1-5 Europe/Dublin"]
+    assert annual.parameters == {}
+    assert "publish a signed-off report on its chosen day" in (annual.description or "")
 
 
 def test_dispatch_runs_one_at_a_time_and_the_others_wait_their_turn() -> None:

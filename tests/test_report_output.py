@@ -22,6 +22,7 @@ from models.db import engine_for
 from models.partnership_file import parse
 from reportcycle.example_cycle import filled_cycle
 from reportcycle.settings import PROJECT_ROOT, get_settings
+from tasks.desk.sign_off import record_sign_off
 from tasks.report.publish import PublishResult, publish
 from tasks.review.review import apply_decisions, record_decision
 from tests.browser import chromium
@@ -45,6 +46,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         for name in [a.slug for a in spec.agencies] + [c.key for c in spec.central_sections]:
             record_decision(session, cycle, name, "approve", at=AT, actor="chair")
         apply_decisions(session, cycle, at=AT, actor="t", base_url="http://x", templates_dir=s.templates_dir)
+        board = "the Board at its meeting on 1 July"
+        record_sign_off(
+            session, cycle, signed_off_by=board, signed_off_on=AT.date(), publish_on=AT.date(), at=AT, actor="bm"
+        )
         result: PublishResult = publish(
             session,
             cycle,

@@ -55,6 +55,7 @@ def _report(session: Session) -> str:
 def test_the_register_entered_on_the_desk(manager: TestClient, session: Session) -> None:
     cycle = find_cycle(session)
     base_url = f"/desk/{cycle.id}/reviews"
+    assert f'href="{base_url}">Reviews register</a>' in manager.get(f"/desk/{cycle.id}").text  # reached from the desk
     empty = manager.get(base_url)
     assert empty.status_code == 200
     assert "The register is empty: the report has no section about reviews" in empty.text

@@ -20,6 +20,7 @@ from reportcycle.cli import app
 from reportcycle.settings import get_settings
 from tasks.contributions.submission import submit_file
 from tasks.desk.central import set_central_text
+from tasks.desk.sign_off import record_sign_off
 from tasks.report.collate import collate
 from tasks.report.publish import AlreadyPublished, NotReadyToPublish, publish
 from tasks.review.review import ReviewError, apply_decisions, record_decision
@@ -144,6 +145,15 @@ def test_publish_is_gated_then_completes_after_an_interruption(session: Session,
     for name in ("rbc-asc", "rpol", "ramb", "rha", "ricb", "chairs-foreword", "year-in-numbers", "looking-forward"):
         record_decision(session, cycle_with_texts, name, "approve", at=AT, actor="chair")
     apply_decisions(session, cycle_with_texts, at=AT, actor="t", base_url="http://x", templates_dir=kw["templates_dir"])
+    session.commit()
+    # Everything approved is not enough: the board signs it off and the business manager chooses the day.
+    with pytest.raises(NotReadyToPublish, match=r"the board's sign-off is not recorded: record it on the desk"):
+        publish(session, cycle_with_texts, at=AT, actor="t", **kw)
+    signed = {"signed_off_by": "the Board at its meeting on 10 June", "signed_off_on": AT.date(), "actor": "bm"}
+    record_sign_off(session, cycle_with_texts, publish_on=dt.date(2026, 6, 11), at=AT, **signed)  # type: ignore[arg-type]
+    with pytest.raises(NotReadyToPublish, match=r"to be published on Thursday 11 June 2026; the morning run"):
+        publish(session, cycle_with_texts, at=AT, actor="t", **kw)
+    record_sign_off(session, cycle_with_texts, publish_on=AT.date(), at=AT, **signed)  # type: ignore[arg-type]
     session.commit()
 
     # A crash after the files were written but before the freeze committed: nothing is recorded...

@@ -67,10 +67,64 @@ def review(
             common.err_console.print(f"[yellow]not applied[/yellow] (the text changed after it was read): {item}")
 
 
-def publish() -> None:
-    """Publish the approved report: HTML and PDF, frozen with SHA-256, sent to the recipients."""
+def _day(value: str | None, what: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def publish(
+    signed_off_by: Annotated[
+        str | None,
+        typer.Option("--signed-off-by", help='Who agreed the report, e.g. "the Board at its meeting on 12 June".'),
+    ] = None,
+    agreed: Annotated[
+        str | None, typer.Option("--agreed", help="The date the board agreed it, YYYY-MM-DD (default: today).")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="The working day to publish, YYYY-MM-DD (default: today, at once).")
+    ] = None,
+) -> None:
+    """Record the board's sign-off and publish: today at once, or on the day given by the morning run.
+
+    Without --signed-off-by, publishes a cycle whose sign-off is already recorded (on the desk) and due.
+    """
     with _errors():
         _check_cycle()
+        agreed_on, publish_on = _day(agreed, "--agreed"), _day(on, "--on")
+        if signed_off_by is None and (agreed_on or publish_on):
+            raise CliError('--agreed and --on go with --signed-off-by "who agreed the report"')
+        if signed_off_by is not None:
+            from models.store import calendar_of, find_cycle, partnership_of
+            from tasks.desk.sign_off import SignOffRefused, record_sign_off
+
+            def sign(s: Any) -> Any:
+                cycle = find_cycle(s, OPTIONS.partnership, OPTIONS.cycle)
+                today = calendar_of(partnership_of(s, cycle)).local(_now()).date()
+                day = publish_on or today
+                try:
+                    record_sign_off(
+                        s,
+                        cycle,
+                        signed_off_by=signed_off_by,
+                        signed_off_on=agreed_on or today,
+                        publish_on=day,
+                        at=_now(),
+                        actor=OPTIONS.actor,
+                    )
+                except SignOffRefused as refusal:
+                    raise CliError(str(refusal)) from None
+                return day if day > today else None
+
+            later = _in_session(sign)
+            if later is not None:
+                common.console.print(f"signed off; the morning run publishes it on {later:%A %-d %B %Y}")
+                return
         with _stage_runs():
             from flows.publish import publish_flow
 

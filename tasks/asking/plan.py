@@ -11,6 +11,7 @@ from models.cycle import Cycle, ReviewDecision
 from models.lifecycle import CycleState
 from models.report import Publication
 from models.store import calendar_of, partnership_of
+from tasks.desk.sign_off import publication_due
 from tasks.report.collate import latest_draft
 from tasks.report.publish import unsettled
 from tasks.report.report import inputs_hash, report_inputs
@@ -44,7 +45,11 @@ def plan(session: Session, cycle: Cycle, *, at: dt.datetime) -> Plan:
         latest = latest_draft(session, cycle)
         collate_now = latest is None or latest.inputs_hash != inputs_hash(report_inputs(session, cycle))
     published = session.exec(select(Publication.id).where(Publication.cycle_id == cycle.id)).first()
-    publish_now = status in RUNNING and (published is not None or not unsettled(session, cycle))
+    # Published only when the business manager has recorded the board's sign-off and its day has come; a
+    # publication already frozen is finished whatever the day (an interrupted run resumes).
+    publish_now = status in RUNNING and (
+        published is not None or (publication_due(session, cycle, at=at) and not unsettled(session, cycle))
+    )
     return Plan(
         open=status == CycleState.planned and today >= cycle.requests_on,
         review=is_running and decisions is not None,

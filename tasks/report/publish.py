@@ -115,6 +115,16 @@ def publish(
                 "cannot publish yet: every contribution must be approved or excused and every central section "
                 "approved; still open: " + "; ".join(problems)
             )
+        # Never by itself: the board signs the report off and the business manager chooses the day.
+        if cycle.board_signed_off_by is None or cycle.publish_on is None:
+            raise NotReadyToPublish(
+                "the board's sign-off is not recorded: record it on the desk, or with reportcycle publish "
+                '--signed-off-by "the Board at its meeting on 12 June"'
+            )
+        if calendar_of(partnership).local(at).date() < cycle.publish_on:
+            raise NotReadyToPublish(
+                f"the report is to be published on {day_text(cycle.publish_on)}; the morning run publishes it then"
+            )
         draft = collate(session, cycle, at=at, actor=actor, output_dir=output_dir, templates_dir=templates_dir)
         view = build_view(session, cycle, at=at, draft_number=None)
         html = render_html(templates_dir, view)
