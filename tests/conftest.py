@@ -12,7 +12,7 @@ from reportcycle import prefect_env
 
 prefect_env.apply()
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import MetaData, text  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 import models  # noqa: E402, F401
@@ -35,8 +35,18 @@ def prefect() -> Iterator[None]:
         yield
 
 
+_STALE_CLEARED: set[str] = set()
+
+
 def reset_schema(url: str) -> None:
     engine = engine_for(url)
+    if url not in _STALE_CLEARED:
+        # Once a run: whatever an older checkout left in a database that outlives runs (PostgreSQL), tables
+        # and constraints this code no longer knows included, so that dropping today's tables never trips on them.
+        _STALE_CLEARED.add(url)
+        stale = MetaData()
+        stale.reflect(engine)
+        stale.drop_all(engine)
     SQLModel.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
