@@ -28,7 +28,7 @@ from tasks.asking.cycle_open import ASKED
 OPEN_TIME = dt.time(8, 30)
 CHASE_TIME = dt.time(9, 0)
 LADDER_KINDS = (Kind.request, Kind.reminder, Kind.overdue, Kind.final_notice, Kind.escalation)
-KIND_WORDS = {
+KIND_WORDS: dict[str, str] = {
     Kind.request: "Request",
     Kind.reminder: "Reminder",
     Kind.overdue: "Overdue notice",
