@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser
 from sqlmodel import Session, col, select
@@ -212,3 +213,30 @@ def test_the_page_in_chromium_has_no_axe_violations(browser: Browser, portal: st
     page.wait_for_url(re.compile(r"/desk/\d+/plan$"))
     assert "Final notice" in page.locator("table").first.inner_text()
     assert _axe(page) == []
+
+
+def test_the_command_prints_the_same_table(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from reportcycle.cli import app as cli
+
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    session.commit()
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(cli, ["--at", "2019-04-02T10:00+01:00", "cycle", "plan", "--agency", "nps"])
+    assert result.exit_code == 0, result.output
+    both = ", ".join(NPS)
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.output.splitlines()]
+    assert [line for line in lines if " nps " in f" {line} "] == [
+        "Mon 15 Apr 2019 09:00 nps Request amira.latchford@nps.example.org to come",
+        "Mon 15 Apr 2019 09:00 nps Request gareth.millward@nps.example.org to come",
+        f"Fri 03 May 2019 09:00 nps Reminder {both} to come: 6 May is May Day: sent the working day before",
+        f"Mon 13 May 2019 09:00 nps Reminder {both} to come",
+        f"Fri 17 May 2019 09:00 nps Reminder {both} to come: 18 May is a Saturday: sent the working day before",
+        f"Tue 21 May 2019 09:00 nps Overdue notice {both} to come",
+        f"Fri 24 May 2019 09:00 nps Overdue notice {both} to come",
+        f"Tue 28 May 2019 09:00 nps Escalation desmond.carraway@nps.example.org {MANAGER} to come",
+        f"Thu 30 May 2019 09:00 nps Overdue notice {both} to come",
+        f"Tue 04 Jun 2019 09:00 nps Final notice {both} {MANAGER} to come",
+    ]
+    assert "Spring Bank Holiday escalation, final, overdue-3" in " ".join(lines)
