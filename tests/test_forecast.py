@@ -169,6 +169,34 @@ def test_the_forecast_is_what_the_chase_then_does_and_a_submitted_agency_drops_o
     assert not [e for e in middle.emails if e.slug == "wmp" and e.state == "to come"]
 
 
+def test_an_extension_and_an_excusal_recompute_what_is_to_come(session: Session) -> None:
+    from tasks.desk.desk import excuse, extend
+
+    s = get_settings()
+    open_example_cycle(session)
+    cycle = find_cycle(session)
+    bcc = contribution_for(session, cycle, find_agency(session, cycle, "bcc"))
+    at = local("2019-05-01", "10:00")
+    extend(session, cycle, bcc, dt.date(2019, 6, 10), at=at, actor="bm", base_url=s.public_base_url,
+           templates_dir=s.templates_dir)  # fmt: skip
+    roh = contribution_for(session, cycle, find_agency(session, cycle, "roh"))
+    excuse(session, roh, at=at, actor="bm", reason="merged into another trust")
+    session.commit()
+    plan = forecast(session, cycle, at=at)
+    # By hand: deadline Monday 10 June; 27 May (Spring bank holiday) and 8 June (a Saturday) move reminders back.
+    assert [(e.on.isoformat(), e.step) for e in plan.emails if e.slug == "bcc" and e.state == "to come"] == [
+        ("2019-05-24", "reminder-14d"),
+        ("2019-06-03", "reminder-7d"),
+        ("2019-06-07", "reminder-2d"),
+        ("2019-06-11", "overdue-1"),
+        ("2019-06-14", "overdue-2"),
+        ("2019-06-17", "escalation"),
+        ("2019-06-19", "overdue-3"),
+        ("2019-06-24", "final"),
+    ]
+    assert [e.kind for e in plan.emails if e.slug == "roh"] == ["request"]  # what went; nothing to come
+
+
 def _cells(html: str) -> list[list[str]]:
     """Each table row's cells as text."""
     rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', html, re.S)
