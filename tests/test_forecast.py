@@ -106,6 +106,34 @@ def test_a_planned_cycle_laid_out_by_hand(session: Session) -> None:
     ]
 
 
+def test_a_run_whose_time_has_passed_waits_for_the_next(session: Session) -> None:
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    cycle = find_cycle(session)
+    # Still planned at 10:00 on its requests date: the next opening run is Tuesday's, at 08:30.
+    late = forecast(session, cycle, at=local("2019-04-15", "10:00"))
+    assert {(e.on.isoformat(), f"{e.at:%H:%M}") for e in late.emails if e.kind == "request"} == {
+        ("2019-04-16", "09:00")
+    }
+    # Looked at before 08:30 on Good Friday: the run opens it that morning, and the requests wait for the send
+    # window of the next working day, Tuesday (Easter Monday is a bank holiday too).
+    easter = forecast(session, cycle, at=local("2019-04-19", "08:00"))
+    assert {e.on.isoformat() for e in easter.emails if e.kind == "request"} == {"2019-04-23"}
+    assert (easter.stages[0].name, easter.stages[0].on.isoformat()) == ("Requests sent", "2019-04-23")
+    assert easter.stages[0].note == "opened on Friday 19 April 2019"
+
+
+def test_a_step_whose_chase_has_passed_goes_at_the_next_one(session: Session) -> None:
+    open_example_cycle(session)
+    # No chase ran on Friday 3 May (the 14-day reminder's day); looked at after 09:00 that day, it goes at the next
+    # chase: Tuesday 7 May, Monday 6 May being a bank holiday.
+    plan = forecast(session, find_cycle(session), at=local("2019-05-03", "10:00"))
+    assert [(e.on.isoformat(), e.step) for e in plan.emails if e.slug == "bcc" and e.kind == "reminder"] == [
+        ("2019-05-07", "reminder-14d"),
+        ("2019-05-13", "reminder-7d"),
+        ("2019-05-17", "reminder-2d"),
+    ]
+
+
 def _submit(session: Session, slug: str, at: dt.datetime) -> None:
     s = get_settings()
     cycle = find_cycle(session)

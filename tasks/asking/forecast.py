@@ -80,10 +80,20 @@ class Forecast:
     days_off: list[DayOff] = field(default_factory=list)
 
 
-def opening_day(cycle: Cycle, calendar: WorkingCalendar, today: dt.date) -> dt.date:
-    """The local day the year's run opens a planned cycle: its requests date or, if that has passed or falls at
-    a weekend, the next weekday (the run's cron is Monday to Friday; it opens on a bank holiday too)."""
-    day = max(cycle.requests_on, today)
+def opening_day(cycle: Cycle, calendar: WorkingCalendar, at: dt.datetime) -> dt.date:
+    """The local day the year's run opens a planned cycle: its requests date or, once that has come, the next run
+    (today if its time has not passed); never at a weekend (the run's cron is Monday to Friday; it does run on a
+    bank holiday, and the requests then wait for the next send window)."""
+    return _next_run(max(cycle.requests_on, _first_run_day(calendar, at, OPEN_TIME)))
+
+
+def _first_run_day(calendar: WorkingCalendar, at: dt.datetime, run_time: dt.time) -> dt.date:
+    """Today if a run at `run_time` is still to come today, else tomorrow."""
+    local = calendar.local(at)
+    return local.date() + dt.timedelta(days=0 if local.time() < run_time else 1)
+
+
+def _next_run(day: dt.date) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
@@ -148,7 +158,6 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
     """Every ladder email from `at` on if nobody answers, what already went, the stages and the days off."""
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
-    today = calendar.local(at).date()
     _, _, policy, _, _ = cycle_values(cycle)
     result = Forecast(f"{partnership.name}: {cycle.title}", cycle.status, calendar.spec.timezone, CHASE_TIME)
     manager = _manager(session, cycle)
@@ -156,10 +165,12 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
     days_before = {f"reminder-{d}d": d for d in policy.before_days}
     moved: dict[dt.date, set[str]] = defaultdict(set)
 
+    # The daily chase is the only run that sends chasers: today's, if its time has not passed.
+    first_chase = _first_run_day(calendar, at, CHASE_TIME)
     # What each agency is waiting on: (agency, deadline, the day it was set, steps already done).
     waiting: list[tuple[Agency, dt.date, dt.date, set[str]]] = []
     if planned:
-        open_on = opening_day(cycle, calendar, today)
+        open_on = opening_day(cycle, calendar, at)
         agencies = session.exec(
             select(Agency).where(Agency.partnership_id == partnership.id, col(Agency.active)).order_by(col(Agency.id))
         ).all()
@@ -195,7 +206,7 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
     for agency, deadline, since, already in waiting:
         steps = ladder(policy, deadline, calendar)
         agency_contacts = contacts.get(agency.id or 0, {})
-        for day, step, superseded in _replay(steps, since, today, already, calendar):
+        for day, step, superseded in _replay(steps, since, first_chase, already, calendar):
             addressee, to, cc = _audience(step, agency_contacts, manager, refused)
             if addressee is None or not to:
                 continue  # the chase skips it too: nobody to write to
