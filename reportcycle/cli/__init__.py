@@ -11,7 +11,7 @@ from reportcycle import prefect_env
 prefect_env.apply()
 
 # The command modules import Prefect and the models lazily, inside each command, so `--help` stays quick.
-from reportcycle.cli import chase, cycle, ops, review, reviews, running, years  # noqa: E402
+from reportcycle.cli import chase, cycle, ops, plan, review, reviews, running, years  # noqa: E402
 from reportcycle.cli.common import OPTIONS, _parse_at  # noqa: E402
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -56,6 +56,7 @@ app.command()(cycle.link)
 app.command("confirm-escalation")(cycle.confirm_escalation)
 app.command()(cycle.submit)
 cycle_app.command("run")(cycle.cycle_run)
+cycle_app.command("plan")(plan.cycle_plan)
 central_app.command("set")(cycle.central_set)
 app.command()(review.collate)
 app.command()(review.review)
