@@ -39,7 +39,7 @@ def step_key(contribution: Contribution, step: Step) -> str:
     return f"contribution:{contribution.id}:deadline:{contribution.due_date.isoformat()}:{step.name}"
 
 
-def _done(session: Session, cycle: Cycle) -> dict[tuple[int, str], set[str]]:
+def steps_done(session: Session, cycle: Cycle) -> dict[tuple[int, str], set[str]]:
     """Steps already sent or superseded, by (contribution, deadline): one query for the whole cycle."""
     keys = session.exec(
         select(OutboundEmail.idempotency_key).where(
@@ -53,14 +53,14 @@ def _done(session: Session, cycle: Cycle) -> dict[tuple[int, str], set[str]]:
     return done
 
 
-def _contacts(session: Session, agency_ids: list[int]) -> dict[int, dict[str, Contact]]:
+def contacts_by_agency_id(session: Session, agency_ids: list[int]) -> dict[int, dict[str, Contact]]:
     found: dict[int, dict[str, Contact]] = defaultdict(dict)
     for contact in session.exec(select(Contact).where(col(Contact.agency_id).in_(agency_ids))):
         found[contact.agency_id][contact.role] = contact
     return found
 
 
-def _refused(session: Session, cycle: Cycle) -> set[str]:
+def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
     """Addresses a relay refused for good during this cycle: chasers go to the agency's other contacts."""
     rows = session.exec(
         select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
@@ -68,7 +68,7 @@ def _refused(session: Session, cycle: Cycle) -> set[str]:
     return {address for deliveries in rows for address in refused_for_good(dict(deliveries))}
 
 
-def _audience(
+def audience(
     step: Step,
     contacts: dict[str, Contact],
     manager: Contact,
@@ -141,9 +141,9 @@ def chase_cycle(
     manager = Contact(
         agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
     )
-    done = _done(session, cycle)
-    refused = _refused(session, cycle)
-    contacts_by_agency = _contacts(session, [a.id or 0 for _, a in awaiting])
+    done = steps_done(session, cycle)
+    refused = refused_addresses(session, cycle)
+    contacts_by_agency = contacts_by_agency_id(session, [a.id or 0 for _, a in awaiting])
     did: list[str] = []
     for contribution, agency in awaiting:
         steps = ladder(policy, contribution.due_date, calendar)
@@ -151,7 +151,7 @@ def chase_cycle(
         send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
         contacts = contacts_by_agency.get(agency.id or 0, {})
         for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
-            addressee, to, cc = _audience(step, contacts, manager, refused)
+            addressee, to, cc = audience(step, contacts, manager, refused)
             if addressee is None or not to:
                 if contacts and not superseded_step:
                     did.append(

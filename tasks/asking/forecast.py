@@ -1,7 +1,7 @@
 """What will happen: every email the ladder sends from now on if nobody answers, and every stage's date.
 
 The forecast replays the real chase day by day (`models.ladder.due_now` over each working day, the
-addressees from `tasks.asking.chase._audience`), so it says what the chase will do, not what a second
+addressees from `tasks.asking.chase.audience`), so it says what the chase will do, not what a second
 reading of the policy thinks it should. For a running cycle the outbox supplies what already went.
 """
 
@@ -20,7 +20,7 @@ from models.lifecycle import AWAITING, CycleState
 from models.outbox import OutboundEmail
 from models.partnership import Agency, Contact
 from models.store import calendar_of, contributions, cycle_values, partnership_of
-from tasks.asking.chase import _audience, _contacts, _done, _refused
+from tasks.asking.chase import audience, contacts_by_agency_id, refused_addresses, steps_done
 from tasks.asking.cycle_open import ASKED
 
 # The deployments' clocks (deployments/schedules.py, checked by tests/test_forecast.py): the year's run opens a
@@ -174,7 +174,7 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
         agencies = session.exec(
             select(Agency).where(Agency.partnership_id == partnership.id, col(Agency.active)).order_by(col(Agency.id))
         ).all()
-        contacts = _contacts(session, [a.id or 0 for a in agencies])
+        contacts = contacts_by_agency_id(session, [a.id or 0 for a in agencies])
         request_at = calendar.local(calendar.next_send_time(calendar.at_local(open_on, OPEN_TIME)))
         for agency in agencies:
             for role in ASKED:
@@ -192,9 +192,9 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
     else:
         pairs = contributions(session, cycle)
         agencies_by_id = {a.id or 0: a for _, a in pairs}
-        contacts = _contacts(session, list(agencies_by_id))
-        done = _done(session, cycle)
-        refused = _refused(session, cycle)
+        contacts = contacts_by_agency_id(session, list(agencies_by_id))
+        done = steps_done(session, cycle)
+        refused = refused_addresses(session, cycle)
         result.emails += _sent(session, cycle, calendar, agencies_by_id)
         for contribution, agency in pairs:
             if contribution.status in AWAITING:
@@ -207,7 +207,7 @@ def forecast(session: Session, cycle: Cycle, *, at: dt.datetime) -> Forecast:
         steps = ladder(policy, deadline, calendar)
         agency_contacts = contacts.get(agency.id or 0, {})
         for day, step, superseded in _replay(steps, since, first_chase, already, calendar):
-            addressee, to, cc = _audience(step, agency_contacts, manager, refused)
+            addressee, to, cc = audience(step, agency_contacts, manager, refused)
             if addressee is None or not to:
                 continue  # the chase skips it too: nobody to write to
             raw = _moved(step, deadline, days_before)
