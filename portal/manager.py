@@ -122,7 +122,7 @@ def _desk_page(
             "caption": "The business manager's desk",
             "wide": True,
             "partnership": partnership.name,
-            "zone": calendar_of(partnership).spec.timezone,
+            "zone": partnership.timezone,
             "cycle": cycle,
             "rows": cycle_status(session, cycle, at=now(request)),
             # the stored state behind a row that says "overdue", so the words can say what it is overdue for

@@ -18,7 +18,7 @@ from models.cycle import Contribution, Cycle, ReviewDecision, Revision
 from models.lifecycle import CentralState, ContributionState
 from models.partnership import Agency
 from models.report import CentralSection
-from models.store import NotFound, calendar_of, central_sections, contributions, cycle_values, partnership_of
+from models.store import NotFound, central_sections, contributions, cycle_values, partnership_of
 from models.values import Brief
 from portal.desk_timeline import CENTRAL_TAGS, CENTRAL_WORDS
 from portal.web import Name, RowId, csrf_ok, db, expired_form, in_thread, now, page, refused, staff, state
@@ -97,7 +97,7 @@ def overview(request: Request, cycle_id: RowId, session: DB, done: str = "") -> 
             "caption": "The Independent Chair's review",
             "wide": True,
             "partnership": partnership_of(session, cycle).name,
-            "zone": calendar_of(partnership_of(session, cycle)).spec.timezone,
+            "zone": partnership_of(session, cycle).timezone,
             "cycle": cycle,
             "items": items,
             "central": central,
@@ -228,7 +228,7 @@ def _item_page(
         "title": item["title"],
         "caption": f"Review: {cycle.title}",
         "partnership": partnership.name,
-        "zone": calendar_of(partnership).spec.timezone,
+        "zone": partnership.timezone,
         "cycle": cycle,
         "item": item,
         "name": name,

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models.cycle import Contribution, Cycle
 from models.partnership import Agency, Contact
 from models.portal import PortalSession, WorkingCopy
-from models.store import calendar_of, cycle_values, partnership_of
+from models.store import cycle_values, partnership_of
 from models.values import Brief, BriefSection, Person, Priority
 from portal.kept import refused_post
 from portal.web import csrf_ok, expired_form, now, page, visitor
@@ -124,7 +124,7 @@ def writer(request: Request, session: Session, contribution_id: int) -> Writer |
         copy=working_copy(session, contribution),
         at=now(request),
         partnership=partnership.name,
-        zone=calendar_of(partnership).spec.timezone,
+        zone=partnership.timezone,
     )
 
 
