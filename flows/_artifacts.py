@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows._runtime import recorded, run_logger
+from flows._runtime import engine, recorded, recorder, run_logger
 from tasks.asking.chase import ChaseReport
 from tasks.mail.dispatch import DispatchReport
 from tasks.report.collate import CollateResult
@@ -40,11 +40,18 @@ def chase_rows(reports: list[ChaseReport]) -> list[dict[str, str]]:
     return rows
 
 
-def _keep(create: Any, *args: Any, **kwargs: Any) -> None:
-    if not recorded():
+def _keep(kind: str, data: Any, *, key: str, description: str | None = None) -> None:
+    """A "markdown" page or a "table" on the run: through Prefect's engine, or the command's recorder."""
+    if not engine():
+        found = recorder()
+        if found is not None:
+            found.artifact(key, kind, data, description)
         return
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create = create_table_artifact if kind == "table" else create_markdown_artifact
     try:
-        create(*args, **kwargs)
+        create(data, key=key, description=description)
     except Exception as exc:  # an artifact is a note for people: never fail a run that did its work
         run_logger().warning("could not write the run's artifact: %s", exc)
 
@@ -52,48 +59,40 @@ def _keep(create: Any, *args: Any, **kwargs: Any) -> None:
 def chase(reports: list[ChaseReport]) -> None:
     if not recorded():
         return
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
     rows = chase_rows(reports)
     if rows:
-        _keep(create_table_artifact, rows, key="chase", description="Each agency's ladder step this run dealt with")
+        _keep("table", rows, key="chase", description="Each agency's ladder step this run dealt with")
     else:
-        _keep(create_markdown_artifact, "Nothing was due: no cycle is running.", key="chase")
+        _keep("markdown", "Nothing was due: no cycle is running.", key="chase")
 
 
 def dispatch(report: DispatchReport) -> None:
     if not recorded():
         return
-    from prefect.artifacts import create_markdown_artifact
-
     lines = [f"**{report.summary}**", ""]
     lines += [f"- failed: {e}" for e in report.errors]
     lines += [f"- refused for good: {r}" for r in report.refused]
     if report.reclaimed:
         lines.append(f"- {report.reclaimed} left sending by a dispatcher that died, queued again")
-    _keep(create_markdown_artifact, "\n".join(lines), key="dispatch", description="What the outbox sent")
+    _keep("markdown", "\n".join(lines), key="dispatch", description="What the outbox sent")
 
 
 def collate(result: CollateResult, findings: list[str]) -> None:
     if not recorded():
         return
-    from prefect.artifacts import create_markdown_artifact
-
     verb = "Collated" if result.created else "Nothing changed since"
     lines = [f"**{verb} draft {result.number}**", "", f"- the draft: `{result.path}`"]
     lines += [f"- the collation report: `{result.report_path}`", ""]
     lines += [f"- {MARKUP.sub('', line)}" for line in findings]
-    _keep(create_markdown_artifact, "\n".join(lines), key="collate", description=f"Draft {result.number}")
+    _keep("markdown", "\n".join(lines), key="collate", description=f"Draft {result.number}")
 
 
 def publish(result: PublishResult) -> None:
     if not recorded():
         return
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
     if result.refused:
-        _keep(create_markdown_artifact, f"**Not published**: {result.refused}", key="publish")
+        _keep("markdown", f"**Not published**: {result.refused}", key="publish")
         return
     rows = [{"file": f["name"], "sha256": f["sha256"]} for f in result.files]
     description = f"Published to {result.folder}; {result.notices_queued} notices queued to the recipients"
-    _keep(create_table_artifact, rows, key="publish", description=description)
+    _keep("table", rows, key="publish", description=description)

@@ -1,18 +1,21 @@
 """What every flow needs: settings, the clock, a session that a dry run rolls back, and Prefect, or not.
 
-`flow` and `task` here wrap Prefect's decorators. A command run with no Prefect server to record it imports
-the flows inside `without_prefect()`: the decorators then give back the plain functions, so the
-same stage code runs without importing Prefect or starting a server (a second or two, not twenty).
+`flow` and `task` here wrap Prefect's decorators. A command typed at a terminal imports the flows inside
+`without_prefect()`: the decorators then give back the plain functions, so the same stage code runs without
+importing Prefect or starting a server (a second or two, not twenty). When a Prefect server is configured,
+such a command records its run there through `recording()` (see `_recorder`); the deployments and the tests'
+harness run the flows under Prefect's engine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import Session
 
@@ -20,10 +23,14 @@ from models.db import engine_for
 from reportcycle.clock import resolve
 from reportcycle.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from flows._recorder import Recorder
+
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _PREFECT = True  # False inside without_prefect(), where the flows are imported as plain functions
+_RECORDER: Recorder | None = None  # a plain-function run recorded on a Prefect server by a command
 
 
 @contextmanager
@@ -40,9 +47,38 @@ def without_prefect() -> Iterator[bool]:
         _PREFECT = before
 
 
-def recorded() -> bool:
-    """Whether flow runs in this process are Prefect runs (recorded on a server)."""
+def engine() -> bool:
+    """Whether flow runs in this process are run by Prefect's engine (a deployment, a test harness)."""
     return _PREFECT
+
+
+def recorded() -> bool:
+    """Whether flow runs in this process are recorded on a Prefect server, by its engine or by a command."""
+    return _PREFECT or _RECORDER is not None
+
+
+def recorder() -> Recorder | None:
+    """The recorder of a command's plain-function run, or None."""
+    return _RECORDER
+
+
+@contextmanager
+def recording(found: Recorder) -> Iterator[None]:
+    """Plain-function flows called inside are recorded by `found` (the outermost call is the flow run)."""
+    global _RECORDER
+    before, _RECORDER = _RECORDER, found
+    try:
+        yield
+    finally:
+        _RECORDER = before
+
+
+def finish_as(kind: str, *, name: str | None = None, message: str | None = None) -> None:
+    """The state a recorded plain run ends in, when not plain Completed (Prefect's engine takes a returned state)."""
+    from flows._recorder import Outcome
+
+    if _RECORDER is not None and _RECORDER.run_id is not None:
+        _RECORDER.outcome = Outcome(kind, name, message)
 
 
 def _plain(fn: F) -> F:
@@ -52,12 +88,34 @@ def _plain(fn: F) -> F:
     return fn
 
 
+def _recordable(fn: Callable[..., Any], options: dict[str, Any]) -> Callable[..., Any]:
+    """The plain flow, recorded as a flow run when a command records runs and no run is being recorded yet."""
+    import inspect
+
+    signature = inspect.signature(fn)
+    naming = options.get("flow_run_name")
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        found = _RECORDER
+        if found is None or found.run_id is not None:  # not recorded, or a flow inside a recorded one
+            return fn(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        name = describe(naming.verb, params) if callable(naming) and hasattr(naming, "verb") else fn.__name__
+        with found.run(options.get("name") or fn.__name__, name, params):
+            return fn(*args, **kwargs)
+
+    return call
+
+
 def flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Prefect's @flow, or the function itself when this process runs without Prefect."""
 
     def wrap(fn: Callable[..., Any]) -> Any:
         if not _PREFECT:
-            return _plain(fn)
+            return _plain(_recordable(fn, options))
         from prefect import flow as prefect_flow
 
         return prefect_flow(**options)(fn)
@@ -110,6 +168,8 @@ def in_session(settings: Settings, work: Callable[[Session], T], *, dry_run: boo
 def tagged(*labels: str) -> Any:
     """Runs started inside carry these tags in Prefect (to find or count them later); nothing without it."""
     if not _PREFECT:
+        if _RECORDER is not None:
+            _RECORDER.tags = [*_RECORDER.tags, *labels]
         return nullcontext()
     from prefect import tags
 
@@ -119,7 +179,7 @@ def tagged(*labels: str) -> Any:
 def count_runs(tag: str) -> int:
     """How many flow runs carry `tag` on the Prefect server; 0 when runs are not recorded."""
     if not _PREFECT:
-        return 0
+        return _RECORDER.api.count_flow_runs(tag) if _RECORDER is not None else 0
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
@@ -131,20 +191,25 @@ def now(at: dt.datetime | None) -> dt.datetime:
     return resolve(at)
 
 
-def run_name(verb: str) -> Callable[[], str]:
+def describe(verb: str, params: dict[str, Any]) -> str:
     """A flow-run name that says what the run is for: "chase 2019-05-13 09:30 UTC"."""
+    at = params.get("at")
+    # A scheduled run has no `at`: it acts at the system time, which the name then says.
+    when = f"{resolve(at if isinstance(at, dt.datetime) else None):%Y-%m-%d %H:%M} UTC"
+    who = " ".join(str(params[k]) for k in ("partnership", "cycle") if params.get(k))
+    dry = " (dry run)" if params.get("dry_run") else ""
+    return " ".join(x for x in (verb, who, when) if x) + dry
+
+
+def run_name(verb: str) -> Callable[[], str]:
+    """What Prefect's engine calls to name a run of a flow (`describe` of its parameters)."""
 
     def name() -> str:
         from prefect.runtime import flow_run
 
-        params = flow_run.parameters
-        at = params.get("at")
-        # A scheduled run has no `at`: it acts at the system time, which the name then says.
-        when = f"{resolve(at if isinstance(at, dt.datetime) else None):%Y-%m-%d %H:%M} UTC"
-        who = " ".join(str(params[k]) for k in ("partnership", "cycle") if params.get(k))
-        dry = " (dry run)" if params.get("dry_run") else ""
-        return " ".join(x for x in (verb, who, when) if x) + dry
+        return describe(verb, flow_run.parameters)
 
+    name.verb = verb  # type: ignore[attr-defined]  # for a command's recorded plain run
     return name
 
 
@@ -154,6 +219,8 @@ def rename_run(name: str) -> None:
     Only a name: a failure here is logged and the run's work stands.
     """
     if not _PREFECT:
+        if _RECORDER is not None:
+            _RECORDER.rename(name)
         return
     from uuid import UUID
 
@@ -187,11 +254,16 @@ def short_runs() -> Iterator[None]:
 __all__ = [
     "Settings",
     "count_runs",
+    "describe",
+    "engine",
+    "finish_as",
     "flow",
     "get_settings",
     "in_session",
     "now",
     "recorded",
+    "recorder",
+    "recording",
     "rename_run",
     "run_logger",
     "run_name",

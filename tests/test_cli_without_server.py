@@ -9,8 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -93,23 +95,53 @@ def test_with_no_prefect_server_the_example_runs_and_says_it_is_not_recorded(
 
 
 def test_with_a_server_the_same_commands_are_recorded_on_it(
-    prefect: None, database_url: str, mail: MailSink, tmp_path: Path
+    prefect: None, database_url: str, session: Session, tmp_path: Path
 ) -> None:
+    """Each command in a process of its own, as typed: its run is on the server with its name, tags, outcome,
+    INFO lines and artifact, with no Prefect engine in the command's process."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_API_URL
 
-    def runs() -> dict[object, str]:
+    def runs() -> dict[object, FlowRun]:
         with get_client(sync_client=True) as client:
-            return {r.id: r.name for r in client.read_flow_runs(limit=200)}
+            return {r.id: r for r in client.read_flow_runs(limit=200)}
 
     before = runs()
-    runner = CliRunner()
-    assert runner.invoke(app, ["partnership", "load", str(EXAMPLE)]).exit_code == 0
-    for args in STEPS[:2]:
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-        assert "not recorded in Prefect" not in result.output
-    new = [name for run_id, name in runs().items() if run_id not in before]
-    assert "open 2019-04-15 08:00 UTC" in new and "chase every running cycle 2019-05-13 08:30 UTC" in new
+    with MailSink() as sink:
+        env = _env(tmp_path, database_url, sink) | {"PREFECT_API_URL": str(PREFECT_API_URL.value())}
+        assert _cli(env, "partnership", "load", str(EXAMPLE)).returncode == 0
+        for args in STEPS:
+            done = _cli(env, *args)
+            said = done.stdout + done.stderr
+            assert done.returncode == 0, said
+            assert "not recorded in Prefect" not in said and "Traceback" not in said
+    new = {r.name: r for run_id, r in runs().items() if run_id not in before}
+    assert sorted(new) == [
+        "chase every running cycle 2019-05-13 08:30 UTC",
+        "collate draft 1",  # renamed once its result was known
+        "dispatch 2019-05-13 08:40 UTC",
+        "open 2019-04-15 08:00 UTC",
+    ]
+    assert {r.state_name for r in new.values()} == {"Completed"}
+    assert all("reportcycle-cli" in r.tags for r in new.values())
+    chase = new["chase every running cycle 2019-05-13 08:30 UTC"]
+    assert chase.parameters["at"] == "2019-05-13T08:30:00+00:00" and chase.parameters["dry_run"] is False
+    reminders = session.exec(
+        select(OutboundEmail).where(OutboundEmail.kind == "reminder", OutboundEmail.status == OutboxStatus.sent)
+    ).all()
+    with get_client(sync_client=True) as client:
+        lines = [log.message for log in client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[chase.id])))]
+        (table,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[chase.id]))
+        )
+    # the twelve agencies' reminder, each superseding the one a fortnight before it that never went; the chase
+    # then sends them (its dispatch's line is in the same run)
+    assert lines == ["bscb 2018/19 on 2019-05-13: 12 to send, 12 superseded", "sent 13, retrying later 0, failed 0"]
+    assert len(reminders) == 12
+    rows = json.loads(str(table.data))
+    assert table.key == "chase" and table.type == "table"
+    assert sorted(r["to"] for r in rows if r["what"] == "queued") == sorted(", ".join(r.to_addrs) for r in reminders)
 
 
 def test_a_running_serve_is_found_with_nothing_to_set(tmp_path: Path) -> None:
@@ -208,10 +240,10 @@ def _runs(prefix: str) -> list[FlowRun]:
 def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
     prefect: None, database_url: str, session: Session
 ) -> None:
-    out = _dispatch_killed_mid_run(session, database_url, "2019-05-13", signal.SIGTERM)
+    out = _dispatch_killed_mid_run(session, database_url, "2019-05-16", signal.SIGTERM)
     assert "Traceback" not in out
     assert "stopped early (signal)" in " ".join(out.split()), out
-    (run,) = _runs("dispatch 2019-05-13")
+    (run,) = _runs("dispatch 2019-05-16")
     assert run.state_type is not None and run.state_type.value == "COMPLETED"
     session.expire_all()
     statuses = {r.status for r in session.exec(select(OutboundEmail))}
@@ -256,3 +288,45 @@ def test_status_exits_non_zero_when_the_relay_does_not_answer(
     assert result.exit_code == 1, result.output
     assert "smtp: failing: 127.0.0.1:" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+class _RefusingPrefect(BaseHTTPRequestHandler):
+    """A Prefect API that says it is healthy, then answers every other call 503 (a server mid-restart)."""
+
+    def do_GET(self) -> None:
+        body = b"true" if self.path == "/api/health" else b"{}"
+        self.send_response(200 if self.path == "/api/health" else 503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_a_server_that_refuses_the_recording_leaves_the_work_done_and_says_so(
+    tmp_path: Path, database_url: str, session: Session
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingPrefect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with MailSink() as sink:
+            env = _env(tmp_path, database_url, sink)
+            assert _cli(env, "partnership", "load", str(EXAMPLE)).returncode == 0
+            env["PREFECT_API_URL"] = f"http://127.0.0.1:{server.server_address[1]}/api"
+            done = _cli(env, *STEPS[0])
+    finally:
+        server.shutdown()
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 0, said
+    assert "Traceback" not in said
+    assert "could not look for crashed runs" in said
+    assert "this run could not be recorded in Prefect: POST /flows/: the Prefect server answered 503" in said
+    requests = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")).all()
+    assert len({r.contribution_id for r in requests}) == 12  # the cycle opened all the same: every agency asked

@@ -50,10 +50,10 @@ def dispatch() -> None:
     """Send the queued emails that are due."""
     with _errors():
         with _stage_runs():
-            from flows._runtime import recorded
+            from flows._runtime import engine
             from flows.dispatch import dispatch_flow
 
-            if recorded():  # the run's state (Failed, "Undelivered") is for the Prefect UI; we print the report
+            if engine():  # the run's state (Failed, "Undelivered") is for the Prefect UI; we print the report
                 report = dispatch_flow(_now(), return_state=True).result(raise_on_failure=False)
             else:
                 report = dispatch_flow(_now())

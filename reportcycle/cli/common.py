@@ -131,44 +131,53 @@ def _check_cycle() -> None:
 
 @contextmanager
 def _stage_runs() -> Iterator[None]:
-    """Run a stage's flow: as a Prefect run when a server records it, else the same code without Prefect (no
-    server is ever started here: that took 20 s a command, and failed outright on a loaded machine)."""
+    """Run a stage's flow as plain functions, recorded on a Prefect server when one is configured, never
+    starting one (that took 20 s a command, and failed outright on a loaded machine). A process that imported
+    the flows as Prefect's already (the tests' harness) runs them under Prefect's engine, as before."""
     from flows import _runtime
     from reportcycle.prefect_env import configured_api_url
 
     api = configured_api_url()
-    if api is None:
-        with _runtime.without_prefect() as plain:
-            if not plain:  # the flows were imported as Prefect's already (a test process): as before
-                with _runtime.short_runs():
+    with _runtime.without_prefect() as plain:
+        if api is None:
+            if plain:
+                err_console.print(
+                    "[dim]no Prefect server (PREFECT_API_URL unset, no `reportcycle serve` running): "
+                    "this run is not recorded in Prefect[/dim]",
+                    highlight=False,
+                )
+            with _runtime.short_runs():
+                yield
+            return
+        from tasks.ops.health import check_prefect, cli_run_tags, crash_orphaned_runs
+        from tasks.ops.prefect_api import PrefectApi, PrefectApiError
+
+        if check_prefect() != "ok":
+            raise CliError(
+                f"the Prefect server at {api} does not answer: start it (`reportcycle serve`), or unset "
+                "PREFECT_API_URL to run without recording the run in Prefect"
+            )
+        with PrefectApi(api) as client:
+            try:
+                orphans = crash_orphaned_runs(client)  # an earlier command that was killed left its run "Running"
+            except PrefectApiError as exc:  # the runs are the point of the command, not this tidying
+                orphans = []
+                err_console.print(f"[yellow]note:[/yellow] could not look for crashed runs: {exc}", highlight=False)
+            for name in orphans:
+                err_console.print(
+                    f"[yellow]note:[/yellow] flow run {name!r} marked Crashed: its command had died", highlight=False
+                )
+            if not plain:
+                with _runtime.short_runs(), _runtime.tagged(*cli_run_tags()):
                     yield
                 return
-            err_console.print(
-                "[dim]no Prefect server (PREFECT_API_URL unset, no `reportcycle serve` running): "
-                "this run is not recorded in Prefect[/dim]",
-                highlight=False,
-            )
-            yield
-        return
-    import httpx
+            from flows._recorder import Recorder
 
-    try:
-        answered = httpx.get(f"{api.rstrip('/')}/health", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        answered = False
-    if not answered:
-        raise CliError(
-            f"the Prefect server at {api} does not answer: start it (`reportcycle serve`), or unset "
-            "PREFECT_API_URL to run without recording the run in Prefect"
-        )
-    from tasks.ops.health import cli_run_tags, crash_orphaned_runs
+            def warn(line: str) -> None:
+                err_console.print(f"[yellow]note:[/yellow] {line}", highlight=False)
 
-    for name in crash_orphaned_runs():  # an earlier command that was killed left its run "Running"
-        err_console.print(
-            f"[yellow]note:[/yellow] flow run {name!r} marked Crashed: its command had died", highlight=False
-        )
-    with _runtime.short_runs(), _runtime.tagged(*cli_run_tags()):
-        yield
+            with _runtime.recording(Recorder(client, list(cli_run_tags()), warn)):
+                yield
 
 
 def _now() -> dt.datetime:

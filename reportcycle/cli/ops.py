@@ -111,9 +111,12 @@ def _print_operations() -> bool:
         common.console.print(Text(f"ALERT: {report.outbox_alert}", style="bold red"))
     if report.checks.get("prefect") != "ok":
         return report.ok
-    from tasks.ops.health import crash_orphaned_runs
+    from tasks.ops.health import crash_orphaned_runs, prefect_api_url
+    from tasks.ops.prefect_api import PrefectApi
 
-    for name in crash_orphaned_runs():
+    with PrefectApi(prefect_api_url() or "") as client:
+        orphans = crash_orphaned_runs(client)
+    for name in orphans:
         common.console.print(Text(f"flow run {name!r} marked Crashed: the command running it had died", style="yellow"))
     for what, runs in prefect_overview().items():
         table = Table(title=f"Prefect flow runs: {what}")

@@ -24,6 +24,7 @@ from models.outbox import OutboundEmail, OutboxStatus
 from models.store import calendar_of, running_cycles
 from reportcycle.settings import Settings
 from tasks.mail.smtp import probe
+from tasks.ops.prefect_api import PrefectApi, when
 
 TIMEOUT = 3.0
 CHASE_FLOWS = ["chase-all", "chase"]
@@ -95,32 +96,18 @@ def last_chase(before: dt.datetime) -> dt.datetime | None:
     Runs that acted for an instant after `before` are not counted: with the system clock there are
     none, and a simulated clock (the demo, the tests) must not see a chase from its future.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=CHASE_FLOWS)),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED]))
-            ),
-            sort=FlowRunSort.END_TIME_DESC,
-            limit=50,
-        )
+    url = prefect_api_url()
+    if url is None:
+        return None
+    with PrefectApi(url) as client:
+        runs = client.flow_runs(states=["COMPLETED"], flows=list(CHASE_FLOWS), sort="END_TIME_DESC", limit=50)
     moments = []
     for run in runs:
-        if run.parameters.get("dry_run"):
+        params = run.get("parameters") or {}
+        if params.get("dry_run"):
             continue
-        at = run.parameters.get("at")
-        moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else run.start_time
+        at = params.get("at")
+        moment = dt.datetime.fromisoformat(at) if isinstance(at, str) else when(run.get("start_time"))
         if moment is not None and moment <= before:
             moments.append(moment.astimezone(dt.UTC))
     return max(moments) if moments else None
@@ -211,36 +198,18 @@ def cli_run_tags() -> tuple[str, str]:
     return CLI_TAG, f"{CLI_TAG}:{socket.gethostname()}:{os.getpid()}"
 
 
-def crash_orphaned_runs() -> list[str]:
+def crash_orphaned_runs(client: PrefectApi) -> list[str]:
     """Mark Crashed the flow runs still Running (or Pending) whose command, on this machine, has died; returns
     their names. A run killed outright (SIGKILL, a closed terminal) cannot say so itself."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-        FlowRunFilterTags,
-    )
-    from prefect.client.schemas.objects import StateType
-    from prefect.states import Crashed
-
     prefix = f"{CLI_TAG}:{socket.gethostname()}:"
     crashed = []
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])),
-                tags=FlowRunFilterTags(all_=[CLI_TAG]),
-            ),
-            limit=200,
-        )
-        for run in runs:
-            pids = [t.removeprefix(prefix) for t in run.tags if t.startswith(prefix)]
-            if not pids or not pids[0].isdigit() or _alive(int(pids[0])):
-                continue
-            message = f"the reportcycle command that ran it (process {pids[0]}) died before the run ended"
-            client.set_flow_run_state(run.id, Crashed(message=message), force=True)
-            crashed.append(run.name)
+    for run in client.flow_runs(states=["RUNNING", "PENDING"], tags=[CLI_TAG], limit=200):
+        pids = [t.removeprefix(prefix) for t in run.get("tags", []) if t.startswith(prefix)]
+        if not pids or not pids[0].isdigit() or _alive(int(pids[0])):
+            continue
+        message = f"the reportcycle command that ran it (process {pids[0]}) died before the run ended"
+        client.set_state(run["id"], "CRASHED", message=message)
+        crashed.append(run["name"])
     return crashed
 
 
@@ -264,36 +233,29 @@ class RunLine:
 
 def prefect_overview(limit: int = 5) -> dict[str, list[RunLine]]:
     """Flow runs running now, due next, and failed lately: what `reportcycle status` shows the operator."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    def states(*types: StateType) -> FlowRunFilter:
-        return FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(types))))
-
-    with get_client(sync_client=True) as client:
-        names = {d.id: d.name for d in client.read_deployments()}
+    url = prefect_api_url()
+    if url is None:
+        return {"running": [], "due": [], "failed": []}
+    with PrefectApi(url) as client:
+        names = client.deployment_names()
         found = {
-            "running": client.read_flow_runs(
-                flow_run_filter=states(StateType.RUNNING, StateType.PENDING, StateType.CANCELLING),
-                sort=FlowRunSort.START_TIME_DESC,
-                limit=limit,
+            "running": client.flow_runs(
+                states=["RUNNING", "PENDING", "CANCELLING"], sort="START_TIME_DESC", limit=limit
             ),
-            "due": client.read_flow_runs(
-                flow_run_filter=states(StateType.SCHEDULED), sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=limit
-            ),
-            "failed": client.read_flow_runs(
-                flow_run_filter=states(StateType.FAILED, StateType.CRASHED), sort=FlowRunSort.END_TIME_DESC, limit=limit
-            ),
+            "due": client.flow_runs(states=["SCHEDULED"], sort="EXPECTED_START_TIME_ASC", limit=limit),
+            "failed": client.flow_runs(states=["FAILED", "CRASHED"], sort="END_TIME_DESC", limit=limit),
         }
+
+    def moment(run: dict[str, Any], what: str) -> dt.datetime | None:
+        return when(run.get("expected_start_time") if what == "due" else run.get("end_time") or run.get("start_time"))
+
     return {
         what: [
             RunLine(
-                name=r.name,
-                deployment=names.get(r.deployment_id, "") if r.deployment_id else "",
-                state=r.state_name or "",
-                when=r.expected_start_time if what == "due" else (r.end_time or r.start_time),
+                name=r["name"],
+                deployment=names.get(r.get("deployment_id") or "", ""),
+                state=r.get("state_name") or "",
+                when=moment(r, what),
             )
             for r in runs
         ]
