@@ -63,7 +63,12 @@ def chase(reports: list[ChaseReport]) -> None:
     if rows:
         _keep("table", rows, key="chase", description="Each agency's ladder step this run dealt with")
     else:
-        _keep("markdown", "Nothing was due: no cycle is running.", key="chase")
+        running = f"in the {len(reports)} running cycles" if len(reports) > 1 else "in the running cycle"
+        _keep(
+            "markdown",
+            f"Nothing was due {running}." if reports else "Nothing was due: no cycle is running.",
+            key="chase",
+        )
 
 
 def dispatch(report: DispatchReport) -> None:

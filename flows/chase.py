@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from flows import _artifacts as artifacts
 from flows._runtime import flow, get_settings, in_session, now, run_logger, run_name, task
 from flows.dispatch import dispatch_task
 from models.store import find_cycle, running_cycles
-from tasks.asking.chase import ChaseReport, chase_cycle
+from tasks.asking.chase import ChaseReport, chase_cycle, due_cycle_ids
 from tasks.report.distribution import track_all
 
 
@@ -59,10 +62,18 @@ def chase_flow(
 
 
 @task(name="find running cycles")
-def running_cycles_task(partnership: str | None) -> list[tuple[str, str]]:
-    return in_session(
-        get_settings(), lambda s: [(p.slug, c.label) for c, p in running_cycles(s, partnership)], dry_run=True
-    )
+def running_cycles_task(partnership: str | None, at: dt.datetime) -> list[tuple[str, str, dt.date | None]]:
+    """Every running cycle: (partnership, cycle, None) when one of its contributions may have a step due, else
+    its local date today, with nothing to chase. Two queries, however many cycles and agencies there are."""
+
+    def find(session: Session) -> list[tuple[str, str, dt.date | None]]:
+        due = due_cycle_ids(session, at)
+        return [
+            (p.slug, c.label, None if c.id in due else at.astimezone(ZoneInfo(p.timezone)).date())
+            for c, p in running_cycles(session, partnership)
+        ]
+
+    return in_session(get_settings(), find, dry_run=True)
 
 
 @task(name="track distribution", retries=2, retry_delay_seconds=[1, 5])
@@ -93,7 +104,10 @@ def chase_all_flow(
     logger = run_logger()
     reports: list[ChaseReport] = []
     failed: list[str] = []
-    for slug, label in running_cycles_task(partnership):
+    for slug, label, quiet_on in running_cycles_task(partnership, moment):
+        if quiet_on is not None:  # no step due in it today: nothing to read, nothing to send
+            reports.append(ChaseReport(cycle=f"{slug} {label}", local_date=quiet_on))
+            continue
         try:
             report = chase_task.with_options(task_run_name=f"plan chasers {slug} {label}")(
                 slug, label, moment, dry_run, actor

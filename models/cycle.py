@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, UniqueConstraint, event, inspect, update
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel, col
 
 from models.types import UTCDateTime, append_only, json_column
 
@@ -54,6 +55,33 @@ class Contribution(SQLModel, table=True):
     signed_off_by: str | None = Field(default=None, max_length=200)  # the senior officer who signed it off
     signed_off_role: str | None = Field(default=None, max_length=200)
     signed_off_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The local day of its next ladder step, so the daily chase reads only what is due (issue 19). None means
+    # "work it out at the next chase": set so whenever its state or deadline changes (see `_ladder_moved`).
+    next_step_on: dt.date | None = Field(default=None, index=True)
+
+
+# What the ladder of a contribution is computed from. A change to any of them makes its stored next step
+# unknown, so the next chase looks at it again; the stored day may be early (a harmless look) but never late.
+_LADDER_INPUTS = ("status", "due_date", "deadline_set_on")
+
+
+def _ladder_moved(target: Contribution, value: Any, old: Any, _initiator: Any) -> None:
+    if value != old:
+        target.next_step_on = None
+
+
+for _name in _LADDER_INPUTS:
+    event.listen(getattr(Contribution, _name), "set", _ladder_moved)
+
+
+@event.listens_for(Session, "before_flush")
+def _policy_moved(session: Session, _context: Any, _instances: Any) -> None:
+    """A running cycle's reminder policy edited: every contribution's next step is worked out again."""
+    for cycle in session.dirty:
+        if isinstance(cycle, Cycle) and inspect(cycle).attrs.reminder_policy.history.has_changes():
+            session.execute(
+                update(Contribution).where(col(Contribution.cycle_id) == cycle.id).values(next_step_on=None)
+            )
 
 
 @append_only

@@ -7,12 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from models.audit import record
 from models.cycle import Contribution, Cycle
 from models.ladder import Kind, Step, due_now, ladder
-from models.lifecycle import AWAITING
+from models.lifecycle import AWAITING, CycleState
 from models.outbox import OutboundEmail, OutboxStatus, refused_for_good
 from models.partnership import Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
@@ -22,6 +23,8 @@ from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
+
+RUNNING = (CycleState.open, CycleState.in_review)  # the cycles the daily chase sweeps, as `running_cycles`
 
 
 @dataclass
@@ -150,9 +153,14 @@ def chase_cycle(
         already = done.get((contribution.id or 0, contribution.due_date.isoformat()), set())
         send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
         contacts = contacts_by_agency.get(agency.id or 0, {})
+        # Today's steps are dealt with below; the next chase that must look at this contribution is on its next
+        # step's day. A step left unsent (no address to send it to) keeps it looked at every day until it goes.
+        contribution.next_step_on = next_step_on(steps, today, contribution.deadline_set_on)
         for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
             addressee, to, cc = audience(step, contacts, manager, refused)
             if addressee is None or not to:
+                if not superseded_step:
+                    contribution.next_step_on = None
                 if contacts and not superseded_step:
                     did.append(
                         f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) not sent: every contact's "
@@ -206,6 +214,32 @@ def chase_cycle(
     if did:
         enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
     return report
+
+
+def next_step_on(steps: list[Step], today: dt.date, since: dt.date) -> dt.date | None:
+    """The first day after `today` on which a step of this ladder falls due (steps on or before `since`, the day
+    the deadline was set, never apply); None when the ladder has run out."""
+    days = [s.due_on for s in steps if s.due_on > today and s.due_on > since]
+    return min(days) if days else None
+
+
+def due_cycle_ids(session: Session, at: dt.datetime) -> set[int]:
+    """The running cycles with a contribution that may have a step due at `at`, in one query for every cycle.
+
+    Each awaiting contribution keeps its next step's local day (None: not worked out yet). The bound is the
+    latest local date anywhere on Earth at `at` (UTC+14 at most), so no partnership's today is missed; a cycle
+    found here whose own today is earlier is chased and finds nothing due, at the cost of a look.
+    """
+    bound = (at.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+    query = (
+        select(Contribution.cycle_id)
+        .join(Cycle)
+        .where(col(Cycle.status).in_(RUNNING))
+        .where(col(Contribution.status).in_(AWAITING))
+        .where(or_(col(Contribution.next_step_on).is_(None), col(Contribution.next_step_on) <= bound))
+        .distinct()
+    )
+    return set(session.exec(query).all())
 
 
 def next_due(session: Session, cycle: Cycle, after: dt.date) -> dt.date | None:
