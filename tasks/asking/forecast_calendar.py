@@ -22,12 +22,13 @@ GONE = {"sent": "sent", "queued": "waiting to go", "held": "held for you"}
 @dataclass(frozen=True)
 class CalendarDay:
     on: dt.date
-    events: tuple[str, ...]
+    stages: tuple[str, ...]  # "Contributions due (by 17:00)"
+    emails: tuple[str, ...]  # "09:00 Reminder to 12 agencies"
     day_off: str | None  # the bank holiday's name; weekends are shown by their column
 
     @property
     def busy(self) -> bool:
-        return bool(self.events)
+        return bool(self.stages or self.emails)
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,16 @@ class CalendarMonth:
         return f"{self.first:%B %Y}"
 
 
-def _events(plan: Forecast) -> dict[dt.date, list[str]]:
-    """Each day's stages, then its emails counted by time, kind and state."""
+def _stages(plan: Forecast) -> dict[dt.date, list[str]]:
     found: dict[dt.date, list[str]] = defaultdict(list)
     for stage in plan.stages:
         found[stage.on].append(stage.name + (f" ({stage.note})" if stage.note else ""))
+    return found
+
+
+def _emails(plan: Forecast) -> dict[dt.date, list[str]]:
+    """Each day's emails counted by time, kind and state."""
+    found: dict[dt.date, list[str]] = defaultdict(list)
     grouped: dict[tuple[dt.date, dt.time, str, str], set[str]] = defaultdict(set)
     for e in plan.emails:
         if e.state == "superseded":  # the chase never sends it: the calendar shows what goes
@@ -59,10 +65,11 @@ def _events(plan: Forecast) -> dict[dt.date, list[str]]:
 
 def forecast_months(plan: Forecast, calendar: WorkingCalendar) -> list[CalendarMonth]:
     """Every month from the first email or stage to the last, each day with what happens on it."""
-    events = _events(plan)
-    if not events:
+    stages, emails = _stages(plan), _emails(plan)
+    days = set(stages) | set(emails)
+    if not days:
         return []
-    first, last = min(events), max(events)
+    first, last = min(days), max(days)
     result = []
     year, month = first.year, first.month
     while (year, month) <= (last.year, last.month):
@@ -70,7 +77,7 @@ def forecast_months(plan: Forecast, calendar: WorkingCalendar) -> list[CalendarM
         for week in months.Calendar(firstweekday=0).monthdatescalendar(year, month):
             weeks.append(
                 tuple(
-                    CalendarDay(day, tuple(events.get(day, ())), calendar.holiday_name(day))
+                    CalendarDay(day, tuple(stages.get(day, ())), tuple(emails.get(day, ())), calendar.holiday_name(day))
                     if day.month == month
                     else None
                     for day in week
