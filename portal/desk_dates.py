@@ -40,6 +40,7 @@ class DateForm:
     label: str = ""
     title: str = ""
     dates: CycleDates | None = None
+    cut_off: dt.time | None = None
     sent: dict[str, str] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     marked: dict[str, list[str]] = field(default_factory=dict)
@@ -62,14 +63,14 @@ class DateForm:
         self.errors.append({"text": text[:1].upper() + text[1:], "href": href})
 
     @classmethod
-    def of(cls, title: str, dates: CycleDates) -> DateForm:
+    def of(cls, title: str, dates: CycleDates, cut_off: dt.time) -> DateForm:
         """The form filled from a stored cycle."""
-        sent = {"title": title}
+        sent = {"title": title, "cut-off": f"{cut_off:%H:%M}"}
         for name, value in asdict(dates).items():
             form_name = FIELDS[name][0]
             sent |= {f"{form_name}-day": str(value.day), f"{form_name}-month": str(value.month)}
             sent[f"{form_name}-year"] = str(value.year)
-        return cls(title=title, dates=dates, sent=sent)
+        return cls(title=title, dates=dates, cut_off=cut_off, sent=sent)
 
 
 def _chosen(form: Any, name: str, typed: dt.date) -> dt.date:
@@ -81,6 +82,17 @@ def _chosen(form: Any, name: str, typed: dt.date) -> dt.date:
         return dt.date.fromisoformat(instead)
     except ValueError:
         return typed
+
+
+def _time(typed: str) -> dt.time | None:
+    """A time of day typed as 17:00 (or 17.00, or 9:30)."""
+    hours, sep, minutes = typed.strip().replace(".", ":").partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(hours) > 2 or len(minutes) != 2:
+        return None
+    try:
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        return None
 
 
 def read_dates(form: Any, calendar: WorkingCalendar, *, kind: str | None, at: dt.datetime, new: bool) -> DateForm:
@@ -95,6 +107,9 @@ def read_dates(form: Any, calendar: WorkingCalendar, *, kind: str | None, at: dt
         result.refuse("Enter the cycle's title, like Annual Report 2026/27", "#title")
     elif len(result.title) > 300:
         result.refuse("The title must be 300 characters or fewer", "#title")
+    result.cut_off = _time(str(form.get("cut-off", "")))
+    if result.cut_off is None:
+        result.refuse("Enter the cut-off time as hours and minutes on the 24-hour clock, like 17:00", "#cut-off")
     values: dict[str, dt.date] = {}
     for name in ORDER:
         form_name = FIELDS[name][0]

@@ -29,6 +29,7 @@ from tasks.desk.next_cycle import (
     dates_of,
     open_now,
     opening,
+    partnership_cycles,
     planned_cycles,
     publication_rule,
     set_dates,
@@ -165,7 +166,7 @@ def blank(request: Request, cycle_id: RowId, session: DB) -> Response:
     allowed = _allowed(request, session, cycle_id)
     if allowed is None:
         return refused(request, WHO)
-    return _dates_page(request, session, allowed[1], allowed[0].csrf_token, None, DateForm())
+    return _dates_page(request, session, allowed[1], allowed[0].csrf_token, None, DateForm(sent={"cut-off": "17:00"}))
 
 
 @router.get("/desk/{cycle_id}/next/{next_id}", response_class=HTMLResponse)
@@ -176,7 +177,7 @@ def planned_page(request: Request, cycle_id: RowId, next_id: RowId, session: DB,
     target = _target(session, allowed[1], next_id)
     if target is None:
         return _not_found(request)
-    form = DateForm.of(target.title, dates_of(target))
+    form = DateForm.of(target.title, dates_of(target), target.cut_off)
     return _dates_page(request, session, allowed[1], allowed[0].csrf_token, target, form, done)
 
 
@@ -200,7 +201,7 @@ def _save(request: Request, session: Session, cycle_id: int, next_id: str, form:
         if target is None:
             return _not_found(request)
         if target.status != CycleState.planned:  # said plainly, not as a problem with each date typed
-            typed = DateForm.of(target.title, dates_of(target))
+            typed = DateForm.of(target.title, dates_of(target), target.cut_off)
             typed.refuse(
                 f"{target.title} is {target.status}: only a planned cycle's dates change here; move an agency's "
                 "deadline from its page on that cycle's desk",
@@ -209,17 +210,21 @@ def _save(request: Request, session: Session, cycle_id: int, next_id: str, form:
             return _dates_page(request, session, desk, found.csrf_token, target, typed)
     calendar = calendar_of(partnership_of(session, desk))
     at, actor = now(request), found.email or "manager"
-    typed = read_dates(form, calendar, kind=(target or desk).report.get("kind"), at=at, new=target is None)
+    new = target is None
+    typed = read_dates(form, calendar, kind=(target or desk).report.get("kind"), at=at, new=new)
+    if new and typed.label and any(c.label == typed.label for c in partnership_cycles(session, desk)):
+        typed.refuse(f"There is already a cycle labelled {typed.label}: choose another label", "#label")
+        typed.dates = None
     if typed.errors or typed.dates is None:
         return _dates_page(request, session, desk, found.csrf_token, target, typed)
     try:
         if target is None:
             target = create_next(session, desk, at=at, actor=actor, label=typed.label, title=typed.title)
-        set_dates(session, target, title=typed.title, dates=typed.dates, at=at, actor=actor)
+        set_dates(session, target, title=typed.title, dates=typed.dates, cut_off=typed.cut_off, at=at, actor=actor)
     except (NextCycleError, RollForwardError, NotFound) as exc:
         session.rollback()
-        typed.refuse(str(exc), "#label" if target is None else "#title")
-        return _dates_page(request, session, desk, found.csrf_token, None if next_id == "new" else target, typed)
+        typed.refuse(str(exc), "#label" if new else "#title")
+        return _dates_page(request, session, desk, found.csrf_token, None if new else target, typed)
     session.commit()
     return RedirectResponse(f"/desk/{cycle_id}/next/{target.id}?done=saved", status_code=303)
 

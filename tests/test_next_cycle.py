@@ -32,6 +32,7 @@ from tests import test_review_desk_http as base
 app, chair, clock, links, manager = base.app, base.chair, base.clock, base.links, base.manager
 ENGLAND = WorkingCalendar()  # Europe/London, GB-ENG
 D = dt.date
+T = dt.time(16, 30)
 
 
 def _dates(**changed: D) -> CycleDates:
@@ -171,6 +172,7 @@ def test_next_cycle_from_this_years_with_a_bank_holiday_deadline(manager: TestCl
         "period-end-day": "31", "period-end-month": "3", "period-end-year": "2020",
         "requests-on-day": "15", "requests-on-month": "4", "requests-on-year": "2020",
         "contributions-due-day": "20", "contributions-due-month": "5", "contributions-due-year": "2020",
+        "cut-off": "17:00",
         "review-due-day": "22", "review-due-month": "6", "review-due-year": "2020",
         "publish-by-day": "31", "publish-by-month": "7", "publish-by-year": "2020",
     }  # fmt: skip
@@ -230,6 +232,7 @@ def test_a_blank_cycle_and_opening_it_now(manager: TestClient, session: Session,
         "period-end-day": "31", "period-end-month": "3", "period-end-year": "2019",
         "requests-on-day": "4", "requests-on-month": "5", "requests-on-year": "2019",
         "contributions-due-day": "3", "contributions-due-month": "6", "contributions-due-year": "2019",
+        "cut-off": "5pm",
         "review-due-day": "17", "review-due-month": "6", "review-due-year": "2019",
         "publish-by-day": "28", "publish-by-month": "6", "publish-by-year": "2019",
     }  # fmt: skip
@@ -239,15 +242,17 @@ def test_a_blank_cycle_and_opening_it_now(manager: TestClient, session: Session,
         "Saturday 4 May 2019 is at a weekend: choose a working day, like Friday 3 May 2019 or Tuesday 7 May 2019"
         in (refused.text)
     )  # Monday 6 May 2019 was the Early May bank holiday
+    assert 'href="#cut-off">Enter the cut-off time as hours and minutes on the 24-hour clock, like 17:00</a>' in (
+        refused.text
+    )
+    taken = manager.post(f"/desk/{cid}/next/new", data=typed | {"label": "2018/19"})
+    assert 'href="#label">There is already a cycle labelled 2018/19: choose another label</a>' in taken.text
     assert session.exec(select(Cycle).where(Cycle.label == "Spring 2019")).first() is None
-    made = manager.post(f"/desk/{cid}/next/new", data=typed | {"requests-on-day": "2"})
+    made = manager.post(f"/desk/{cid}/next/new", data=typed | {"requests-on-day": "2", "cut-off": "16.30"})
     assert made.status_code == 303, made.text
     spring = session.exec(select(Cycle).where(Cycle.label == "Spring 2019")).one()
-    assert (spring.title, spring.requests_on, spring.status) == (
-        "Interim report, spring 2019",
-        D(2019, 5, 2),
-        "planned",
-    )
+    assert (spring.title, spring.requests_on, spring.cut_off) == ("Interim report, spring 2019", D(2019, 5, 2), T)
+    assert spring.status == CycleState.planned
 
     # The clock says 1 May 2019: opening now moves the requests date to today and asks every agency.
     page = manager.get(f"/desk/{cid}/next/{spring.id}").text

@@ -141,21 +141,29 @@ def dates_of(cycle: Cycle) -> CycleDates:
     )
 
 
+def partnership_cycles(session: Session, cycle: Cycle) -> list[Cycle]:
+    """Every cycle of `cycle`'s partnership, the earliest first."""
+    query = select(Cycle).where(Cycle.partnership_id == cycle.partnership_id).order_by(col(Cycle.period_start))
+    return list(session.exec(query))
+
+
 def planned_cycles(session: Session, cycle: Cycle) -> list[Cycle]:
     """The partnership's cycles still planned, the earliest first."""
-    return list(
-        session.exec(
-            select(Cycle)
-            .where(Cycle.partnership_id == cycle.partnership_id, Cycle.status == CycleState.planned)
-            .order_by(col(Cycle.period_start))
-        )
-    )
+    return [c for c in partnership_cycles(session, cycle) if c.status == CycleState.planned]
 
 
 def set_dates(
-    session: Session, cycle: Cycle, *, title: str, dates: CycleDates, at: dt.datetime, actor: str
+    session: Session,
+    cycle: Cycle,
+    *,
+    title: str,
+    dates: CycleDates,
+    at: dt.datetime,
+    actor: str,
+    cut_off: dt.time | None = None,
 ) -> list[str]:
-    """Change a planned cycle's title and dates; the warnings that remain. Refused once the cycle has opened (its
+    """Change a planned cycle's title, dates and (given) cut-off time on the deadline day; the warnings that
+    remain. Refused once the cycle has opened (its
     agencies' deadlines then move one by one, with the desk's extend) or when the dates fail the checks."""
     if cycle.status != CycleState.planned:
         raise NextCycleError(
@@ -173,6 +181,7 @@ def set_dates(
         raise NextCycleError(problems[0].message)
     before = {k: v.isoformat() for k, v in asdict(dates_of(cycle)).items()}
     cycle.title = title
+    cycle.cut_off = cut_off or cycle.cut_off
     for name, value in asdict(dates).items():
         setattr(cycle, name, value)
     session.add(cycle)
@@ -184,6 +193,7 @@ def set_dates(
         subject=f"cycle:{cycle.id}",
         cycle_id=cycle.id,
         title=title,
+        cut_off=f"{cycle.cut_off:%H:%M}",
         before=before,
         dates={k: v.isoformat() for k, v in asdict(dates).items()},
     )
