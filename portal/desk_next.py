@@ -147,6 +147,10 @@ def _dates_page(
             "target": target,
             "planned": target is None or target.status == CycleState.planned,
             "opening": when,
+            # Before the year it reports on has ended, open_now refuses: say so rather than offer the button.
+            "opens_from": None
+            if target is None or calendar.local(now(request)).date() >= target.period_end
+            else target.period_end,
             "publication_rule": publication_rule(kind),
             "form": form,
             "csrf": csrf,

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -177,6 +178,7 @@ def test_next_cycle_from_this_years_with_a_bank_holiday_deadline(manager: TestCl
         "publish-by-day": "31", "publish-by-month": "7", "publish-by-year": "2020",
     }  # fmt: skip
     assert "Requests will go out at 09:00 on Wednesday 15 April 2020." in html
+    assert "It can be opened early from Tuesday 31 March 2020" in html and "Open it now instead" not in html
     assert "more than 3 months after the year&#39;s end" in html  # 31 July, as the example plans it
     # Again from the desk: the planned cycle is listed, and "from this year's" goes to it, creating nothing.
     assert "Annual Report 2019/20</a> (2019/20): Requests will go out at 09:00 on Wednesday 15 April 2020" in (
@@ -217,6 +219,9 @@ def test_next_cycle_from_this_years_with_a_bank_holiday_deadline(manager: TestCl
     assert "Tuesday 26 May 2020 26 Contributions due (by 17:00)" in may
     assert "Friday 8 May 2020 8 May Day" in may  # the Early May bank holiday, moved for VE Day
     assert "09:00 Request to 12 agencies" in _cells_of(plan, "April 2020")
+    early = manager.post(f"/desk/{cid}/next/{nxt.id}/open", data={"csrf": _csrf(html), "confirm": "yes"})
+    assert early.status_code == 422
+    assert "reports on a year that ends on Tuesday 31 March 2020: it can open from then, not before." in early.text
 
 
 def test_a_blank_cycle_and_opening_it_now(manager: TestClient, session: Session, clock: FixedClock) -> None:
@@ -256,7 +261,7 @@ def test_a_blank_cycle_and_opening_it_now(manager: TestClient, session: Session,
 
     # The clock says 1 May 2019: opening now moves the requests date to today and asks every agency.
     page = manager.get(f"/desk/{cid}/next/{spring.id}").text
-    assert "Requests will go out at 09:00 on Thursday 2 May 2019." in page
+    assert "Requests will go out at 09:00 on Thursday 2 May 2019." in page and "Open it now instead" in page
     asked = manager.post(f"/desk/{cid}/next/{spring.id}/open", data={"csrf": _csrf(page)})
     assert asked.status_code == 200 and "Open Interim report, spring 2019 now?" in asked.text
     assert session.exec(select(Contribution).where(Contribution.cycle_id == spring.id)).first() is None
@@ -288,3 +293,53 @@ def test_only_the_business_manager_plans(app: object, manager: TestClient, chair
     assert manager.post(f"/desk/{cid}/next", data={"csrf": "wrong", "start": "copy"}).status_code == 403
     assert session.exec(select(Cycle).where(Cycle.label == "2019/20")).first() is None
     assert _csrf(page)
+
+
+def test_a_framework_whose_limit_is_the_laws_refuses_a_late_publish_by(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.desk.next_cycle as next_cycle
+
+    children = next_cycle.framework_for("safeguarding-children-partnership")
+    strict = children.model_copy(
+        update={"publication": children.publication.model_copy(update={"beyond_limit": "refusal"})}
+    )
+    monkeypatch.setattr(next_cycle, "framework_for", lambda kind: strict)
+    problems, warnings = _check(_dates(publish_by=D(2027, 7, 30)))
+    assert warnings == []
+    assert problems == [
+        (
+            "publish_by",
+            "Friday 30 July 2027 is more than 3 months after the year's end, the publication limit under Working "
+            "Together to Safeguard Children (2018): publish by Wednesday 30 June 2027 to keep to it",
+            (),
+        )
+    ]
+
+
+def test_the_calendar_counts_a_days_emails_and_names_its_bank_holidays() -> None:
+    from tasks.asking.forecast import Forecast, ForecastEmail, Stage
+    from tasks.asking.forecast_calendar import forecast_months
+
+    nine = dt.time(9, 0)
+
+    def email(on: D, agency: str, kind: str, state: str = "to come") -> ForecastEmail:
+        return ForecastEmail(on, nine, agency, agency.lower(), kind, kind, (f"{agency}@x.org",), (), state)
+
+    plan = Forecast("p", "open", "Europe/London", nine)
+    plan.emails = [
+        email(D(2020, 5, 13), "Police", "reminder"),
+        email(D(2020, 5, 13), "Council", "reminder"),
+        email(D(2020, 5, 13), "Trust", "reminder", "superseded"),  # never sent: not shown
+        email(D(2020, 5, 13), "Trust", "overdue", "sent"),
+        email(D(2020, 6, 2), "Police", "final_notice"),
+    ]
+    plan.stages = [Stage("Contributions due", D(2020, 5, 26), "by 17:00")]
+    may, june = forecast_months(plan, ENGLAND)
+    assert (may.title, june.title) == ("May 2020", "June 2020")
+    # May 2020 began on a Friday and ended on a Sunday: five weeks, the first four days belong to April.
+    assert len(may.weeks) == 5 and may.weeks[0][:4] == (None, None, None, None)
+    days = {d.on: d for week in may.weeks for d in week if d is not None}
+    assert days[D(2020, 5, 13)].emails == ("09:00 Overdue notice to Trust (sent)", "09:00 Reminder to 2 agencies")
+    assert days[D(2020, 5, 26)].stages == ("Contributions due (by 17:00)",)
+    assert (days[D(2020, 5, 25)].day_off, days[D(2020, 5, 8)].day_off) == ("Spring Bank Holiday", "May Day")
+    assert not days[D(2020, 5, 14)].busy
+    assert [d.emails for week in june.weeks for d in week if d and d.busy] == [("09:00 Final notice to Police",)]
