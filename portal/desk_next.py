@@ -27,6 +27,7 @@ from tasks.desk.next_cycle import (
     check_dates,
     create_next,
     dates_of,
+    not_planned,
     open_now,
     opening,
     partnership_cycles,
@@ -112,9 +113,12 @@ def _start(request: Request, session: Session, cycle_id: int, form: Any) -> Resp
         return _choice(request, session, desk, found.csrf_token, "Choose how to start the next cycle")
     years = {desk.period_start.year, desk.period_end.year}
     label = move_years(desk.label, 1, years)
-    taken = next((c for c in planned_cycles(session, desk) if c.label == label), None)
-    if taken is not None:
+    taken = next((c for c in partnership_cycles(session, desk) if c.label == label), None)
+    if taken is not None and taken.status == CycleState.planned:  # made already: go on planning it
         return RedirectResponse(f"/desk/{cycle_id}/next/{taken.id}", status_code=303)
+    if taken is not None:
+        problem = f"There is already a cycle labelled {label}: start blank, with another label"
+        return _choice(request, session, desk, found.csrf_token, problem)
     try:
         cycle = create_next(session, desk, at=now(request), actor=found.email or "manager")
     except (RollForwardError, NotFound) as exc:
@@ -206,11 +210,7 @@ def _save(request: Request, session: Session, cycle_id: int, next_id: str, form:
             return _not_found(request)
         if target.status != CycleState.planned:  # said plainly, not as a problem with each date typed
             typed = DateForm.of(target.title, dates_of(target), target.cut_off)
-            typed.refuse(
-                f"{target.title} is {target.status}: only a planned cycle's dates change here; move an agency's "
-                "deadline from its page on that cycle's desk",
-                "",  # the form is not shown for it: the summary says it without a link
-            )
+            typed.refuse(not_planned(target), "")  # no form for it: the summary says it without a link
             return _dates_page(request, session, desk, found.csrf_token, target, typed)
     calendar = calendar_of(partnership_of(session, desk))
     at, actor = now(request), found.email or "manager"

@@ -152,6 +152,14 @@ def planned_cycles(session: Session, cycle: Cycle) -> list[Cycle]:
     return [c for c in partnership_cycles(session, cycle) if c.status == CycleState.planned]
 
 
+def not_planned(cycle: Cycle) -> str:
+    """Why an open (or later) cycle's dates do not change on the planning page, and what does change them."""
+    return (
+        f"{cycle.title} is {cycle.status.replace('_', ' ')}: only a planned cycle's dates change here; move an "
+        "agency's deadline from its page on that cycle's desk"
+    )
+
+
 def set_dates(
     session: Session,
     cycle: Cycle,
@@ -166,10 +174,7 @@ def set_dates(
     remain. Refused once the cycle has opened (its
     agencies' deadlines then move one by one, with the desk's extend) or when the dates fail the checks."""
     if cycle.status != CycleState.planned:
-        raise NextCycleError(
-            f"{cycle.title} is {cycle.status}: only a planned cycle's dates change here; move an agency's "
-            "deadline from its page on the desk"
-        )
+        raise NextCycleError(not_planned(cycle))
     title = " ".join(title.split())
     if not title or len(title) > 300:
         raise NextCycleError("The title must be 1 to 300 characters")
@@ -260,7 +265,7 @@ def open_now(
     """Open a planned cycle today, not on its requests date: its requests go in the next send window, and the
     business manager is emailed a link to the new cycle's desk. The report and the address it went to."""
     if cycle.status != CycleState.planned:
-        raise NextCycleError(f"{cycle.title} is already {cycle.status}: it cannot be opened again")
+        raise NextCycleError(f"{cycle.title} is already {cycle.status.replace('_', ' ')}: it cannot be opened again")
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
     if today < cycle.period_end:
