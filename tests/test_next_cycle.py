@@ -342,3 +342,15 @@ def test_the_calendar_counts_a_days_emails_and_names_its_bank_holidays() -> None
     assert (days[D(2020, 5, 25)].day_off, days[D(2020, 5, 8)].day_off) == ("Spring Bank Holiday", "May Day")
     assert not days[D(2020, 5, 14)].busy
     assert [d.emails for week in june.weeks for d in week if d and d.busy] == [("09:00 Final notice to Police",)]
+
+
+def test_a_running_cycles_calendar_shows_what_went_and_what_is_to_come(manager: TestClient, session: Session) -> None:
+    html = manager.get(f"/desk/{find_cycle(session).id}/plan").text
+    april, may = _cells_of(html, "April 2019"), _cells_of(html, "May 2019")
+    # Opened on 15 April (the test runs no dispatch, so the requests still wait in the outbox).
+    assert "Monday 15 April 2019 15 Requests sent (the cycle opened) 09:00 Request to 12 agencies (waiting to go)" in (
+        april
+    )
+    assert "Friday 19 April 2019 19 Good Friday" in april and "Monday 22 April 2019 22 Easter Monday" in april
+    assert "Friday 3 May 2019 3 09:00 Reminder to 12 agencies Saturday" in may
+    assert "Monday 20 May 2019 20 Contributions due (by 17:00) Tuesday" in may
