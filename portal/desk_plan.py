@@ -66,10 +66,10 @@ def desk_plan(request: Request, cycle_id: RowId, session: DB) -> Response:
     cycle = session.get(Cycle, cycle_id) if found else None
     if found is None or cycle is None:
         return refused(request, "the business manager's desk")
-    return plan_page(request, session, cycle, back=f"/desk/{cycle.id}")
+    return plan_page(request, session, cycle, back=f"/desk/{cycle.id}", back_text="Back to the desk")
 
 
-def plan_page(request: Request, session: Session, cycle: Cycle, *, back: str) -> Response:
+def plan_page(request: Request, session: Session, cycle: Cycle, *, back: str, back_text: str = "Back") -> Response:
     """The forecast of `cycle` as a calendar and a table; `back` is the desk page it was reached from."""
     plan = forecast(session, cycle, at=now(request))
     partnership = partnership_of(session, cycle)
@@ -80,6 +80,7 @@ def plan_page(request: Request, session: Session, cycle: Cycle, *, back: str) ->
         "wide": True,
         "cycle": cycle,
         "back": back,
+        "back_text": back_text,
         "plan": plan,
         "months": forecast_months(plan, calendar_of(partnership)),
         "weekdays": WEEKDAYS,
