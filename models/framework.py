@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -33,6 +34,9 @@ class PublicationTiming(Value):
     national_within_days: int | None = Field(
         default=None, gt=0, description="days after publication for the recipients marked national"
     )
+    # What planning does with a publish-by date later than `within_months` allows: a limit the law sets is a
+    # refusal; a planning default (the children's 3 months) only a warning.
+    beyond_limit: Literal["warning", "refusal"] = "warning"
 
 
 class Framework(Value):

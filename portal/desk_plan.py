@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from models.cycle import Cycle
-from models.store import partnership_of
+from models.store import calendar_of, partnership_of
 from portal.web import RowId, db, now, page, refused, staff
 from tasks.asking.forecast import Forecast, forecast
+from tasks.asking.forecast_calendar import WEEKDAYS, forecast_months
 from tasks.mail.context import day_text
 
 router = APIRouter()
@@ -65,14 +66,24 @@ def desk_plan(request: Request, cycle_id: RowId, session: DB) -> Response:
     cycle = session.get(Cycle, cycle_id) if found else None
     if found is None or cycle is None:
         return refused(request, "the business manager's desk")
+    return plan_page(request, session, cycle, back=f"/desk/{cycle.id}", back_text="Back to the desk")
+
+
+def plan_page(request: Request, session: Session, cycle: Cycle, *, back: str, back_text: str = "Back") -> Response:
+    """The forecast of `cycle` as a calendar and a table; `back` is the desk page it was reached from."""
     plan = forecast(session, cycle, at=now(request))
+    partnership = partnership_of(session, cycle)
     context = {
         "title": "What will happen",
         "caption": cycle.title,
-        "partnership": partnership_of(session, cycle).name,
+        "partnership": partnership.name,
         "wide": True,
         "cycle": cycle,
+        "back": back,
+        "back_text": back_text,
         "plan": plan,
+        "months": forecast_months(plan, calendar_of(partnership)),
+        "weekdays": WEEKDAYS,
         **plan_context(plan),
     }
     return page(request, "desk_plan.html", context)
