@@ -240,10 +240,10 @@ def _runs(prefix: str) -> list[FlowRun]:
 def test_a_dispatch_stopped_from_the_terminal_is_not_left_running(
     prefect: None, database_url: str, session: Session
 ) -> None:
-    out = _dispatch_killed_mid_run(session, database_url, "2019-05-16", signal.SIGTERM)
+    out = _dispatch_killed_mid_run(session, database_url, "2031-05-16", signal.SIGTERM)
     assert "Traceback" not in out
     assert "stopped early (signal)" in " ".join(out.split()), out
-    (run,) = _runs("dispatch 2019-05-16")
+    (run,) = _runs("dispatch 2031-05-16")
     assert run.state_type is not None and run.state_type.value == "COMPLETED"
     session.expire_all()
     statuses = {r.status for r in session.exec(select(OutboundEmail))}
@@ -255,8 +255,8 @@ def test_a_run_whose_command_was_killed_is_marked_crashed_by_the_next_command(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    _dispatch_killed_mid_run(session, database_url, "2019-05-14", signal.SIGKILL)  # nothing in it can react
-    (killed,) = _runs("dispatch 2019-05-14")
+    _dispatch_killed_mid_run(session, database_url, "2031-05-14", signal.SIGKILL)  # nothing in it can react
+    (killed,) = _runs("dispatch 2031-05-14")
 
     def state() -> str:
         with get_client(sync_client=True) as client:
@@ -265,7 +265,7 @@ def test_a_run_whose_command_was_killed_is_marked_crashed_by_the_next_command(
 
     assert state() == "RUNNING"  # what the operator saw before: "Running" forever
     # the next command that records runs (or `status`, when a cycle runs) finds it and says so
-    result = CliRunner().invoke(app, ["--at", "2019-05-14T10:00+01:00", "dispatch"])
+    result = CliRunner().invoke(app, ["--at", "2031-05-14T10:00+01:00", "dispatch"])
     assert "marked Crashed: its command had died" in " ".join(result.output.split()), result.output
     assert state() == "CRASHED"
 
