@@ -40,7 +40,9 @@ class Agency(SQLModel, table=True):
     name: str = Field(max_length=300)
     active: bool = True  # False: retired, kept for past cycles and never asked again
     # Other names it goes by in past reports (the file's `aliases`), for import-report and the export.
-    aliases: list[str] = Field(default_factory=list, sa_column=Column(json_column(), nullable=False, server_default="[]"))
+    aliases: list[str] = Field(
+        default_factory=list, sa_column=Column(json_column(), nullable=False, server_default="[]")
+    )
 
 
 class Contact(SQLModel, table=True):

@@ -24,9 +24,7 @@ FILE_ROLES = ("lead", "deputy", "senior")
 def _contacts(session: Session, agency: Agency) -> list[dict[str, Any]]:
     rows = session.exec(select(Contact).where(Contact.agency_id == agency.id)).all()
     by_role = {c.role: c for c in rows}
-    return [
-        {"name": by_role[r].name, "email": by_role[r].email, "role": r} for r in FILE_ROLES if r in by_role
-    ]
+    return [{"name": by_role[r].name, "email": by_role[r].email, "role": r} for r in FILE_ROLES if r in by_role]
 
 
 def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[str, Any]:
@@ -43,7 +41,10 @@ def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[
             "name": partnership.name,
             "kind": kind,
             "from_address": partnership.from_address,
-            "business_manager": {"name": partnership.business_manager_name, "email": partnership.business_manager_email},
+            "business_manager": {
+                "name": partnership.business_manager_name,
+                "email": partnership.business_manager_email,
+            },
         },
         "calendar": {
             "timezone": partnership.timezone,
