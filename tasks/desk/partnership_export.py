@@ -7,6 +7,7 @@ the differences `partnership load` shows.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -30,7 +31,9 @@ def _contacts(session: Session, agency: Agency) -> list[dict[str, Any]]:
 def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[str, Any]:
     """The partnership, its active agencies, and `cycle` (its dates, brief, priorities, recipients, report
     settings) as a partnership file's data."""
-    report = dict(cycle.report or {})
+    # Copies: a caller edits this dict, and an edit made in place to a JSON column's own list is one the
+    # database session never sees (the value it then writes back compares equal, so nothing is saved).
+    report = copy.deepcopy(cycle.report or {})
     kind = report.pop("kind", None) or DEFAULT_KIND
     agencies = session.exec(
         select(Agency).where(Agency.partnership_id == partnership.id, col(Agency.active)).order_by(col(Agency.id))
@@ -53,16 +56,16 @@ def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[
             "send_window_end": partnership.send_window_end + ":00",
         },
         "statutory": {"publish_within_months": partnership.publish_within_months},
-        "reminders": cycle.reminder_policy,
-        "priorities": cycle.priorities,
-        "brief": cycle.brief,
+        "reminders": copy.deepcopy(cycle.reminder_policy),
+        "priorities": copy.deepcopy(cycle.priorities),
+        "brief": copy.deepcopy(cycle.brief),
         "central_sections": [{"key": c.key, "title": c.title} for c in central_sections(session, cycle)],
         "report": report,
         "agencies": [
             {"slug": a.slug, "name": a.name, "aliases": list(a.aliases or []), "contacts": _contacts(session, a)}
             for a in agencies
         ],
-        "recipients": cycle.recipients,
+        "recipients": copy.deepcopy(cycle.recipients),
         "cycle": {
             "label": cycle.label,
             "title": cycle.title,
@@ -73,7 +76,7 @@ def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[
             "cut_off": cycle.cut_off,
             "review_due": cycle.review_due,
             "publish_by": cycle.publish_by,
-            "chair": cycle.chair,
+            "chair": copy.deepcopy(cycle.chair),
         },
     }
 
