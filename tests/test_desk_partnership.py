@@ -83,6 +83,16 @@ def test_agencies_added_changed_and_retired(manager: TestClient, session: Sessio
         ("#lead-name", "Enter the lead contact&#39;s name"),
         ("#lead-email", "Enter the lead contact&#39;s email address"),
     ]
+    # A rule of the whole file, as `partnership load` words it: a name that would lead to two agencies.
+    shared = manager.post(added, data={**AGENCY, "csrf": csrf, "aliases": "Birmingham City Council"})
+    assert error_links(shared.text) == [
+        (
+            "#aliases",
+            "&#39;Birmingham City Council&#39; would match two agencies: it is the name of &#39;bcc&#39; and an "
+            "alias of &#39;wm-ambulance&#39;; a name or alias must belong to one agency, so remove it from the "
+            "aliases of one of them",
+        )
+    ]
     assert _edits(session) == []  # nothing refused was written
 
     done = manager.post(added, data={**AGENCY, "csrf": csrf})

@@ -112,3 +112,23 @@ def test_the_export_loads_back_the_same(session: Session, tmp_path: Path) -> Non
     assert parse(out) == parse(EXAMPLE)
     loaded = CliRunner().invoke(app, ["partnership", "load", "--dry-run", str(out)])
     assert loaded.output.splitlines()[0] == "bscb: no changes"
+
+
+def test_the_toml_written_reads_back_as_it_was() -> None:
+    import tomllib
+
+    from models.toml_out import dumps
+
+    data = {
+        "guidance": 'He said "yes"\nthen\ta back\\slash, £ and “quotes”\x07',
+        "word_limit": 300,
+        "value": 10.25,
+        "required": False,
+        "day": dt.date(2026, 5, 22),
+        "cut_off": dt.time(17, 0),
+        "before_days": [14, 7, 2],
+        "rows": [{"label": "A", "value": 1.0}],
+        "table": {"key": "x", "inner": [{"key": "y"}, {"key": "z"}]},
+        "sections": [{"key": "a", "contacts": [{"name": "N", "role": "lead"}]}],
+    }
+    assert tomllib.loads(dumps(data, preamble="a comment")) == data
