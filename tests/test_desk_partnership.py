@@ -18,7 +18,7 @@ from models.store import find_cycle, load_partnership
 from tasks.desk.central import set_central_text
 from tasks.desk.partnership_diff import plan_load
 from tests import test_review_desk_http as base
-from tests.agency_pages import error_links, summary_rows
+from tests.agency_pages import _Fields, error_links, summary_rows
 from tests.conftest import EXAMPLE
 from tests.helpers import local
 from tests.test_review_desk_http import NOW, _client, _csrf, _staff_token
@@ -32,6 +32,12 @@ def _edits(session: Session) -> list[list[str]]:
         select(AuditEvent).where(AuditEvent.action == "partnership.edit").order_by(col(AuditEvent.id))
     ).all()
     return [r.detail["changes"] for r in rows]
+
+
+def _fields(html: str) -> dict[str, str]:
+    parsed = _Fields()
+    parsed.feed(html)
+    return parsed.fields
 
 
 AGENCY = {
@@ -140,6 +146,19 @@ def test_agencies_added_changed_and_retired(manager: TestClient, session: Sessio
             "agency wm-ambulance: deputy contact none → Sam Okoro <sam.okoro@wmas.example.org>",
         ],
         ["agency retired: bct (Birmingham Children's Trust); kept for past cycles, not asked again"],
+    ]
+
+    # The deputy of an agency asked in this cycle was sent a personal link: the role is handed on, not emptied.
+    bcc = manager.get(f"{home}/agencies/bcc")
+    emptied = {**_fields(bcc.text), "deputy-name": "", "deputy-email": ""}
+    refused_deputy = manager.post(f"{home}/agencies/bcc", data=emptied)
+    assert refused_deputy.status_code == 422
+    assert error_links(refused_deputy.text) == [
+        (
+            "#deputy-name",
+            "Dev Anand-Shaw has been sent personal links as the deputy contact, which the records keep, so the role "
+            "cannot be left empty: to hand it to someone else, enter their name and email address",
+        )
     ]
 
     # The cycle is open: what its agencies were asked against stays.

@@ -93,6 +93,20 @@ def test_an_open_cycles_deadline_is_refused_with_the_command_and_nothing_applied
     assert _stored(session) == (dt.date(2019, 5, 20), "Birmingham City Council")
 
 
+def test_a_contact_sent_links_is_not_removed_by_a_file(session: Session, tmp_path: Path) -> None:
+    open_example_cycle(session)
+    deputy = (
+        '[[agencies.contacts]]\nrole = "deputy"\nname = "Dev Anand-Shaw"\nemail = "dev.anand-shaw@bcc.example.org"\n'
+    )
+    path = _changed(tmp_path, (deputy, ""))
+    result = CliRunner().invoke(app, ["partnership", "load", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "  - agency bcc: the deputy contact Dev Anand-Shaw cannot be removed: they have been sent personal links, "
+        "which the records keep; to hand the role to someone else, give their name and email in the file instead"
+    ]
+
+
 def test_a_bank_holiday_deadline_is_refused_with_the_nearest_working_days(session: Session, tmp_path: Path) -> None:
     path = _changed(tmp_path, ("contributions_due = 2019-05-20", "contributions_due = 2019-05-27"))
     result = CliRunner().invoke(app, ["partnership", "load", str(path)])

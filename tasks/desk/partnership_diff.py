@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.calendar import WorkingCalendar
-from models.cycle import Cycle
+from models.cycle import Cycle, PersonalLink
 from models.lifecycle import CycleState
-from models.partnership import Partnership
+from models.partnership import Agency, Contact, Partnership
 from models.partnership_file import PartnershipFile
 from tasks.desk.partnership_export import current_spec
 from tasks.mail.context import day_text
@@ -160,6 +160,30 @@ def not_working_days(spec: PartnershipFile, names: tuple[str, ...] = WORKING_DAT
     return out
 
 
+def linked_contacts_removed(
+    session: Session, partnership_id: int, before: PartnershipFile, after: PartnershipFile
+) -> list[tuple[str, str, str]]:
+    """(agency slug, role, name) of each contact a change would remove who has been sent personal links: the
+    links, and the records of what was done through them, name the contact, so it stays."""
+    gone = {
+        (a.slug, c.role)
+        for a in before.agencies
+        for c in a.contacts
+        for b in after.agencies
+        if b.slug == a.slug and c.role not in {x.role for x in b.contacts}
+    }
+    if not gone:
+        return []
+    rows = session.exec(
+        select(Agency.slug, Contact.role, Contact.name)
+        .join(Contact, col(Contact.agency_id) == col(Agency.id))
+        .join(PersonalLink, col(PersonalLink.contact_id) == col(Contact.id))
+        .where(Agency.partnership_id == partnership_id)
+        .distinct()
+    ).all()
+    return sorted((slug, role, name) for slug, role, name in rows if (slug, role) in gone)
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     """What loading a file would do: `changes` to apply, or `refused` (then nothing is applied)."""
@@ -186,15 +210,26 @@ def plan_load(session: Session, spec: PartnershipFile) -> LoadPlan:
         ).first()
         changes = [f"cycle added: {spec.cycle.label} ({spec.cycle.title}), planned"]
         if latest is not None:
-            changes = [*differences(current_spec(session, partnership, latest), spec), *changes]
+            stored = current_spec(session, partnership, latest)
+            changes = [*differences(stored, spec), *changes]
+            refused += _linked(session, partnership, stored, spec)
         return LoadPlan(False, changes, refused)
     assert partnership is not None
     stored = current_spec(session, partnership, cycle)
     changes = differences(stored, spec)
+    linked = _linked(session, partnership, stored, spec)
     if cycle.status == CycleState.planned:
         moved = tuple(n for n in WORKING_DATES if getattr(stored.cycle, n) != getattr(spec.cycle, n))
-        return LoadPlan(False, changes, not_working_days(spec, moved))
-    return LoadPlan(False, changes, _open_cycle_refusals(stored, spec, cycle))
+        return LoadPlan(False, changes, [*not_working_days(spec, moved), *linked])
+    return LoadPlan(False, changes, [*_open_cycle_refusals(stored, spec, cycle), *linked])
+
+
+def _linked(session: Session, partnership: Partnership, stored: PartnershipFile, spec: PartnershipFile) -> list[str]:
+    return [
+        f"agency {slug}: the {role} contact {name} cannot be removed: they have been sent personal links, which "
+        "the records keep; to hand the role to someone else, give their name and email in the file instead"
+        for slug, role, name in linked_contacts_removed(session, partnership.id or 0, stored, spec)
+    ]
 
 
 def _open_cycle_refusals(stored: PartnershipFile, spec: PartnershipFile, cycle: Cycle) -> list[str]:

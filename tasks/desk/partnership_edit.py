@@ -20,7 +20,7 @@ from models.cycle import Cycle
 from models.lifecycle import CycleState
 from models.partnership_file import PartnershipFile
 from models.store import load_partnership, partnership_of
-from tasks.desk.partnership_diff import differences
+from tasks.desk.partnership_diff import differences, linked_contacts_removed
 from tasks.desk.partnership_export import file_data
 
 # The parts of a partnership file a cycle keeps for itself once its agencies are asked.
@@ -142,6 +142,18 @@ def edit(
                     f"The {' and '.join(held)} of {cycle.title} cannot change now: its agencies were asked against "
                     "them. Change them in the next cycle, once it is planned",
                 )
+            ]
+        )
+    linked = linked_contacts_removed(session, partnership.id or 0, before, after)
+    if linked:
+        raise EditRefused(
+            [
+                Problem(
+                    f"{role}-name" if f"{role}-name" in labels else None,
+                    f"{name} has been sent personal links as the {role} contact, which the records keep, so the "
+                    f"role cannot be left empty: to hand it to someone else, enter their name and email address",
+                )
+                for _, role, name in linked
             ]
         )
     changes = differences(before, after)
