@@ -255,6 +255,7 @@ def test_the_partnership_file_downloaded_loads_back_the_same(planned: TestClient
 def test_the_framework_checklist(manager: TestClient, session: Session) -> None:
     cycle = find_cycle(session)
     checklist = f"/desk/{cycle.id}/framework"
+    assert f'href="{checklist}">What the report must contain</a>' in manager.get(f"/desk/{cycle.id}").text
     before = manager.get(checklist)
     assert before.status_code == 200
     assert "Under Working Together to Safeguard Children (2018): 0 of 5 requirements have evidence" in before.text
