@@ -146,3 +146,19 @@ def test_the_toml_written_reads_back_as_it_was() -> None:
         "sections": [{"key": "a", "contacts": [{"name": "N", "role": "lead"}]}],
     }
     assert tomllib.loads(dumps(data, preamble="a comment")) == data
+
+
+def test_a_partnership_stored_against_todays_rules_is_replaced_by_the_file(session: Session) -> None:
+    from models.partnership import Partnership
+    from tasks.desk.partnership_diff import UNREADABLE
+
+    load_partnership(session, parse(EXAMPLE), at=local("2019-04-01"), actor="t")
+    stored = session.exec(select(Partnership)).one()
+    stored.from_address = "annual-report at bscb"  # as no file could have written it
+    session.add(stored)
+    session.commit()
+    result = CliRunner().invoke(app, ["partnership", "load", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == ["bscb: 1 change(s)", f"  - {UNREADABLE}"]
+    session.expire_all()
+    assert session.exec(select(Partnership.from_address)).one() == "annual-report@bscb.example.org"

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from models.calendar import WorkingCalendar
@@ -209,19 +210,36 @@ def plan_load(session: Session, spec: PartnershipFile) -> LoadPlan:
             select(Cycle).where(Cycle.partnership_id == partnership.id).order_by(Cycle.period_start.desc())  # type: ignore[attr-defined]
         ).first()
         changes = [f"cycle added: {spec.cycle.label} ({spec.cycle.title}), planned"]
-        if latest is not None:
-            stored = current_spec(session, partnership, latest)
+        stored = None if latest is None else _stored(session, partnership, latest)
+        if stored is not None:
             changes = [*differences(stored, spec), *changes]
             refused += _linked(session, partnership, stored, spec)
+        elif latest is not None:
+            changes = [UNREADABLE, *changes]
         return LoadPlan(False, changes, refused)
     assert partnership is not None
-    stored = current_spec(session, partnership, cycle)
+    stored = _stored(session, partnership, cycle)
+    if stored is None:
+        return LoadPlan(False, [UNREADABLE], not_working_days(spec) if cycle.status == CycleState.planned else [])
     changes = differences(stored, spec)
     linked = _linked(session, partnership, stored, spec)
     if cycle.status == CycleState.planned:
         moved = tuple(n for n in WORKING_DATES if getattr(stored.cycle, n) != getattr(spec.cycle, n))
         return LoadPlan(False, changes, [*not_working_days(spec, moved), *linked])
     return LoadPlan(False, changes, [*_open_cycle_refusals(stored, spec, cycle), *linked])
+
+
+UNREADABLE = (
+    "the partnership as stored breaks a rule of the partnership file (stored before the rule, or by hand), so "
+    "its differences cannot be listed: the file replaces it"
+)
+
+
+def _stored(session: Session, partnership: Partnership, cycle: Cycle) -> PartnershipFile | None:
+    try:
+        return current_spec(session, partnership, cycle)
+    except ValidationError:
+        return None
 
 
 def _linked(session: Session, partnership: Partnership, stored: PartnershipFile, spec: PartnershipFile) -> list[str]:

@@ -126,7 +126,20 @@ def edit(
     written). `labels` names each form field within a sentence ("the title")."""
     partnership = partnership_of(session, cycle)
     data = file_data(session, partnership, cycle)
-    before = PartnershipFile.model_validate(data)
+    try:
+        before = PartnershipFile.model_validate(data)
+    except ValidationError as exc:  # stored before a rule existed, or written by hand: say so, change nothing
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise EditRefused(
+            [
+                Problem(
+                    None,
+                    f"The partnership as stored breaks a rule of the partnership file ({where}: {first['msg']}): "
+                    "load a corrected file with reportcycle partnership load, then make this change",
+                )
+            ]
+        ) from None
     item = change(data)
     try:
         after = PartnershipFile.model_validate(data)
