@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from models.types import json_column
 
 
 class ContactRole(StrEnum):
@@ -26,6 +28,8 @@ class Partnership(SQLModel, table=True):
     holidays: str = Field(default="GB-ENG", max_length=16)
     send_window_start: str = Field(default="09:00", max_length=5)
     send_window_end: str = Field(default="17:00", max_length=5)
+    # The file's [statutory] publish_within_months, kept so an exported file says what the loaded one said.
+    publish_within_months: int | None = None
 
 
 class Agency(SQLModel, table=True):
@@ -34,7 +38,11 @@ class Agency(SQLModel, table=True):
     partnership_id: int = Field(foreign_key="partnership.id", index=True)
     slug: str = Field(max_length=64)
     name: str = Field(max_length=300)
-    active: bool = True
+    active: bool = True  # False: retired, kept for past cycles and never asked again
+    # Other names it goes by in past reports (the file's `aliases`), for import-report and the export.
+    aliases: list[str] = Field(
+        default_factory=list, sa_column=Column(json_column(), nullable=False, server_default="[]")
+    )
 
 
 class Contact(SQLModel, table=True):

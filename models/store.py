@@ -47,8 +47,17 @@ def cycle_settings(spec: PartnershipFile) -> dict[str, Any]:
     }
 
 
-def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime, actor: str) -> LoadReport:
-    """Create or update a partnership, its agencies and contacts, and its planned cycle."""
+def load_partnership(
+    session: Session,
+    spec: PartnershipFile,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str = "partnership.load",
+    **detail: Any,
+) -> LoadReport:
+    """Create or update a partnership, its agencies and contacts, and its planned cycle; audited as `action`
+    with `detail` (the desk's edits are written this way too, so a file and a form change the same things)."""
     p = spec.partnership
     cal = spec.calendar
     partnership = session.exec(select(Partnership).where(Partnership.slug == p.slug)).first()
@@ -68,6 +77,7 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
     partnership.holidays = cal.holidays
     partnership.send_window_start = cal.send_window_start.strftime("%H:%M")
     partnership.send_window_end = cal.send_window_end.strftime("%H:%M")
+    partnership.publish_within_months = spec.statutory.publish_within_months
     session.add(partnership)
     session.flush()
     assert partnership.id is not None
@@ -82,6 +92,7 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
         else:
             updated += 1
         agency.name = a.name
+        agency.aliases = list(a.aliases)
         agency.active = True
         session.add(agency)
         session.flush()
@@ -94,7 +105,8 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
             session.add(contact)
             contacts += 1
         for stale in by_role.values():
-            session.delete(stale)
+            if stale.role != "writer":  # a colleague the lead handed the link to is no role of the file
+                session.delete(stale)
     for slug, agency in existing.items():
         if slug not in {a.slug for a in spec.agencies}:
             agency.active = False  # kept for past cycles; not asked in new ones
@@ -103,9 +115,9 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
     c = spec.cycle
     cycle = session.exec(select(Cycle).where(Cycle.partnership_id == partnership.id, Cycle.label == c.label)).first()
     if cycle is not None and cycle.status != CycleState.planned:
-        action = "kept"
+        cycle_action = "kept"
     else:
-        action = "created" if cycle is None else "updated"
+        cycle_action = "created" if cycle is None else "updated"
         values: dict[str, Any] = dict(
             partnership_id=partnership.id,
             label=c.label,
@@ -131,15 +143,16 @@ def load_partnership(session: Session, spec: PartnershipFile, *, at: dt.datetime
         session,
         at=at,
         actor=actor,
-        action="partnership.load",
+        action=action,
         subject=f"partnership:{partnership.id}",
         cycle_id=cycle.id,
         agencies_added=added,
         agencies_updated=updated,
         cycle=c.label,
-        cycle_action=action,
+        cycle_action=cycle_action,
+        **detail,
     )
-    return LoadReport(p.slug, added, updated, contacts, c.label, action)
+    return LoadReport(p.slug, added, updated, contacts, c.label, cycle_action)
 
 
 def _plan_central_sections(session: Session, cycle: Cycle, spec: PartnershipFile) -> None:

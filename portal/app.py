@@ -13,7 +13,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal import around, contribution, drafts, kept, manager, review, reviews_register, sections, signin, uploads
+from portal import (
+    around,
+    contribution,
+    desk_brief,
+    desk_framework,
+    desk_partnership,
+    drafts,
+    kept,
+    manager,
+    review,
+    reviews_register,
+    sections,
+    signin,
+    uploads,
+)
 from portal.desk_next import router as desk_next_router
 from portal.desk_plan import router as desk_plan_router
 from portal.web import PortalState, default_state, page
@@ -106,4 +120,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(reviews_register.router)
     app.include_router(desk_plan_router)
     app.include_router(desk_next_router)
+    # The agencies' routes before the lists': /partnership/agencies/... is not a list of the brief.
+    app.include_router(desk_partnership.router)
+    app.include_router(desk_brief.router)
+    app.include_router(desk_framework.router)
     return app

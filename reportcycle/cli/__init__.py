@@ -45,6 +45,7 @@ def main(
 app.command()(ops.init)
 app.command("check-settings")(ops.check_settings)
 partnership_app.command("load")(years.partnership_load)
+partnership_app.command("export")(years.partnership_export)
 cycle_app.command("open")(cycle.cycle_open)
 cycle_app.command("create")(years.cycle_create)
 app.command()(chase.chase)

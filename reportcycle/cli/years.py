@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,19 +15,68 @@ from reportcycle.cli import common
 from reportcycle.cli.common import OPTIONS, CliError, _errors, _in_session, _now, _settings
 
 
-def partnership_load(file: Path) -> None:
-    """Load (or update) a partnership and its planned cycle from a TOML file."""
+def partnership_load(
+    file: Path,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+) -> None:
+    """Load (or update) a partnership and its planned cycle from a TOML file: shows each difference, then
+    applies them all, or none when one cannot be applied."""
     with _errors():
+        from flows._runtime import in_session
         from models.partnership_file import parse
         from models.store import load_partnership
+        from tasks.desk.partnership_diff import plan_load
 
         spec = parse(file)
-        report = _in_session(lambda s: load_partnership(s, spec, at=_now(), actor=OPTIONS.actor))
+
+        def work(s: Any) -> Any:
+            plan = plan_load(s, spec)
+            if plan.refused:
+                return plan, None
+            changes = None if plan.new_partnership else plan.changes
+            return plan, load_partnership(s, spec, at=_now(), actor=OPTIONS.actor, changes=changes)
+
+        plan, report = in_session(_settings(), work, dry_run=dry_run)
+        if plan.refused:
+            common.err_console.print(f"[red]error:[/red] {file}: the file was not loaded; nothing was written.")
+            for problem in plan.refused:
+                common.err_console.print(f"  - {problem}", highlight=False, markup=False)
+            raise typer.Exit(1)
+        if not plan.new_partnership:
+            heading = f"{len(plan.changes)} change(s)" if plan.changes else "no changes"
+            common.console.print(f"{spec.partnership.slug}: {heading}")
+            for change in plan.changes:
+                common.console.print(f"  - {change}", highlight=False, markup=False)
+        if dry_run:
+            common.console.print("dry run: nothing was written")
+            return
         common.console.print(
             f"loaded {report.partnership}: {report.agencies_added} agencies added, "
             f"{report.agencies_updated} updated, {report.contacts_written} contacts; "
             f"cycle {report.cycle} {report.cycle_action}"
         )
+
+
+def partnership_export(
+    out: Annotated[Path | None, typer.Option("--out", help="Write the file here (default: print it).")] = None,
+) -> None:
+    """The partnership and its latest cycle (or --cycle) as a partnership file, to keep or edit and load again."""
+    with _errors():
+        from tasks.desk.partnership_export import current_spec, cycle_to_export, export_toml
+
+        def work(s: Any) -> str:
+            partnership, cycle = cycle_to_export(s, OPTIONS.partnership, OPTIONS.cycle)
+            return export_toml(current_spec(s, partnership, cycle), exported_at=f"{_now():%d %B %Y %H:%M %Z}")
+
+        text = _in_session(work)
+        if out is None:
+            sys.stdout.write(text)
+            return
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write it ({exc.strerror}); choose another --out") from None
+        common.console.print(f"exported to {out}")
 
 
 def cycle_create(

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from models.cycle import Cycle
-from models.framework import framework_for, national_within_days
+from models.framework import StatutoryRole, framework_for, national_within_days
 from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership_file import ReportSpec
@@ -56,16 +56,22 @@ class Distribution:
         return self.published_on is not None and not self.national_waiting
 
 
+def role_holders(recipients: Sequence[Recipient], kind: str | None) -> list[tuple[StatutoryRole, list[Recipient]]]:
+    """Each statutory role of the kind's framework with the recipients who hold it. A recipient holds a role
+    when its role or name contains one of the role's words, ignoring case."""
+    return [
+        (
+            role,
+            [r for r in recipients if any(w.casefold() in f"{r.role} {r.name}".casefold() for w in role.matches)],
+        )
+        for role in framework_for(kind).roles
+    ]
+
+
 def roles_missing(recipients: Sequence[Recipient], kind: str | None) -> list[str]:
     """Each statutory role of the kind's framework that no recipient holds, as a sentence: "no recipient is
-    the Local Healthwatch". A recipient holds a role when its role or name contains one of the role's
-    words, ignoring case."""
-    held = [f"{r.role} {r.name}".casefold() for r in recipients]
-    return [
-        f"no recipient is {role.title}"
-        for role in framework_for(kind).roles
-        if not any(word.casefold() in text for word in role.matches for text in held)
-    ]
+    the Local Healthwatch"."""
+    return [f"no recipient is {role.title}" for role, held in role_holders(recipients, kind) if not held]
 
 
 def distribution(session: Session, cycle: Cycle) -> Distribution:
