@@ -31,7 +31,7 @@ from flows.open_cycle import open_cycle_flow
 from flows.publish import publish_flow
 from flows.review import review_flow
 from flows.weekly_summary import weekly_summary_flow
-from tasks.ops.events import CONTRIBUTION_SUBMITTED
+from tasks.ops.events import CONTRIBUTION_SUBMITTED, DESK_ACTION
 
 WORKING_MORNINGS = "0 9 * * 1-5"
 # Half an hour before the chase and dispatch: requests of a cycle opened this morning are queued in time for the
@@ -92,6 +92,18 @@ def build(timezone: str = "Europe/London") -> list[Any]:
             name="annual-cycle",
             schedule=Cron(RECONCILE_MORNINGS, timezone=timezone),
             tags=[*TAGS, "year"],
+            # One reconcile at a time: a desk action during the morning's run waits for it, then runs.
+            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+            triggers=[
+                DeploymentEventTrigger(
+                    name="reconcile after a desk action",
+                    description="What the business manager did on the desk takes effect now, not next morning.",
+                    expect={DESK_ACTION},
+                    match={"prefect.resource.id": "reportcycle.cycle.*"},
+                    threshold=1,
+                    within=timedelta(0),
+                )
+            ],
             description="Run the year: for every cycle, each stage due now (open on the requests date, apply the "
             "Chair's decisions, chase, collate, publish a signed-off report on its chosen day).",
         ),

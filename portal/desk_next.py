@@ -36,6 +36,7 @@ from tasks.desk.next_cycle import (
     set_dates,
 )
 from tasks.mail.context import day_text
+from tasks.ops.events import desk_action
 from tasks.years.roll_forward import RollForwardError
 
 router = APIRouter()
@@ -230,6 +231,7 @@ def _save(request: Request, session: Session, cycle_id: int, next_id: str, form:
         typed.refuse(str(exc), "#label" if new else "#title")
         return _dates_page(request, session, desk, found.csrf_token, None if new else target, typed)
     session.commit()
+    desk_action(cycle_id=target.id or 0, action="dates", actor=found.email or "manager", at=now(request))
     return RedirectResponse(f"/desk/{cycle_id}/next/{target.id}?done=saved", status_code=303)
 
 
@@ -298,6 +300,7 @@ def _open(request: Request, session: Session, cycle_id: int, next_id: int, form:
             status_code=422,
         )
     session.commit()
+    desk_action(cycle_id=target.id or 0, action="open", actor=found.email or "manager", at=now(request))
     return RedirectResponse(f"{back}?done=opened", status_code=303)
 
 

@@ -43,6 +43,7 @@ from tasks.desk.desk import deadline_warnings
 from tasks.desk.manager_desk import DeskError
 from tasks.links.access import contact_access
 from tasks.mail.context import day_text
+from tasks.ops.events import desk_action
 from tasks.report.collate import latest_draft
 
 router = APIRouter()
@@ -325,6 +326,8 @@ def _act(request: Request, session: Session, cycle_id: int, action: str, form: A
             status_code=422,
         )
     session.commit()
+    # After the commit: the reconcile it wakes (the annual-cycle deployment) must find what was done.
+    desk_action(cycle_id=cycle_id, action=action, actor=a.actor, at=a.at)
     back = f"/desk/{cycle_id}/agency/{a.field('agency')}" if action in AGENCY_ACTIONS else f"/desk/{cycle_id}"
     return RedirectResponse(f"{back}?done={action}", status_code=303)
 
@@ -402,5 +405,6 @@ def _publish_step(request: Request, a: Act, csrf: str) -> Response:
     if values["when"] == "now":
         publish_now(a)
     a.session.commit()
+    desk_action(cycle_id=a.cycle.id or 0, action="publish", actor=a.actor, at=a.at)
     done = "publish" if values["when"] == "now" else "publish-on"
     return RedirectResponse(f"/desk/{a.cycle.id}?done={done}", status_code=303)

@@ -59,7 +59,23 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
         ("apply-review", "review", [], {}, on_demand, []),
         ("publish-report", "publish", [], {}, on_demand, []),
         # the year runs itself: every cycle, half an hour before the chase and dispatch
-        ("annual-cycle", "annual-cycle", ["cron 30 8 * * 1-5 Europe/London"], {}, ["reportcycle", "year"], []),
+        (
+            "annual-cycle",
+            "annual-cycle",
+            ["cron 30 8 * * 1-5 Europe/London"],
+            {},
+            ["reportcycle", "year"],
+            [
+                (
+                    "reconcile after a desk action",
+                    ["reportcycle.desk.action"],
+                    {"prefect.resource.id": "reportcycle.cycle.*"},
+                    "Reactive",
+                    1,
+                    None,
+                )
+            ],
+        ),
     ]
 
 
@@ -71,11 +87,12 @@ def test_the_year_runs_in_the_partnerships_time_zone() -> None:
     assert "publish a signed-off report on its chosen day" in (annual.description or "")
 
 
-def test_dispatch_runs_one_at_a_time_and_the_others_wait_their_turn() -> None:
+def test_dispatch_and_the_reconcile_run_one_at_a_time_and_the_others_wait_their_turn() -> None:
     deployments = {d.name: d for d in build()}
-    dispatch = deployments.pop("dispatch-outbox")
-    assert dispatch.concurrency_limit == 1
-    assert dispatch.concurrency_options and dispatch.concurrency_options.collision_strategy.value == "ENQUEUE"
+    for name in ("dispatch-outbox", "annual-cycle"):
+        one = deployments.pop(name)
+        assert one.concurrency_limit == 1
+        assert one.concurrency_options and one.concurrency_options.collision_strategy.value == "ENQUEUE"
     assert {d.concurrency_limit for d in deployments.values()} == {None}
 
 

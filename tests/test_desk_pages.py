@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -279,3 +280,20 @@ def test_the_cli_excuse_tells_the_agency_when_it_gives_a_reason(session: Session
     assert "3 contact(s) told by email" in told.output
     (email,) = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "excused")).all()
     assert len(email.to_addrs) == 3 and "Merged into the ICB." in email.text_body
+
+
+def test_a_desk_action_wakes_the_reconcile_once_it_is_done(
+    manager: TestClient, session: Session, links: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The annual-cycle deployment runs on this event (deployments/schedules.py): only after the commit, and not
+    for a refused or unconfirmed action."""
+    import portal.manager
+
+    told: list[tuple[int, str]] = []
+    monkeypatch.setattr(portal.manager, "desk_action", lambda **k: told.append((k["cycle_id"], k["action"])))
+    cid = find_cycle(session).id or 0
+    _post(manager, cid, "excuse", agency="bchc")  # the confirmation page: nothing done yet
+    assert told == []
+    done = _post(manager, cid, "excuse", agency="bchc", confirm="yes", reason="Merged into the ICB.")
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert told == [(cid, "excuse")]

@@ -9,7 +9,7 @@ from prefect.events.clients import AssertingEventsClient
 from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tasks.ops.events import contribution_submitted
+from tasks.ops.events import contribution_submitted, desk_action
 from tests.helpers import local
 
 pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
@@ -55,3 +55,19 @@ def test_no_prefect_api_no_event(worker: EventsWorker) -> None:
             contribution_id=12, cycle_id=3, agency="rpol", revision=2, at=local("2026-06-01", "10:15")
         )
     assert _sent(worker) == []
+
+
+def test_a_desk_action_names_the_cycle_and_what_was_done(worker: EventsWorker) -> None:
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert desk_action(cycle_id=4, action="excuse", actor="bm@p.example.org", at=local("2026-06-01", "14:05"))
+    (event,) = _sent(worker)
+    assert event.event == "reportcycle.desk.action"  # type: ignore[attr-defined]
+    assert dict(event.resource) == {  # type: ignore[attr-defined]
+        "prefect.resource.id": "reportcycle.cycle.4",
+        "prefect.resource.name": "excuse",
+    }
+    assert event.payload == {  # type: ignore[attr-defined]
+        "action": "excuse",
+        "actor": "bm@p.example.org",
+        "at": "2026-06-01T13:05:00+00:00",
+    }

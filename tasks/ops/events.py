@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 CONTRIBUTION_SUBMITTED = "reportcycle.contribution.submitted"
+DESK_ACTION = "reportcycle.desk.action"
 
 
 def prefect_configured() -> bool:
@@ -34,5 +35,20 @@ def contribution_submitted(*, contribution_id: int, cycle_id: int, agency: str, 
         related=[{"prefect.resource.id": f"reportcycle.cycle.{cycle_id}", "prefect.resource.role": "cycle"}],
         # The application's own clock: Prefect stamps `occurred` with its own.
         payload={"revision": revision, "at": at.isoformat()},
+    )
+    return event is not None
+
+
+def desk_action(*, cycle_id: int, action: str, actor: str, at: dt.datetime) -> bool:
+    """Say that the business manager did something on the desk (excused an agency, recorded a sign-off, opened a
+    cycle...): the annual-cycle deployment reconciles the year at once rather than the next morning."""
+    if not prefect_configured():
+        return False
+    from prefect.events import emit_event
+
+    event = emit_event(
+        DESK_ACTION,
+        resource={"prefect.resource.id": f"reportcycle.cycle.{cycle_id}", "prefect.resource.name": action},
+        payload={"action": action, "actor": actor, "at": at.isoformat()},
     )
     return event is not None
