@@ -189,7 +189,9 @@ def chase_cycle(
                 cycle_id=cycle.id,
                 contribution_id=contribution.id,
             )
-            row = enqueue(session, envelope, render_email(templates_dir, step.kind, context), at=at, status=status)
+            # Every step in `done` was left out by due_now: this key is new (one query read them all).
+            rendered = render_email(templates_dir, step.kind, context)
+            row = enqueue(session, envelope, rendered, at=at, status=status, known_new=True)
             if row is None:
                 continue
             note = step.name + (" (held for the business manager's confirmation)" if held else "")

@@ -52,9 +52,15 @@ def enqueue(
     at: dt.datetime,
     send_after: dt.datetime | None = None,
     status: OutboxStatus = OutboxStatus.queued,
+    known_new: bool = False,
 ) -> OutboundEmail | None:
-    """Add the row unless its key is already there; return it, or None when it was."""
-    if already_queued(session, envelope.key):
+    """Add the row unless its key is already there; return it, or None when it was.
+
+    `known_new`: the caller has read every key of its kind already (the chase reads a cycle's in one query), so
+    neither the lookup nor a flush per row is needed: the rows go to the database together at the commit, and
+    the key's unique constraint still refuses a second run that raced this one.
+    """
+    if not known_new and already_queued(session, envelope.key):
         return None
     row = OutboundEmail(
         idempotency_key=envelope.key,
@@ -75,7 +81,8 @@ def enqueue(
         next_attempt_at=send_after or at,
     )
     session.add(row)
-    session.flush()
+    if not known_new:
+        session.flush()
     return row
 
 
