@@ -295,6 +295,10 @@ class PartnershipFile(Value):
         look = {
             k: data["partnership"][k] for k in ("language", "colour", "website", "logo") if k in data["partnership"]
         }
+        try:
+            Look.model_validate(look)
+        except ValidationError:
+            look = {}  # refused once, on [partnership] where it is written
         return {**data, "report": {**report, "kind": kind if kind in KINDS else None, "look": look}}
 
     @model_validator(mode="after")

@@ -82,7 +82,7 @@ def pdf_checks(pdf: bytes, *, language: str, title: str, links: set[str]) -> lis
     except ImportError:
         return [Check("The PDF's tags", None, "not checked: pypdf is not installed where the report was published")]
     reader = PdfReader(io.BytesIO(pdf))
-    root = reader.trailer["/Root"]
+    root: Any = reader.trailer["/Root"]
     checks = []
     lang = str(root.get("/Lang", ""))
     checks.append(Check("The PDF's language", lang == language, f"the document language is {lang or 'missing'}"))

@@ -48,10 +48,10 @@ def _retag(pdf: Any) -> None:
     """Scope on header cells; a real tag for the NonStruct elements an inline or a wrapper became."""
     import pydyf
 
-    by_ref: dict[bytes, Any] = {}
-    elements = []
+    by_ref: dict[Any, Any] = {}
+    elements: list[Any] = []
     for obj in pdf.objects:
-        if isinstance(obj, dict) and obj.get("Type") == "/StructElem":
+        if getattr(obj, "get", None) and obj.get("Type") == "/StructElem":  # pydyf Dictionaries
             by_ref[obj.reference] = obj
             elements.append(obj)
 

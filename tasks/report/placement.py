@@ -139,8 +139,9 @@ def place(anchored: Anchored, anchor: str | None, mentions: list[str]) -> int | 
     None when a named anchor is not in the section (the caller says so, and puts it at the end)."""
     if anchor:
         return anchored.anchors.get(anchor)
-    wanted = [m.lower() for m in mentions if m]
+    # Whole numbers only: "£1" is not a mention in "£10,350".
+    wanted = [re.compile(rf"(?<![\w£$]){re.escape(m)}(?!\w|[.,]\d)", re.I) for m in mentions if m]
     for block in anchored.blocks:
-        if block.tag == "p" and any(m in block.text.lower() for m in wanted):
+        if block.tag == "p" and any(m.search(block.text) for m in wanted):
             return block.end
     return len(anchored.html)

@@ -206,10 +206,10 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
     after: list[CentralView] = []
     target = before
     for cs, (_, html) in zip(central, texts, strict=True):
-        chunks = [(Markup(part), figures) for part, figures in chunked[cs.key]]
-        figures = [f for _, fs in chunks for f in fs]
+        chunks = [(Markup(part), shown) for part, shown in chunked[cs.key]]
+        placed = [f for _, fs in chunks for f in fs]
         target.append(
-            CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=figures, chunks=chunks)
+            CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=placed, chunks=chunks)
         )
         if spec.contributions_after == cs.key:
             target = after
