@@ -7,6 +7,7 @@ Nothing is written to the database here.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 import tomllib
@@ -71,14 +72,60 @@ def _known_kind(kind: str) -> str:
     return kind
 
 
+class LogoSpec(Value):
+    """The partnership's logo for the report's cover and running header: an SVG or PNG file beside the
+    partnership file, read when the file is, and its text alternative."""
+
+    file: str = Field(pattern=r"(?i)^[^/\\]+\.(svg|png)$", description="file name beside the partnership file")
+    alt: str = Field(min_length=1, description="what the logo says, for a screen reader")
+    data: str = Field(default="", description="the file's bytes in base64, filled in when the file is read")
+
+
+class Look(Value):
+    """How the printed and web report presents the partnership: language, colour, logo and web address."""
+
+    language: str = Field(default="en-GB", pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", description="e.g. en-GB, cy-GB")
+    colour: str = Field(default="#1d4f91", pattern=r"^#[0-9a-fA-F]{6}$", description="headings and rules")
+    website: str | None = Field(
+        default=None, pattern=r"^https?://[^\s]+$", description="the partnership's site, printed on the last page"
+    )
+    logo: LogoSpec | None = None
+
+    @field_validator("colour")
+    @classmethod
+    def _readable(cls, colour: str) -> str:
+        # Headings are drawn in this colour on white: WCAG 1.4.3 asks for 4.5:1.
+        ratio = 1.05 / (_luminance(colour) + 0.05)
+        if ratio < 4.5:
+            raise ValueError(
+                f"colour {colour} has a contrast of {ratio:.1f}:1 on white; choose a darker one (4.5:1 at least)"
+            )
+        return colour
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
 class PartnershipSpec(Value):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     name: str = Field(min_length=1)
     kind: str = Field(default=DEFAULT_KIND, description="which statutory framework the partnership works under")
     from_address: EmailStr
     business_manager: Person
+    language: str = Look.model_fields["language"].default
+    colour: str = Look.model_fields["colour"].default
+    website: str | None = None
+    logo: LogoSpec | None = None
 
     _kind = field_validator("kind")(_known_kind)
+
+    @model_validator(mode="after")
+    def _look(self) -> PartnershipSpec:
+        Look(language=self.language, colour=self.colour, website=self.website, logo=self.logo)  # refused here
+        return self
 
 
 class CycleSpec(Value):
@@ -116,6 +163,7 @@ class CentralSectionSpec(Value):
 class FigureRow(Value):
     label: str = Field(min_length=1, max_length=120)
     value: float = Field(ge=0)
+    unit: str | None = Field(default=None, max_length=20, description="this row's unit, when not the figure's")
 
 
 class FigureSpec(Value):
@@ -123,7 +171,10 @@ class FigureSpec(Value):
 
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str = Field(min_length=1)
-    after: str = Field(description="key of the central section the figure closes")
+    after: str = Field(
+        description="the central section it belongs to, placed after the first paragraph there that mentions "
+        'it; or "section#heading-slug" (after that part) or "section#p3" (after its third paragraph)'
+    )
     chart: str = Field(default="bar", pattern=r"^(bar|table)$", description="bar: a chart and its table")
     label_heading: str = "Item"
     value_heading: str = "Value"
@@ -134,6 +185,21 @@ class FigureSpec(Value):
     illustrative: bool = Field(
         default=False, description="true when the values are made up for the example, not the partnership's"
     )
+
+    def units(self) -> list[str]:
+        return list(dict.fromkeys(r.unit if r.unit is not None else self.unit_after for r in self.rows))
+
+    @model_validator(mode="after")
+    def _one_scale(self) -> FigureSpec:
+        # Bars share one axis: 3,581 places beside 172 events reads as a comparison that is not one.
+        units = self.units()
+        if self.chart == "bar" and len(units) > 1:
+            shown = ", ".join(repr(u) for u in units)
+            raise ValueError(
+                f"figure {self.key!r} mixes units ({shown}) in one chart; a chart's bars must share a unit: "
+                "make one figure per unit"
+            )
+        return self
 
 
 class GuidanceTopic(Value):
@@ -168,6 +234,10 @@ class ReportSpec(Value):
         default=None, description="key of the central section the contributions follow; default: after them all"
     )
     figures: tuple[FigureSpec, ...] = ()
+    parts: tuple[str, ...] = Field(
+        default=(),
+        description='chapters numbered as Parts, in the report\'s order: central section keys, or "contributions"',
+    )
     collation: CollationChecks = CollationChecks()
     send_to_national_within_days: int | None = Field(
         default=None,
@@ -178,6 +248,8 @@ class ReportSpec(Value):
     # Copied from [partnership] kind when the file is read, so a cycle keeps the framework it was planned
     # under; None in cycles stored before kinds existed, which were all children's.
     kind: str | None = None
+    # Copied from [partnership] too (language, colour, website, logo), so a cycle keeps the look it had.
+    look: Look = Look()
 
     @field_validator("kind")
     @classmethod
@@ -220,7 +292,14 @@ class PartnershipFile(Value):
                 f"report.kind is not the partnership's kind ({kind!r}): write the kind once, in [partnership]"
             )
         # An unknown kind is refused once, on [partnership] where it is written.
-        return {**data, "report": {**report, "kind": kind if kind in KINDS else None}}
+        look = {
+            k: data["partnership"][k] for k in ("language", "colour", "website", "logo") if k in data["partnership"]
+        }
+        try:
+            Look.model_validate(look)
+        except ValidationError:
+            look = {}  # refused once, on [partnership] where it is written
+        return {**data, "report": {**report, "kind": kind if kind in KINDS else None, "look": look}}
 
     @model_validator(mode="after")
     def _unique(self) -> PartnershipFile:
@@ -238,8 +317,12 @@ class PartnershipFile(Value):
         if repeated_figures:
             raise ValueError(f"duplicate figure key {repeated_figures[0]!r}: each must appear once")
         sections = {c.key for c in self.central_sections}
+        for part in self.report.parts:
+            if part not in sections | {"contributions"}:
+                known = ", ".join(sorted(sections | {"contributions"}))
+                raise ValueError(f"report.parts names {part!r}, which is not a chapter of the report ({known})")
         for figure in self.report.figures:
-            if figure.after not in sections:
+            if figure.after.split("#")[0] not in sections:
                 known = ", ".join(sorted(sections)) or "none defined"
                 raise ValueError(f"figure {figure.key!r}: after = {figure.after!r} is not a central section ({known})")
         self._names_point_to_one_agency()
@@ -310,6 +393,13 @@ def parse(path: Path) -> PartnershipFile:
         raise PartnershipFileError(path, ["not UTF-8 text; save the file as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PartnershipFileError(path, [f"not valid TOML: {exc}"]) from None
+    logo = data.get("partnership", {}).get("logo") if isinstance(data.get("partnership"), dict) else None
+    if isinstance(logo, dict) and isinstance(logo.get("file"), str) and "/" not in logo["file"]:
+        try:
+            logo["data"] = base64.b64encode((path.parent / logo["file"]).read_bytes()).decode()
+        except OSError as exc:
+            problems = [f"partnership.logo.file: cannot read {logo['file']} ({exc.strerror}); put it beside the file"]
+            raise PartnershipFileError(path, problems) from None
     try:
         return PartnershipFile.model_validate(data)
     except ValidationError as exc:

@@ -104,7 +104,9 @@ def _table(messages: list[EmailMessage]) -> Counter[tuple[str, str, str]]:
 
 
 SITE_FILES = {"index.html", "report.pdf", "accessibility.html", "manifest.json"}
-BSCB_CHARTS = {f"images/figure-{key}.svg" for key in ("key-facts", "contributions-by-agency", "training")}
+BSCB_CHARTS = {
+    f"images/figure-{key}.svg" for key in ("key-facts", "contributions-by-agency", "training-places", "training-events")
+} | {"images/logo.svg"}
 
 
 def _check_publication(

@@ -89,12 +89,18 @@ def _broken(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
     assert old in text, f"test setup: {old!r} not in the example"
     path = tmp_path / "broken.toml"
     path.write_text(text.replace(old, new, count), encoding="utf-8")
+    _logo_beside(path)
     return path
+
+
+def _logo_beside(path: Path) -> None:
+    """The example names its logo file, which is read from beside the partnership file."""
+    (path.parent / "bscb-logo.svg").write_bytes((EXAMPLE.parent / "bscb-logo.svg").read_bytes())
 
 
 BAD_FILES = [
     # (what is changed, replaced by, the message must contain)
-    ("[partnership]\n", '[partnership]\ncolour = "blue"\n', r"partnership\.colour: unknown key \(remove it"),
+    ("[partnership]\n", '[partnership]\ncolor = "blue"\n', r"partnership\.color: unknown key \(remove it"),
     ('slug = "bct"', 'slug = "bcc"', r"duplicate agency slug 'bcc'"),
     (
         "contributions_due = 2019-05-20",
@@ -132,6 +138,7 @@ def test_missing_agencies_are_refused(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     path = tmp_path / "no-agencies.toml"
     path.write_text(text[: text.index("[[agencies]]")] + text[text.index("[[recipients]]") :], encoding="utf-8")
+    _logo_beside(path)
     with pytest.raises(PartnershipFileError, match=r"agencies: Field required \(add it\)"):
         parse(path)
 

@@ -282,6 +282,7 @@ def test_last_years_text_is_offered_as_a_starting_point(session: Session, databa
         text = text.replace(a, b)
     next_year = tmp_path / "next.toml"
     next_year.write_text(text, encoding="utf-8")
+    (tmp_path / "bscb-logo.svg").write_bytes((EXAMPLE.parent / "bscb-logo.svg").read_bytes())  # read beside it
     load_partnership(session, parse(next_year), at=local("2020-04-01"), actor="t")
     new = find_cycle(session, "bscb", "2019/20")
     open_cycle(

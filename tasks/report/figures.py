@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from models.partnership_file import FigureSpec
+from tasks.report.placement import Chunks, anchor_blocks, place
 
 WIDTH = 720
 BAR = 26  # px per bar, gap included
@@ -20,9 +21,10 @@ INK = "#1b1b1b"
 BAR_FILL = "#1d4f91"
 
 
-def number_text(figure: FigureSpec, value: float) -> str:
+def number_text(figure: FigureSpec, value: float, unit: str | None = None) -> str:
     shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-    after = figure.unit_after if figure.unit_after in ("", "%") else f" {figure.unit_after}"
+    unit = figure.unit_after if unit is None else unit
+    after = unit if unit in ("", "%") else f" {unit}"
     return f"{figure.unit_before}{shown}{after}"
 
 
@@ -81,31 +83,49 @@ def svg(figure: FigureSpec) -> bytes:
 
 
 def figure_views(
-    figures: tuple[FigureSpec, ...], order: list[str]
-) -> tuple[dict[str, list[FigureView]], dict[str, bytes]]:
-    """The figures grouped by the central section they close, numbered in the order the report shows those
-    sections (`order`); and the SVG files they need, by name."""
-    by_section: dict[str, list[FigureView]] = {}
+    figures: tuple[FigureSpec, ...], sections: list[tuple[str, str]]
+) -> tuple[dict[str, list[tuple[str, list[FigureView]]]], dict[str, bytes], list[str]]:
+    """Each central section's HTML cut where its figures go (see tasks.report.placement), the figures numbered
+    in the order the report shows them; the SVG files they need, by name; and the figures whose `after`
+    names an anchor the section does not have (placed at its end)."""
+    chunked: dict[str, list[tuple[str, list[FigureView]]]] = {}
     files: dict[str, bytes] = {}
+    lost: list[str] = []
     number = 0
-    for key in order:
-        for f in (f for f in figures if f.after == key):
+    for key, html in sections:
+        anchored = anchor_blocks(html, key)
+        placed: list[tuple[int, FigureSpec]] = []
+        for f in (f for f in figures if f.after.split("#")[0] == key):
+            anchor = f.after.partition("#")[2] or None
+            # A value as the figure prints it ("10.2%") or bare ("3,581"); short ones ("12") would match anywhere.
+            values = [text for r in f.rows for text in (number_text(f, r.value, r.unit), f"{r.value:,.0f}")]
+            at = place(anchored, anchor, [f.title, *(v for v in values if len(v) >= 4)])
+            if at is None:
+                lost.append(f"figure {f.key}: {key} has no part or paragraph {anchor!r}; it is at the section's end")
+                at = len(anchored.html)
+            placed.append((at, f))
+        placed.sort(key=lambda p: p[0])  # stable: figures at one place keep the file's order
+        views: list[tuple[int, FigureView]] = []
+        for at, f in placed:
             number += 1
             image = f"figure-{f.key}.svg" if f.chart == "bar" else None
             if image:
                 files[image] = svg(f)
-            by_section.setdefault(key, []).append(
-                FigureView(
-                    number=number,
-                    key=f.key,
-                    title=f.title,
-                    label_heading=f.label_heading,
-                    value_heading=f.value_heading,
-                    rows=[(r.label, number_text(f, r.value)) for r in f.rows],
-                    image=image,
-                    alt=alt_text(f),
-                    source=f.source,
-                    illustrative=f.illustrative,
-                )
-            )
-    return by_section, files
+            views.append((at, _view(f, number, image)))
+        chunked[key] = Chunks(anchored.html, views).parts
+    return chunked, files, lost
+
+
+def _view(f: FigureSpec, number: int, image: str | None) -> FigureView:
+    return FigureView(
+        number=number,
+        key=f.key,
+        title=f.title,
+        label_heading=f.label_heading,
+        value_heading=f.value_heading,
+        rows=[(r.label, number_text(f, r.value, r.unit)) for r in f.rows],
+        image=image,
+        alt=alt_text(f),
+        source=f.source,
+        illustrative=f.illustrative,
+    )

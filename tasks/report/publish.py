@@ -24,9 +24,10 @@ from models.store import calendar_of, central_sections, contacts_of, contributio
 from tasks.mail.context import day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import environment, render_email
+from tasks.report.checks import Check, axe_check, claims_pdf_ua, link_words, pdf_checks
 from tasks.report.collate import collate
 from tasks.report.files import cycle_folder, sha256_file, write_atomic
-from tasks.report.report import ReportView, build_view, render_html, render_pdf, write_images
+from tasks.report.report import ReportView, build_view, pdf_title, render_html, render_pdf, write_images
 
 
 class NotReadyToPublish(ValueError):
@@ -52,8 +53,17 @@ def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def render_statement(templates_dir: Path, view: ReportView, partnership: Any, summary: dict[str, Any]) -> bytes:
-    """The accessibility statement beside the report: what was checked, and what the collation found."""
+def render_statement(
+    templates_dir: Path,
+    view: ReportView,
+    partnership: Any,
+    summary: dict[str, Any],
+    checks: list[Check] | None = None,
+    *,
+    claims_pdf_ua: bool = False,
+) -> bytes:
+    """The accessibility statement beside the report: the checks run on this publication and what they
+    found, and what the collation found."""
     known = []
     undefined = [a["acronym"] if isinstance(a, dict) else str(a) for a in summary.get("acronyms_undefined", [])]
     if undefined:
@@ -64,8 +74,11 @@ def render_statement(templates_dir: Path, view: ReportView, partnership: Any, su
     if summary.get("broken_links"):
         known.append(f"{len(summary['broken_links'])} links in the report lead nowhere.")
     contact = {"name": partnership.business_manager_name, "email": partnership.business_manager_email}
+    known += [f"{c.what}: {c.found}." for c in checks or [] if c.passed is False]
     page = environment(templates_dir).get_template("report/accessibility.html")
-    return page.render(report=view, contact=contact, known=known).encode()
+    return page.render(
+        report=view, contact=contact, known=known, checks=checks or [], claims_pdf_ua=claims_pdf_ua
+    ).encode()
 
 
 @dataclass(frozen=True)
@@ -129,15 +142,23 @@ def publish(
         view = build_view(session, cycle, at=at, draft_number=None)
         html = render_html(templates_dir, view)
         refused: list[str] = []
-        pdf = render_pdf(html, view.images, refused=refused)
+        # Relative links in the PDF (the statement, the web page) lead to where the report is published.
+        address = f"{site_url.rstrip('/')}/{cycle_folder(Path(), partnership.slug, cycle.label).as_posix()}/"
+        pdf = render_pdf(html, view.images, refused=refused, base_url=address)
         if refused:
             raise NotReadyToPublish(
                 "the report asks for files that are not its own, so it was not published: " + ", ".join(refused)
             )
-        statement = render_statement(templates_dir, view, partnership, draft.summary)
         files = write_images(folder, view.images)
-        for name, data in (("index.html", html.encode()), ("report.pdf", pdf), ("accessibility.html", statement)):
+        for name, data in (("index.html", html.encode()), ("report.pdf", pdf)):
             files.append({"name": name, "sha256": write_atomic(folder / name, data)})
+        # The statement reports the checks run now on these files, not what a template asserts.
+        checks = [axe_check(folder / "index.html")]
+        checks += pdf_checks(pdf, language=view.spec.look.language, title=pdf_title(view), links=link_words(html))
+        statement = render_statement(
+            templates_dir, view, partnership, draft.summary, checks, claims_pdf_ua=claims_pdf_ua(pdf)
+        )
+        files.append({"name": "accessibility.html", "sha256": write_atomic(folder / "accessibility.html", statement)})
         manifest = {
             "report": cycle.title,
             "partnership": partnership.name,

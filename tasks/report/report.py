@@ -6,9 +6,11 @@ after sanitising it again here, and it is never rendered as a template.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from tasks.mail.render import environment
 from tasks.report.figures import FigureView, figure_views
 from tasks.report.files import write_atomic
 from tasks.report.glossary import anchor_glossary, is_glossary, link_terms, parse_glossary
+from tasks.report.pdf import PDF_BASE, render_pdf  # noqa: F401  (callers import them from here)
 from tasks.report.register import RegisterView, register_view, reviews_of
 
 
@@ -62,6 +65,9 @@ class CentralView:
     html: Markup
     body_hash: str
     figures: list[FigureView] = field(default_factory=list)
+    # The section's HTML cut where its figures go: [(html, figures after it)]; the whole text when none.
+    chunks: list[tuple[Markup, list[FigureView]]] = field(default_factory=list)
+    part: int | None = None  # its Part number, when the report numbers its chapters as Parts
 
 
 @dataclass
@@ -73,6 +79,7 @@ class Completeness:
     central_empty: list[str] = field(default_factory=list)
     pictures_without_alt: list[str] = field(default_factory=list)  # "Agency: Section"
     pictures_missing: list[str] = field(default_factory=list)  # image names referenced but not stored
+    figures_misplaced: list[str] = field(default_factory=list)  # a figure's `after` names no part of its section
 
 
 @dataclass
@@ -89,6 +96,8 @@ class ReportView:
     completeness: Completeness
     images: dict[str, bytes] = field(default_factory=dict)  # name -> bytes, for every picture the report shows
     reviews: RegisterView | None = None  # the reviews register's tables; None when the register is empty
+    parts: dict[str, int] = field(default_factory=dict)  # chapter key ("contributions" too) -> its Part number
+    logo: str | None = None  # "logo.svg" or "logo.png" in the report's images/, from the partnership file
 
 
 def report_inputs(session: Session, cycle: Cycle) -> dict[str, Any]:
@@ -185,18 +194,22 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
                 priorities_uncovered=uncovered(brief, priorities, revision.sections, is_html=True) if revision else [],
             )
         )
-    by_section, charts = figure_views(spec.figures, [cs.key for cs in central])
-    before: list[CentralView] = []
-    after: list[CentralView] = []
-    target = before
+    texts: list[tuple[str, str]] = []
     for cs in central:
         if not cs.body_md.strip():
             completeness.central_empty.append(cs.title)
         html = markdown_to_html(cs.body_md)
         pictures += referenced(html)
-        html = anchor_glossary(html, terms) if cs.key == glossary_key else link_terms(html, terms)
+        texts.append((cs.key, anchor_glossary(html, terms) if cs.key == glossary_key else link_terms(html, terms)))
+    chunked, charts, completeness.figures_misplaced = figure_views(spec.figures, texts)
+    before: list[CentralView] = []
+    after: list[CentralView] = []
+    target = before
+    for cs, (_, html) in zip(central, texts, strict=True):
+        chunks = [(Markup(part), shown) for part, shown in chunked[cs.key]]
+        placed = [f for _, fs in chunks for f in fs]
         target.append(
-            CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=by_section.get(cs.key, []))
+            CentralView(cs.key, cs.title, cs.status, Markup(html), cs.body_hash, figures=placed, chunks=chunks)
         )
         if spec.contributions_after == cs.key:
             target = after
@@ -204,6 +217,11 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
     images = image_bytes(session, pictures)
     completeness.pictures_missing = [name for name in dict.fromkeys(pictures) if name not in images]
     images.update(charts)
+    order = [c.key for c in before] + ["contributions"] + [c.key for c in after]
+    parts = {key: n for n, key in enumerate((k for k in order if k in spec.parts), start=1)}
+    logo = spec.look.logo
+    if logo and logo.data:
+        images[f"logo.{logo.file.rsplit('.', 1)[-1].lower()}"] = base64.b64decode(logo.data)
     return ReportView(
         title=cycle.title,
         partnership=partnership.name,
@@ -217,6 +235,8 @@ def build_view(session: Session, cycle: Cycle, *, at: dt.datetime, draft_number:
         completeness=completeness,
         images=images,
         reviews=register_view(session, cycle, spec.kind),
+        parts=parts,
+        logo=f"logo.{logo.file.rsplit('.', 1)[-1].lower()}" if logo and logo.data else None,
     )
 
 
@@ -224,7 +244,26 @@ def render_html(templates_dir: Path, view: ReportView) -> str:
     """The report page, with pictures addressed relative to it (`images/<name>`), so that the page and an
     `images/` folder beside it work copied to any web host."""
     html = environment(templates_dir).get_template("report/report.html").render(report=view)
-    return html.replace('src="/images/', 'src="images/')  # only our sanitised addresses look like this
+    html = html.replace('src="/images/', 'src="images/')  # only our sanitised addresses look like this
+    return LINK.sub(_mark_printed_url, html)
+
+
+# A web link as sanitised content and our templates write it: the address in double quotes, no class yet.
+LINK = re.compile(r'<a href="(https?://[^"]+)"([^>]*)>(.*?)</a>', re.S)
+
+
+def _mark_printed_url(match: re.Match[str]) -> str:
+    """A link whose words are not its address gets class "show-url": the printed page adds the address
+    after it. One whose words are the address ("www.x.org.uk") is printed once, not twice."""
+    href, rest, text = match.groups()
+    words = re.sub(r"<[^>]+>", "", text).strip().lower()
+
+    def bare(address: str) -> str:
+        return re.sub(r"^(https?://)?(www\.)?", "", address.lower()).rstrip("/")
+
+    if bare(words) == bare(href) or "class=" in rest:
+        return match.group(0)
+    return f'<a href="{href}" class="show-url"{rest}>{text}</a>'
 
 
 def write_images(folder: Path, images: Mapping[str, bytes]) -> list[dict[str, str]]:
@@ -235,33 +274,13 @@ def write_images(folder: Path, images: Mapping[str, bytes]) -> list[dict[str, st
     ]
 
 
-# Relative addresses in the page resolve against this made-up origin, which only our fetcher answers.
-PDF_BASE = "https://report.invalid/"
-
-
-def render_pdf(html: str, images: Mapping[str, bytes] | None = None, refused: list[str] | None = None) -> bytes:
-    """The PDF of a report page. It fetches only the report's own pictures: any other address (file://,
-    the network) is refused, and added to `refused` when a list is given."""
-    import logging
-
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    # WeasyPrint warns on every font when HarfBuzz's subsetter is absent; the fallback is correct, only slower.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    own = {f"{PDF_BASE}images/{name}": data for name, data in (images or {}).items()}
-    turned_away = refused if refused is not None else []
-
-    class OwnAssetsOnly(URLFetcher):  # type: ignore[misc]
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if url in own:
-                kind = {"png": "image/png", "svg": "image/svg+xml"}.get(url.rsplit(".", 1)[-1], "image/jpeg")
-                return URLFetcherResponse(url, own[url], {"Content-Type": kind})
-            turned_away.append(url)
-            raise ValueError(f"the report may not fetch {url!r}")
-
-    return HTML(string=html, base_url=PDF_BASE, url_fetcher=OwnAssetsOnly()).write_pdf(pdf_variant="pdf/ua-1") or b""
-
-
 def view_summary(view: ReportView) -> dict[str, list[str]]:
     return asdict(view.completeness)
+
+
+def pdf_title(view: ReportView) -> str:
+    """The title the report's page (and so its PDF) carries, as report.html writes it."""
+    from tasks.mail.context import report_names
+
+    draft = f" (DRAFT {view.draft_number})" if view.draft_number else ""
+    return f"{report_names(view.partnership, view.title).own}{draft} – {view.partnership}"
