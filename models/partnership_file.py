@@ -394,7 +394,13 @@ def parse(path: Path) -> PartnershipFile:
     except tomllib.TOMLDecodeError as exc:
         raise PartnershipFileError(path, [f"not valid TOML: {exc}"]) from None
     logo = data.get("partnership", {}).get("logo") if isinstance(data.get("partnership"), dict) else None
-    if isinstance(logo, dict) and isinstance(logo.get("file"), str) and "/" not in logo["file"]:
+    # An exported file carries the logo's bytes itself (`data`), so it loads wherever it is kept.
+    if (
+        isinstance(logo, dict)
+        and isinstance(logo.get("file"), str)
+        and "/" not in logo["file"]
+        and not logo.get("data")
+    ):
         try:
             logo["data"] = base64.b64encode((path.parent / logo["file"]).read_bytes()).decode()
         except OSError as exc:

@@ -37,6 +37,7 @@ def _changed(tmp_path: Path, *swaps: tuple[str, str]) -> Path:
         text = text.replace(old, new, 1)
     path = tmp_path / "changed.toml"
     path.write_text(text, encoding="utf-8")
+    (tmp_path / "bscb-logo.svg").write_bytes((EXAMPLE.parent / "bscb-logo.svg").read_bytes())  # read beside it
     return path
 
 

@@ -35,6 +35,8 @@ def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[
     # database session never sees (the value it then writes back compares equal, so nothing is saved).
     report = copy.deepcopy(cycle.report or {})
     kind = report.pop("kind", None) or DEFAULT_KIND
+    # The cycle keeps the look it was given; the file writes it in [partnership], the logo's bytes included.
+    look = {k: v for k, v in (report.pop("look", None) or {}).items() if v is not None}
     agencies = session.exec(
         select(Agency).where(Agency.partnership_id == partnership.id, col(Agency.active)).order_by(col(Agency.id))
     ).all()
@@ -48,6 +50,7 @@ def file_data(session: Session, partnership: Partnership, cycle: Cycle) -> dict[
                 "name": partnership.business_manager_name,
                 "email": partnership.business_manager_email,
             },
+            **look,
         },
         "calendar": {
             "timezone": partnership.timezone,
