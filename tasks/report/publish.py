@@ -21,7 +21,7 @@ from models.lifecycle import SETTLED, CentralState, CycleState, next_cycle_state
 from models.partnership import ContactRole
 from models.report import Publication
 from models.store import calendar_of, central_sections, contacts_of, contributions, cycle_values, partnership_of
-from tasks.mail.context import day_text
+from tasks.mail.context import date_text, day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import environment, render_email
 from tasks.report.collate import collate
@@ -200,12 +200,13 @@ def _notify(
             "cycle": {
                 "title": cycle.title,
                 "label": cycle.label,
-                "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+                "period_text": f"{date_text(cycle.period_start)} to {date_text(cycle.period_end)}",
             },
             "recipient": {"name": name, "role": role},
             "site_link": f"{base}/index.html",
             "pdf_link": f"{base}/report.pdf",
-            "files": publication.files,
+            # the checksums stay on the site, in one file a reader's tools can check against; never in an email
+            "sums_link": f"{base}/SHA256SUMS",
         }
         row = enqueue(
             session,
