@@ -17,7 +17,8 @@ from rich.console import Console
 from models.partnership_file import parse
 from reportcycle.demo import run_demo
 from tests.conftest import EXAMPLE, SECOND, reset_schema
-from tests.helpers import LONDON, agency_of, expand
+from tests.email_reading import check_readable
+from tests.helpers import LONDON, agency_of, expand, flat
 
 # Example: requests Mon 15 April 2019; deadline Mon 20 May 17:00; bank holidays 6 and 27 May.
 # Scripted (by agency order): bcc/swbh on time (1 May); bct/roh after the first reminder (8 May), returned
@@ -84,6 +85,23 @@ SECOND_YEAR = [
 ]
 
 
+# The kinds the example year sends, each checked as its reader gets it (tests/email_reading.py).
+EVERY_KIND_IN_THE_EXAMPLE_YEAR = {
+    "request",
+    "reminder",
+    "overdue",
+    "final_notice",
+    "escalation",
+    "receipt",
+    "returned",
+    "extension",
+    "excused",
+    "digest",
+    "weekly_summary",
+    "published",
+}
+
+
 def _messages(folder: Path) -> list[EmailMessage]:
     found = []
     for path in sorted(folder.glob("*.eml")):
@@ -104,7 +122,7 @@ def _table(messages: list[EmailMessage]) -> Counter[tuple[str, str, str]]:
 
 
 SITE_FILES = {"index.html", "report.pdf", "accessibility.html", "manifest.json"}
-BSCB_CHARTS = {f"images/figure-{key}.svg" for key in ("key-facts", "contributions-by-agency", "training")}
+BSCB_CHARTS = {f"images/figure-{key}.svg" for key in ("key-facts", "training")}
 
 
 def _check_publication(
@@ -130,7 +148,8 @@ def _check_publication(
     day = {email.utils.parsedate_to_datetime(str(m["Date"])).astimezone(LONDON).date().isoformat() for m in notices}
     assert day == {published_on}
     body = notices[0].get_body(("plain",)).get_content()
-    assert sums["report.pdf"] in body and sums["index.html"] in body
+    # no checksum in an email to a person: the notice links the site's SHA256SUMS instead
+    assert sums["report.pdf"] not in body and f"/{site.parent.name}/{site.name}/SHA256SUMS\n" in body
 
 
 def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> None:
@@ -138,10 +157,12 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     reset_schema(database_url)  # the demo builds its schema with the migrations
     result = run_demo(out, Console(file=io.StringIO(), width=120), EXAMPLE, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(EXAMPLE_YEAR)
+    kinds = check_readable(_messages(out / "mail"))  # every email as its reader gets it
+    assert kinds == EVERY_KIND_IN_THE_EXAMPLE_YEAR
     escalations = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "escalation"]
     assert all(str(m["Cc"]) == str(parse(EXAMPLE).partnership.business_manager.email) for m in escalations)
     returned = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "returned"]
-    text = returned[0].get_body(("plain",)).get_content()
+    text = flat(returned[0].get_body(("plain",)).get_content())
     assert 'returned it for revision, about the section "Looking ahead"' in text
     assert re.search(r"Please revise it by 17:00 on Friday 14 June 2019", text)
     site = out / "site" / "bscb" / "2018-19"
@@ -165,6 +186,7 @@ def test_the_second_partnership_year(prefect: None, database_url: str, tmp_path:
     reset_schema(database_url)
     run_demo(out, Console(file=io.StringIO(), width=120), SECOND, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(SECOND_YEAR)
+    check_readable(_messages(out / "mail"))
     _check_publication(
         out, out / "site" / "riverside-sab" / "2025-26", SECOND, "2026-06-24", excused=[], files=SITE_FILES
     )
