@@ -162,6 +162,18 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     assert kinds == EVERY_KIND_IN_THE_EXAMPLE_YEAR
     escalations = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "escalation"]
     assert all(str(m["Cc"]) == str(parse(EXAMPLE).partnership.business_manager.email) for m in escalations)
+    # what is missing, by when, who was asked, and the way to more time; the agency's own staff not named
+    wording = flat(escalations[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    for said in (
+        "What is missing: your agency's contribution, its own chapter of the report, which covers Statutory role;",
+        "When it was due: by 17:00 on Monday 20 May 2019. It is now 8 days overdue.",
+        "Who was asked: the lead and deputy your agency named for the report, from 15 April 2019, with reminders",
+        "the lead can ask for an extension from the contribution page, or you can reply to this email with a date: "
+        "Morgan Ellery (copied) can agree a new deadline",
+    ):
+        assert said in wording, said
+    juniors = [c.name for a in parse(EXAMPLE).agencies for c in a.contacts if c.role != "senior"]
+    assert [n for n in juniors if n in wording] == []
     returned = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "returned"]
     text = flat(returned[0].get_body(("plain",)).get_content())
     assert 'returned it for revision, about the section "Looking ahead"' in text
