@@ -47,6 +47,7 @@ EXAMPLE_YEAR = [
     ("2019-05-31", "reminder", "nps"),
     ("2019-06-03", "receipt", "bct roh nps"),
     ("2019-06-04", "final_notice", "swm-crc"),
+    ("2019-06-05", "excused", "swm-crc"),  # told why, its calendar entry cancelled
     ("2019-05-14", "extension", "nps"),
     *[
         (day, "digest", "bscb")
@@ -97,6 +98,7 @@ EVERY_KIND_IN_THE_EXAMPLE_YEAR = {
     "receipt",
     "returned",
     "extension",
+    "excused",
     "digest",
     "published",
 }
@@ -159,6 +161,19 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     result = run_demo(out, Console(file=io.StringIO(), width=120), EXAMPLE, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(EXAMPLE_YEAR)
     kinds = check_readable(_messages(out / "mail"))  # every email as its reader gets it
+    methods = {
+        (str(m["X-Reportcycle-Kind"]), str(part.get_param("method")))
+        for m in _messages(out / "mail")
+        for part in m.walk()
+        if part.get_content_type() == "text/calendar"
+    }
+    assert methods == {
+        ("request", "REQUEST"),
+        ("extension", "REQUEST"),
+        ("returned", "REQUEST"),
+        ("receipt", "CANCEL"),
+        ("excused", "CANCEL"),
+    }
     assert kinds == EVERY_KIND_IN_THE_EXAMPLE_YEAR
     escalations = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "escalation"]
     assert all(str(m["Cc"]) == str(parse(EXAMPLE).partnership.business_manager.email) for m in escalations)
