@@ -20,7 +20,9 @@ from portal.desk_confirm import DATE_PARTS, typed_date
 from tasks.desk.manager_desk import DeskError
 from tasks.desk.sign_off import SignOffRefused, ready_to_publish, record_sign_off
 from tasks.mail.context import day_text
-from tasks.report.publish import NotReadyToPublish, publish, unsettled
+from tasks.report.collate import latest_draft
+from tasks.report.content_gate import overridden
+from tasks.report.publish import NotReadyToPublish, let_through, publish, unsettled
 
 # The field each refusal of tasks.desk.sign_off belongs to, by the id the error summary links to.
 HREF = {"who": "#signed-off-by", "agreed": "#agreed-day", "publish-on": "#publish-on-day", "when": "#when"}
@@ -40,7 +42,29 @@ def publication_context(session: Session, cycle: Cycle) -> dict[str, Any]:
             still.append(f"{agencies} contribution{'' if agencies == 1 else 's'} not yet approved or excused")
         if central:
             still.append(f"{central} central section{'' if central == 1 else 's'} not yet approved")
-    return {"published": published, "ready": ready, "still_open": still}
+    holdbacks: list[dict[str, str]] = []
+    if not published:  # from the latest draft's collation report: what publishing would refuse, not let through
+        draft = latest_draft(session, cycle)
+        let = overridden(session, cycle)
+        holdbacks = [h for h in (draft.summary.get("holdbacks", []) if draft else []) if h["key"] not in let]
+    return {"published": published, "ready": ready, "still_open": still, "holdbacks": holdbacks}
+
+
+def let_one_through(a: Act) -> object:
+    """The business manager lets one holdback be published as it is, with the reason (audited)."""
+    s = a.settings
+    try:
+        return let_through(
+            a.session,
+            a.cycle,
+            a.field("key"),
+            reason=a.field("reason"),
+            at=a.at,
+            actor=a.actor,
+            templates_dir=s.templates_dir,
+        )
+    except NotReadyToPublish as refusal:
+        raise DeskError(str(refusal)[:1].upper() + str(refusal)[1:] + ".") from None
 
 
 def _marked(errors: list[dict[str, str]]) -> dict[str, list[str]]:

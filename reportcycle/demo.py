@@ -231,6 +231,7 @@ class Year:
         from models.store import contribution_for, find_agency, find_cycle
         from tasks.contributions.submission import submit_file
         from tasks.desk.desk import excuse, extend
+        from tasks.desk.excused import tell_excused
 
         at = self.calendar.at_local(a.day, dt.time(a.hour))
         deadline = self.spec.cycle.contributions_due
@@ -264,7 +265,10 @@ class Year:
                 )
                 self.timeline[a.slug].append(f"{a.day:%d %b} extension granted to {new:%d %b}")
             elif a.what == "excuse":
-                excuse(s, contribution, at=at, actor=self.manager, reason="no response after the final notice")
+                reason = "no response after the final notice"
+                excuse(s, contribution, at=at, actor=self.manager, reason=reason)
+                # as the desk and the CLI do: the agency is told why, and its calendar entry is cancelled
+                tell_excused(s, cycle, contribution, reason=reason, at=at, templates_dir=self.settings.templates_dir)
                 self.timeline[a.slug].append(f"{a.day:%d %b} excused by the business manager")
             else:
                 path = self._contribution_text(a.slug, revised=a.what == "revise")

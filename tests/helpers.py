@@ -122,3 +122,9 @@ def own_postgres_database(name: str) -> str:
     finally:
         admin.dispose()
     return server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def flat(text: str) -> str:
+    """An email's plain text with its wrapping undone (every run of spaces and line ends as one space), so a test
+    can look for a sentence wherever the wrap fell."""
+    return " ".join(text.split())

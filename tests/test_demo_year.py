@@ -17,7 +17,8 @@ from rich.console import Console
 from models.partnership_file import parse
 from reportcycle.demo import run_demo
 from tests.conftest import EXAMPLE, SECOND, reset_schema
-from tests.helpers import LONDON, agency_of, expand
+from tests.email_reading import check_readable
+from tests.helpers import LONDON, agency_of, expand, flat
 
 # Example: requests Mon 15 April 2019; deadline Mon 20 May 17:00; bank holidays 6 and 27 May.
 # Scripted (by agency order): bcc/swbh on time (1 May); bct/roh after the first reminder (8 May), returned
@@ -46,6 +47,7 @@ EXAMPLE_YEAR = [
     ("2019-05-31", "reminder", "nps"),
     ("2019-06-03", "receipt", "bct roh nps"),
     ("2019-06-04", "final_notice", "swm-crc"),
+    ("2019-06-05", "excused", "swm-crc"),  # told why, its calendar entry cancelled
     ("2019-05-14", "extension", "nps"),
     *[
         (day, "digest", "bscb")
@@ -84,6 +86,24 @@ SECOND_YEAR = [
 ]
 
 
+# The kinds the example year sends, each checked as its reader gets it (tests/email_reading.py); the desk's
+# kinds (excused, extension requests, links, handovers) are checked in test_review_desk_http, the weekly
+# summary in test_weekly_summary's.
+EVERY_KIND_IN_THE_EXAMPLE_YEAR = {
+    "request",
+    "reminder",
+    "overdue",
+    "final_notice",
+    "escalation",
+    "receipt",
+    "returned",
+    "extension",
+    "excused",
+    "digest",
+    "published",
+}
+
+
 def _messages(folder: Path) -> list[EmailMessage]:
     found = []
     for path in sorted(folder.glob("*.eml")):
@@ -104,9 +124,9 @@ def _table(messages: list[EmailMessage]) -> Counter[tuple[str, str, str]]:
 
 
 SITE_FILES = {"index.html", "report.pdf", "accessibility.html", "manifest.json"}
-BSCB_CHARTS = {
-    f"images/figure-{key}.svg" for key in ("key-facts", "contributions-by-agency", "training-places", "training-events")
-} | {"images/logo.svg"}
+BSCB_CHARTS = {f"images/figure-{key}.svg" for key in ("key-facts", "training-places", "training-events")} | {
+    "images/logo.svg"
+}
 
 
 def _check_publication(
@@ -132,7 +152,9 @@ def _check_publication(
     day = {email.utils.parsedate_to_datetime(str(m["Date"])).astimezone(LONDON).date().isoformat() for m in notices}
     assert day == {published_on}
     body = notices[0].get_body(("plain",)).get_content()
-    assert sums["report.pdf"] in body and sums["index.html"] in body
+    # no checksum in an email to a person: the notice links the site's SHA256SUMS instead
+    sums_link = f"/{site.parent.name}/{site.name}/SHA256SUMS"
+    assert sums["report.pdf"] not in body and any(line.endswith(sums_link) for line in body.splitlines())
 
 
 def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> None:
@@ -140,10 +162,37 @@ def test_the_example_year(prefect: None, database_url: str, tmp_path: Path) -> N
     reset_schema(database_url)  # the demo builds its schema with the migrations
     result = run_demo(out, Console(file=io.StringIO(), width=120), EXAMPLE, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(EXAMPLE_YEAR)
+    kinds = check_readable(_messages(out / "mail"))  # every email as its reader gets it
+    methods = {
+        (str(m["X-Reportcycle-Kind"]), str(part.get_param("method")))
+        for m in _messages(out / "mail")
+        for part in m.walk()
+        if part.get_content_type() == "text/calendar"
+    }
+    assert methods == {
+        ("request", "REQUEST"),
+        ("extension", "REQUEST"),
+        ("returned", "REQUEST"),
+        ("receipt", "CANCEL"),
+        ("excused", "CANCEL"),
+    }
+    assert kinds == EVERY_KIND_IN_THE_EXAMPLE_YEAR
     escalations = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "escalation"]
     assert all(str(m["Cc"]) == str(parse(EXAMPLE).partnership.business_manager.email) for m in escalations)
+    # what is missing, by when, who was asked, and the way to more time; the agency's own staff not named
+    wording = flat(escalations[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    for said in (
+        "What is missing: your agency's contribution, its own chapter of the report, which covers Statutory role;",
+        "When it was due: by 17:00 on Monday 20 May 2019. It is now 8 days overdue.",
+        "Who was asked: the lead and deputy your agency named for the report, from 15 April 2019, with reminders",
+        "the lead can ask for an extension from the contribution page, or you can reply to this email with a date: "
+        "Morgan Ellery (copied) can agree a new deadline",
+    ):
+        assert said in wording, said
+    juniors = [c.name for a in parse(EXAMPLE).agencies for c in a.contacts if c.role != "senior"]
+    assert [n for n in juniors if n in wording] == []
     returned = [m for m in _messages(out / "mail") if m["X-Reportcycle-Kind"] == "returned"]
-    text = returned[0].get_body(("plain",)).get_content()
+    text = flat(returned[0].get_body(("plain",)).get_content())
     assert 'returned it for revision, about the section "Looking ahead"' in text
     assert re.search(r"Please revise it by 17:00 on Friday 14 June 2019", text)
     site = out / "site" / "bscb" / "2018-19"
@@ -167,6 +216,7 @@ def test_the_second_partnership_year(prefect: None, database_url: str, tmp_path:
     reset_schema(database_url)
     run_demo(out, Console(file=io.StringIO(), width=120), SECOND, database_url=database_url)
     assert _table(_messages(out / "mail")) == expand(SECOND_YEAR)
+    check_readable(_messages(out / "mail"))
     _check_publication(
         out, out / "site" / "riverside-sab" / "2025-26", SECOND, "2026-06-24", excused=[], files=SITE_FILES
     )

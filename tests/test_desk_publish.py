@@ -20,6 +20,7 @@ from tasks.desk.central import set_central_text
 from tasks.desk.desk import excuse
 from tasks.review.review import apply_decisions, record_decision
 from tests import test_review_desk_http as base
+from tests.test_desk_pages import _post as _desk_post
 from tests.test_desk_pages import visible
 from tests.test_review_desk_http import NOW, _csrf
 
@@ -171,3 +172,57 @@ def test_a_chosen_day_is_recorded_and_publishing_now_asks_first(manager: TestCli
         "Wednesday 1 May 2019." in desk
     )
     assert "Who signed the report off" not in desk
+
+
+def test_the_desk_lists_what_holds_publication_back_and_lets_each_through_with_a_reason(
+    manager: TestClient, session: Session
+) -> None:
+    _settle(session)
+    cycle = find_cycle(session)
+    note = "Note for the business manager: the Chair wants this paragraph shorter."
+    set_central_text(session, cycle, "foreword", f"Our foreword.\n\n{note}", at=NOW, actor="bm")
+    record_decision(session, cycle, "foreword", "approve", at=NOW, actor="chair")
+    s = get_settings()
+    apply_decisions(session, cycle, at=NOW, actor="t", base_url=s.public_base_url, templates_dir=s.templates_dir)
+    session.commit()
+    assert _desk_post(manager, cycle.id or 0, "collate").status_code == 303
+    desk = visible(manager.get(f"/desk/{cycle.id}").text)
+    assert (
+        "Warning Publishing will be refused while the report holds 1 thing not fit to publish. Fix each in its text "
+        "or the partnership file and collate again, or let one through with your reason. Note for the business "
+        f"manager in Foreword {note} Why it may be published as it is Let this through" in desk
+    )
+    key = re.search(r'name="key" value="([^"]+)"', manager.get(f"/desk/{cycle.id}").text)
+    assert key is not None and key[1].startswith("note:foreword:")
+    # publishing now is refused, naming it and where it is
+    refused = _post(
+        manager, cycle.id or 0, **{"signed-off-by": "the Board", "when": "now"}, **_date("agreed", "1 5 2019")
+    )
+    confirm = _post(
+        manager,
+        cycle.id or 0,
+        **{"signed-off-by": "the Board", "when": "now", "confirm": "yes"},
+        **_date("agreed", "1 5 2019"),
+    )
+    assert refused.status_code == 200 and confirm.status_code == 422
+    assert f"note for the business manager in Foreword: {note} [{key[1]}]" in visible(confirm.text)
+    # a reason is asked for; then it is let through, on the record
+    bare = _desk_post(manager, cycle.id or 0, "let-through", key=key[1], reason="")
+    assert (
+        bare.status_code == 422
+        and "That was not done Say why this may be published as it is (a reason is recorded with the override)."
+        in visible(bare.text)
+    )
+    done = _desk_post(manager, cycle.id or 0, "let-through", key=key[1], reason="the Chair agreed it stays")
+    assert done.status_code == 303
+    desk = visible(manager.get(f"/desk/{cycle.id}?done=let-through").text)
+    assert "It is let through: publishing no longer waits for it." in desk and "Let this through" not in desk
+    session.expire_all()
+    again = _post(
+        manager,
+        cycle.id or 0,
+        **{"signed-off-by": "the Board", "when": "now", "confirm": "yes"},
+        **_date("agreed", "1 5 2019"),
+    )
+    assert again.status_code == 303, visible(again.text)
+    assert session.exec(select(func.count()).select_from(Publication)).one() == 1

@@ -9,10 +9,15 @@ from playwright.sync_api import Browser
 from sqlmodel import Session
 
 from models.store import find_cycle
+from reportcycle.settings import get_settings
+from tasks.desk.central import set_central_text
+from tasks.report.collate import collate
+from tasks.review.review import apply_decisions, record_decision
 from tests.browser import ScriptWatch
 from tests.test_desk_publish import _settle
 from tests.test_portal_browser import _axe
 from tests.test_review_desk_browser import _arrive, _open, browser, portal  # noqa: F401  (fixtures)
+from tests.test_review_desk_http import NOW
 
 
 def test_the_sign_off_in_the_browser(browser: Browser, portal: str, session: Session) -> None:  # noqa: F811
@@ -59,4 +64,29 @@ def test_the_sign_off_in_the_browser(browser: Browser, portal: str, session: Ses
     assert "govuk-button--warning" in (
         page.get_by_role("button", name="Publish the report").get_attribute("class") or ""
     )
+    assert watch.check() == []
+
+
+def test_what_holds_publication_back_in_the_browser(browser: Browser, portal: str, session: Session) -> None:  # noqa: F811
+    _settle(session)
+    cycle = find_cycle(session)
+    s = get_settings()
+    set_central_text(
+        session, cycle, "foreword", "Our foreword.\n\nNote for the business manager: shorten this.", at=NOW, actor="bm"
+    )
+    record_decision(session, cycle, "foreword", "approve", at=NOW, actor="chair")
+    apply_decisions(session, cycle, at=NOW, actor="t", base_url=s.public_base_url, templates_dir=s.templates_dir)
+    collate(session, cycle, at=NOW, actor="bm", output_dir=s.output_dir, templates_dir=s.templates_dir)
+    session.commit()
+    page = browser.new_page()
+    watch = ScriptWatch(page)
+    _open(page, portal, session, "manager")
+    page.wait_for_url(re.compile(r"/desk/\d+$"))
+    page.get_by_role("heading", level=3, name="Note for the business manager in Foreword").wait_for()
+    assert _axe(page) == []
+    page.get_by_label("Why it may be published as it is").fill("the Chair agreed it stays")
+    page.get_by_role("button", name="Let this through").click()
+    page.wait_for_url(re.compile(r"done=let-through$"))
+    assert page.get_by_role("button", name="Let this through").count() == 0
+    assert _axe(page) == []
     assert watch.check() == []

@@ -23,7 +23,7 @@ from tasks.report.collate import collate
 from tasks.report.distribution import roles_missing
 from tasks.report.findings import summary_lines
 from tests.conftest import EXAMPLE, SECOND
-from tests.helpers import local
+from tests.helpers import flat, local
 
 WESTSHIRE = Path(__file__).parent / "data" / "westshire-sab.toml"
 Drafted = tuple[dict[str, Any], str]  # a draft's stored summary and its collation report page
@@ -233,11 +233,11 @@ def test_the_report_is_named_once_in_subjects_and_openings(name: str, title: str
         "recipient": {"name": "Helen Margetts", "role": "Chief Executive of Westshire County Council"},
         "site_link": "https://reports.example.net/index.html",
         "pdf_link": "https://reports.example.net/report.pdf",
-        "files": [],
+        "sums_link": "https://reports.example.net/SHA256SUMS",
     }
     email = render_email(get_settings().templates_dir, "published", context)
     assert email.subject == subject
-    assert opening in email.text and opening in email.html
+    assert opening in flat(email.text) and opening in email.html
     assert f"{name} - {report_names(name, title).own}\n" in email.text
 
 
@@ -255,6 +255,8 @@ def test_the_requests_name_the_board_once(session: Session, westshire_draft: Dra
     requests = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "request")).all()
     assert len(requests) == 2
     for row in requests:
-        assert "Westshire Safeguarding Adults Board is preparing its Annual Report 2025/26, covering" in row.text_body
+        assert "Westshire Safeguarding Adults Board is preparing its Annual Report 2025/26, covering" in flat(
+            row.text_body
+        )
         assert "\nWestshire Safeguarding Adults Board - Annual Report 2025/26\n" in row.text_body
         assert row.text_body.count("Westshire Safeguarding Adults Board") == 2

@@ -120,7 +120,8 @@ def test_journey_write_save_leave_return_submit_and_the_receipt_arrives(
         s = get_settings()
         pool.submit(dispatch_due, s.database_url, at=NOW, worker="t", smtp=SmtpConfig(sink.host, sink.port)).result()
     receipts = [r for r in sink.received if r.kind == "receipt"]
-    assert [r.rcpt_tos for r in receipts] == [(_lead("bct"),)]
+    # the deputy is copied: the receipt cancels the deadline's calendar entry both were sent
+    assert [r.rcpt_tos for r in receipts] == [(_lead("bct"), "oliver.brankley@bct.example.org")]
 
 
 def _tab_to(page: Page, name: str, limit: int = 60) -> None:

@@ -315,7 +315,7 @@ def test_the_next_chaser_goes_to_the_other_contacts_and_the_digest_names_the_ref
     from models.store import find_cycle
     from reportcycle.settings import get_settings
     from tasks.asking.chase import chase_cycle
-    from tests.helpers import local, open_example_cycle
+    from tests.helpers import flat, local, open_example_cycle
 
     s = get_settings()
     open_example_cycle(session)
@@ -343,4 +343,4 @@ def test_the_next_chaser_goes_to_the_other_contacts_and_the_digest_names_the_ref
     failed, waiting = undelivered(session, cycle.id or 0)
     assert ([r.to_addrs for r in failed], waiting) == ([[deputy]], [])
     digest = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "digest")).one()
-    assert f"request to {deputy}: {deputy}: 550 5.1.1 mailbox unavailable" in digest.text_body
+    assert f"request to {deputy}: {deputy}: 550 5.1.1 mailbox unavailable" in flat(digest.text_body)

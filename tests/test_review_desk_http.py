@@ -21,6 +21,8 @@ from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
 from tasks.links.staff_link import send_staff_link
+from tasks.mail.messages import build_message
+from tests.email_reading import check_readable
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_http import _enter, _form, _lead, _save
 
@@ -349,6 +351,9 @@ def test_every_desk_action_does_what_it_says_and_tells_whom_it_should(
         ("staff_link", chair_email),
     ]
     assert sent == expected
+    # each of these kinds read as its reader gets it: subject, line length, signature, no hashes, calendar parts
+    rows = session.exec(select(OutboundEmail).where(col(OutboundEmail.id) > start)).all()
+    assert check_readable(build_message(r) for r in rows) == {k for k, _ in expected}
     replaced = session.exec(select(Contact).where(Contact.email == "sam.okafor@bct.example.org")).one()
     assert replaced.role == "lead"
     actions = [

@@ -19,7 +19,8 @@ from reportcycle.clock import FixedClock
 from reportcycle.mailsink import MailSink
 from reportcycle.settings import get_settings
 from tests.conftest import EXAMPLE, SECOND
-from tests.helpers import local
+from tests.email_reading import check_readable
+from tests.helpers import flat, local
 
 RIVERSIDE = ["rbc", "riverside-police", "riverside-ambulance", "riverside-housing", "riverside-icb"]
 
@@ -70,16 +71,17 @@ def test_weekly_summary_once_a_week_and_not_on_a_bank_holiday(
         results = weekly_summary_flow(at=local(day, "09:00"))
         assert sum(r.queued for r in results) == expected, day
     summaries = [r for r in mail.received if r.kind == "weekly_summary"]
-    # strip(): Python's email folding puts a long Subject on its own continuation line (leading space)
-    assert [str(r.message["Subject"]).strip() for r in summaries] == [
-        "Safeguarding Adults Board Annual Report 2025/26, week 2026-W22: 5 requested",
-        "Safeguarding Adults Board Annual Report 2025/26, week 2026-W23: 5 requested",
+    # what and when first, under 80 characters
+    assert [str(r.message["Subject"]) for r in summaries] == [
+        "Weekly summary, Tue 26 May: 5 requested (2025/26)",
+        "Weekly summary, Mon 1 Jun: 5 requested (2025/26)",
     ]
+    assert check_readable(r.message for r in summaries) == {"weekly_summary"}
     assert {r.rcpt_tos for r in summaries} == {("tamsin.greaves@riverside-sab.example.net",)}
     body = summaries[0].message.get_body(("plain",))
     assert body is not None
     text = body.get_content()
-    assert "Contributions due: Friday 5 June 2026 (10 days to go)" in text
+    assert "Contributions due: Friday 5 June 2026 (10 days to go)" in flat(text)
     assert "No agency is overdue." in text
 
 

@@ -78,6 +78,32 @@ def _day(value: str | None, what: str) -> Any:
         raise CliError(f"{what} {value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+def _override(keys: list[str], reason: str) -> None:
+    """Record each override in its own transaction, before publishing: kept even if something else still
+    holds the report back."""
+    from models.store import find_cycle
+    from tasks.report.publish import NotReadyToPublish, let_through
+
+    def let(s: Any) -> None:
+        cycle = find_cycle(s, OPTIONS.partnership, OPTIONS.cycle)
+        for key in keys:
+            try:
+                held = let_through(
+                    s,
+                    cycle,
+                    key,
+                    reason=reason,
+                    at=_now(),
+                    actor=OPTIONS.actor,
+                    templates_dir=common._settings().templates_dir,
+                )
+            except NotReadyToPublish as refusal:
+                raise CliError(str(refusal)) from None
+            common.console.print(f"let through: {held.kind} in {held.where}", highlight=False)
+
+    _in_session(let)
+
+
 def publish(
     signed_off_by: Annotated[
         str | None,
@@ -89,6 +115,15 @@ def publish(
     on: Annotated[
         str | None, typer.Option("--on", help="The working day to publish, YYYY-MM-DD (default: today, at once).")
     ] = None,
+    let_through: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--override",
+            help="Let one thing the content gate holds back be published as it is, by its key from the collation "
+            "report (repeat for each); recorded with --reason.",
+        ),
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why the overridden things may be published.")] = "",
 ) -> None:
     """Record the board's sign-off and publish: today at once, or on the day given by the morning run.
 
@@ -96,6 +131,10 @@ def publish(
     """
     with _errors():
         _check_cycle()
+        if let_through:
+            if not reason.strip():
+                raise CliError('--override needs --reason "why it may be published as it is"')
+            _override(let_through, reason)
         agreed_on, publish_on = _day(agreed, "--agreed"), _day(on, "--on")
         if signed_off_by is None and (agreed_on or publish_on):
             raise CliError('--agreed and --on go with --signed-off-by "who agreed the report"')

@@ -178,7 +178,6 @@ def chase_cycle(
                 calendar=calendar,
                 at=at,
                 link=_link(session, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
-                leads=", ".join(c.name for r, c in contacts.items() if r != ContactRole.senior) or "your agency",
             )
             envelope = partnership_envelope(
                 partnership,

@@ -145,7 +145,8 @@ def open_cycle(
                             attendees=[contact],
                             calendar=calendar,
                             at=at,
-                            link=link_url(base_url, token),
+                            # the page, not the personal link: people share and forward calendar entries
+                            link=f"{base_url}/contribution/{contribution.id}",
                         )
                     ],
                 ),

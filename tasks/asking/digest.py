@@ -13,7 +13,7 @@ from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
 from models.status import cycle_status
 from models.store import calendar_of, partnership_of
-from tasks.mail.context import day_text
+from tasks.mail.context import day_text, short_day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
@@ -67,6 +67,7 @@ def enqueue_digest(
         "business_manager": {"name": partnership.business_manager_name, "email": partnership.business_manager_email},
         "cycle": {"title": cycle.title, "label": cycle.label},
         "today": day_text(today),
+        "today_short": short_day_text(today),
         "did": did,
         "overdue": overdue,
         "rows": [

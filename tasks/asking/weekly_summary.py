@@ -21,7 +21,7 @@ from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
 from models.status import cycle_status
 from models.store import calendar_of, partnership_of
-from tasks.mail.context import day_text
+from tasks.mail.context import day_text, short_day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
@@ -73,6 +73,7 @@ def enqueue_weekly_summary(session: Session, cycle: Cycle, *, at: dt.datetime, t
         "cycle": {"title": cycle.title, "label": cycle.label, "status": cycle.status},
         "week": week,
         "today": day_text(today),
+        "today_short": short_day_text(today),
         "states": sorted(states.items()),
         "agencies": len(rows),
         "overdue": [r.name for r in rows if r.state == "overdue"],

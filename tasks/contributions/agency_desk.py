@@ -15,7 +15,7 @@ from models.partnership import Agency, Contact, ContactRole
 from models.portal import ExtensionRequest
 from models.store import calendar_of, partnership_of
 from tasks.links.link_email import send_personal_link
-from tasks.mail.context import day_text, email_context
+from tasks.mail.context import day_text, email_context, short_day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
@@ -75,6 +75,7 @@ def ask_for_extension(
         at=at,
         link="",
         requested_text=day_text(until),
+        requested_short=short_day_text(until),
         reason=request.reason,
     )
     enqueue(

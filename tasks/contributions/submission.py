@@ -14,6 +14,7 @@ from models.partnership import Agency, ContactRole
 from models.revisions import add_revision
 from models.store import calendar_of, contacts_of, cycle_values, partnership_of
 from models.values import Brief
+from tasks.asking.deadline_notice import cancelled_entry
 from tasks.contributions.content import markdown_to_html
 from tasks.links.tokens import LINK_VALID_DAYS, personal_link
 from tasks.mail.context import email_context
@@ -118,6 +119,9 @@ def enqueue_receipt(
     if lead is None:
         return
     local = calendar.local(at)
+    # The deadline is met: its calendar entry comes out of the lead's and the deputy's calendars (the deputy is
+    # copied for that); a return later sends a new REQUEST.
+    entry, attendees = cancelled_entry(session, cycle, agency, contribution, at=at)
     context = email_context(
         partnership=partnership,
         cycle=cycle,
@@ -134,8 +138,9 @@ def enqueue_receipt(
             at=at,
             valid_days=link_valid_days,
         ),
-        revision={"number": revision.number, "content_hash": revision.content_hash},
+        revision={"number": revision.number},  # no fingerprint: a hash means nothing to the person who wrote it
         received_text=f"{local:%A} {local.day} {local:%B %Y at %H:%M}",
+        cancelled=entry is not None,
     )
     enqueue(
         session,
@@ -144,8 +149,10 @@ def enqueue_receipt(
             key=f"contribution:{contribution.id}:receipt:revision:{revision.number}",
             kind=Kind.receipt,
             to=[lead.email],
+            cc=[a for a in attendees if a != lead.email],
             cycle_id=cycle.id,
             contribution_id=contribution.id,
+            attachments=[entry] if entry else [],
         ),
         render_email(templates_dir, Kind.receipt, context),
         at=at,

@@ -11,6 +11,7 @@ from models.cycle import Contribution, Cycle
 from models.ladder import Kind
 from models.partnership import Agency
 from models.store import calendar_of, contacts_of, partnership_of
+from tasks.asking.deadline_notice import cancelled_entry
 from tasks.mail.context import email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -39,6 +40,8 @@ def tell_excused(
     to = list(dict.fromkeys(c.email for c in contacts))  # one email each, even for someone in two roles
     if not to:
         return []
+    # Nothing is due any more: the deadline's calendar entry is cancelled in the same email.
+    entry, _ = cancelled_entry(session, cycle, agency, contribution, at=at)
     context = email_context(
         partnership=partnership,
         cycle=cycle,
@@ -60,6 +63,7 @@ def tell_excused(
             to=to,
             cycle_id=cycle.id,
             contribution_id=contribution.id,
+            attachments=[entry] if entry else [],
         ),
         render_email(templates_dir, KIND, context),
         at=at,

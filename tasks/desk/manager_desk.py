@@ -22,7 +22,7 @@ from tasks.contributions.submission import enqueue_receipt
 from tasks.desk.desk import extend
 from tasks.links.link_email import send_personal_link
 from tasks.links.tokens import LINK_VALID_DAYS, personal_link
-from tasks.mail.context import day_text, email_context
+from tasks.mail.context import day_text, email_context, short_day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
@@ -101,6 +101,7 @@ def refuse_extension(
         if contact is not None
         else f"{base_url}/contribution/{contribution.id}",
         requested_text=day_text(request.requested_until),
+        requested_short=short_day_text(request.requested_until),
         reason=reason.strip(),
     )
     enqueue(

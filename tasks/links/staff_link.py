@@ -12,7 +12,7 @@ from models.cycle import Cycle
 from models.ladder import Kind
 from models.store import cycle_values, partnership_of
 from tasks.links.tokens import issue_staff_link, link_url
-from tasks.mail.context import day_text
+from tasks.mail.context import date_text, day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
 
@@ -47,7 +47,7 @@ def send_staff_link(
         "cycle": {
             "title": cycle.title,
             "label": cycle.label,
-            "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+            "period_text": f"{date_text(cycle.period_start)} to {date_text(cycle.period_end)}",
         },
         "person": {"name": name, "role": role},
         "link": link_url(base_url, token),

@@ -47,6 +47,16 @@ def day_text(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+def date_text(day: dt.date) -> str:
+    """A date in a period, without its weekday: "1 April 2018" (the weekday of a year's first day says nothing)."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def short_day_text(day: dt.date) -> str:
+    """A deadline in a subject line, where room is short: "Mon 20 May"."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def days_text(deadline: dt.date, today: dt.date) -> str:
     n = (deadline - today).days
     if n > 1:
@@ -84,12 +94,14 @@ def email_context(
         "cycle": {
             "title": cycle.title,
             "label": cycle.label,
-            "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+            "period_text": f"{date_text(cycle.period_start)} to {date_text(cycle.period_end)}",
+            "requested_text": date_text(cycle.requests_on),
         },
         "agency": {"name": agency.name, "slug": agency.slug},
         "contact": {"name": contact.name, "email": contact.email},
         "deadline": {
             "date_text": day_text(contribution.due_date),
+            "short": short_day_text(contribution.due_date),
             "text": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
             "days_text": days_text(contribution.due_date, today),
             "in_text": in_days_text(contribution.due_date, today),

@@ -17,7 +17,7 @@ from models.outbox import OutboundEmail
 
 def message_id_for(idempotency_key: str, from_address: str) -> str:
     """The same key always gives the same Message-ID, so a resend is recognisable downstream."""
-    domain = from_address.rpartition("@")[2] or "reportcycle.invalid"
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "reportcycle.invalid"
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
     return f"<{digest}@{domain}>"
 
@@ -43,19 +43,28 @@ def build_message(row: OutboundEmail) -> Message:
     body = MIMEMultipart("alternative")
     body.attach(MIMEText(row.text_body, "plain", UTF8))  # type: ignore[arg-type]  # a Charset is accepted
     body.attach(MIMEText(row.html_body, "html", UTF8))  # type: ignore[arg-type]
+    files = []
+    for att in row.attachments:
+        if att["content_type"] == "text/calendar":
+            # An invitation is one more way to show the message, not a file: Outlook and Gmail offer to add or
+            # remove the entry only when the text/calendar part sits in multipart/alternative, last, with its
+            # method in the Content-Type.
+            part = MIMEText(att["content"], "calendar", UTF8)  # type: ignore[arg-type]
+            part.set_param("method", att.get("method") or "REQUEST")
+            body.attach(part)
+        else:
+            files.append(att)
     msg: Message = body
-    if row.attachments:
+    if files:
         msg = MIMEMultipart("mixed")
         msg.attach(body)
-        for att in row.attachments:
+        for att in files:
             maintype, _, subtype = att["content_type"].partition("/")
-            part = MIMEBase(maintype, subtype)
-            part.set_payload(att["content"].encode())
-            encoders.encode_base64(part)
-            if att.get("method"):
-                part.set_param("method", att["method"])
-            part.add_header("Content-Disposition", "attachment", filename=att["filename"])
-            msg.attach(part)
+            attached = MIMEBase(maintype, subtype)
+            attached.set_payload(att["content"].encode())
+            encoders.encode_base64(attached)
+            attached.add_header("Content-Disposition", "attachment", filename=att["filename"])
+            msg.attach(attached)
     msg["From"] = _address(row.from_addr)
     msg["To"] = ", ".join(row.to_addrs)
     if row.cc_addrs:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from typing import Any
 
 from sqlmodel import Session, select
@@ -35,9 +36,10 @@ class Envelope:
 
 
 def partnership_envelope(partnership: Partnership, **fields: Any) -> Envelope:
-    """An envelope from the partnership's address; replies go to the business manager unless `reply_to` says."""
+    """An envelope from the partnership, by name and address ("Westshire SAB <report@...>": a reader sees who
+    writes, not a mailbox); replies go to the business manager unless `reply_to` says."""
     fields.setdefault("reply_to", partnership.business_manager_email)
-    return Envelope(from_addr=partnership.from_address, **fields)
+    return Envelope(from_addr=str(Address(partnership.name, addr_spec=partnership.from_address)), **fields)
 
 
 def already_queued(session: Session, key: str) -> bool:

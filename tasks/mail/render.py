@@ -1,7 +1,13 @@
-"""Render an email from templates/emails/<kind>.{subject.txt,txt,html} (StrictUndefined)."""
+"""Render an email from templates/emails/<kind>.{subject.txt,txt,html} (StrictUndefined).
+
+The plain text is wrapped here, after rendering, so templates can write a paragraph on one line: a reader's
+mail program shows at most 78 columns without scrolling (RFC 5322 asks for 78), and a URL is never broken
+(a long one stands on a line of its own, whole, so it stays clickable)."""
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+# Paragraphs are wrapped at 76 so quoting ("> ") in a reply still fits 78; no line may pass 78 but a URL's.
+WRAP_AT = 76
+LONGEST_LINE = 78
+# Subjects stay under 80 characters: a phone shows about 40, a desktop list about 70-80.
+LONGEST_SUBJECT = 79
+# A list item ("- ", "* ", "1. ") continues under its text, not under its bullet.
+BULLET = re.compile(r"^(\s*)([-*]|\d+\.)?\s*")
 
 
 @dataclass(frozen=True)
@@ -37,11 +51,40 @@ def environment(templates_dir: Path) -> Environment:
     return env
 
 
+def wrap_line(line: str, width: int = WRAP_AT) -> list[str]:
+    """One rendered line as lines of at most `width` columns; a word longer than that (a URL) stays whole."""
+    if len(line) <= LONGEST_LINE:
+        return [line]
+    indent = " " * len(BULLET.match(line).group(0))  # type: ignore[union-attr]  # the pattern always matches
+    return textwrap.wrap(
+        line,
+        width=width,
+        subsequent_indent=indent,
+        break_long_words=False,  # a URL is one word: broken, it no longer opens
+        break_on_hyphens=False,  # nor at its hyphens
+    )
+
+
+def wrap_text(text: str, width: int = WRAP_AT) -> str:
+    """The whole plain text wrapped line by line; short lines (the "-- " signature line, lists) as they are."""
+    lines = text.split("\n")
+    return "\n".join(wrapped for line in lines for wrapped in wrap_line(line, width))
+
+
+def fit_subject(subject: str, longest: int = LONGEST_SUBJECT) -> str:
+    """A subject over `longest` characters is cut at a word and ends with an ellipsis. Templates put what and
+    when first and a name (an agency's, which can run to sixty characters) last, so only the name is cut."""
+    if len(subject) <= longest:
+        return subject
+    cut = subject[: longest - 1].rsplit(" ", 1)[0].rstrip(" ,:;-")
+    return f"{cut}…"
+
+
 def render_email(templates_dir: Path, kind: str, context: dict[str, Any]) -> RenderedEmail:
     env = environment(templates_dir)
     subject = env.get_template(f"emails/{kind}.subject.txt").render(context)
     return RenderedEmail(
-        subject=" ".join(subject.split()),  # one line, whatever the template's whitespace
-        text=env.get_template(f"emails/{kind}.txt").render(context),
+        subject=fit_subject(" ".join(subject.split())),  # one line, whatever the template's whitespace
+        text=wrap_text(env.get_template(f"emails/{kind}.txt").render(context)),
         html=env.get_template(f"emails/{kind}.html").render(context),
     )

@@ -31,6 +31,7 @@ from models.partnership_file import GuidanceTopic
 from models.values import Recipient
 from tasks.contributions.images import SRC
 from tasks.mail.render import environment
+from tasks.report.content_gate import Holdback, find_holdbacks
 from tasks.report.glossary import is_glossary, parse_glossary
 from tasks.report.html_text import ids_in, read_html
 from tasks.report.report import CentralView, ReportView
@@ -114,6 +115,9 @@ class CollationReport:
     recipients_missing: list[str] | None = None
     # Per agency with a contribution, the priorities it does not name: {"agency": name, "priorities": [...]}.
     priorities_uncovered: list[dict[str, Any]] = field(default_factory=list)
+    # What holds publication back (tasks.report.content_gate): illustrative figures, notes for the business
+    # manager, placeholder addresses, broken links.
+    holdbacks: list[Holdback] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The keys added to the draft's stored summary (JSON)."""
@@ -303,6 +307,21 @@ def _register_places(view: ReportView) -> list[Place]:
     ]
 
 
+def holdbacks_of(view: ReportView, draft_html: str, broken: list[BrokenLink] | None = None) -> list[Holdback]:
+    """What in this draft stops its publication, each with where it is (see tasks.report.content_gate)."""
+    body = places_of(view)
+    if broken is None:
+        broken = find_broken_links(body, ids_in(draft_html), set(view.images))
+    figures = [
+        (f.key, f"Figure {f.number}: {f.title}", c.title, f.illustrative)
+        for c in [*view.central_before, *view.central_after]
+        for f in c.figures
+    ]
+    return find_holdbacks(
+        [(p.where, p.anchor, p.html) for p in body], figures, [(b.where, b.href, b.problem) for b in broken]
+    )
+
+
 def build_collation_report(
     view: ReportView, draft_html: str, recipients: Sequence[Recipient] | None = None
 ) -> CollationReport:
@@ -338,13 +357,14 @@ def build_collation_report(
         for s in c.sections
         if s.required and not str(s.html).strip()
     ]
+    broken = find_broken_links(body, ids_in(draft_html), set(view.images))
     return CollationReport(
         draft_number=view.draft_number,
         glossary=", ".join(p.where for p in glossaries),
         empty_required_sections=empty_required,
         acronyms_undefined=undefined,
         glossary_unused=sorted(term for term in glossary if not _term_used(term, every_text)),
-        broken_links=find_broken_links(body, ids_in(draft_html), set(view.images)),
+        broken_links=broken,
         guidance_topics=find_topics(body, report_topics(view.spec)),
         framework=framework_for(view.spec.kind).title if checks.topics is None else "",
         recipients_missing=None if recipients is None else roles_missing(recipients, view.spec.kind),
@@ -353,6 +373,7 @@ def build_collation_report(
             for c in view.contributions
             if c.revision is not None and c.status != "excused" and c.priorities_uncovered
         ],
+        holdbacks=holdbacks_of(view, draft_html, broken),
     )
 
 

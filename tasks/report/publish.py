@@ -21,11 +21,13 @@ from models.lifecycle import SETTLED, CentralState, CycleState, next_cycle_state
 from models.partnership import ContactRole
 from models.report import Publication
 from models.store import calendar_of, central_sections, contacts_of, contributions, cycle_values, partnership_of
-from tasks.mail.context import day_text
+from tasks.mail.context import date_text, day_text
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import environment, render_email
 from tasks.report.checks import Check, axe_check, claims_pdf_ua, link_words, pdf_checks
 from tasks.report.collate import collate
+from tasks.report.collation_report import holdbacks_of
+from tasks.report.content_gate import Holdback, overridden, override, refusal
 from tasks.report.files import cycle_folder, sha256_file, write_atomic
 from tasks.report.report import ReportView, build_view, pdf_title, render_html, render_pdf, write_images
 
@@ -101,6 +103,28 @@ def unsettled(session: Session, cycle: Cycle) -> list[str]:
     return problems
 
 
+def current_holdbacks(session: Session, cycle: Cycle, *, at: dt.datetime, templates_dir: Path) -> list[Holdback]:
+    """What in the report as it stands now holds its publication back, overridden or not."""
+    view = build_view(session, cycle, at=at, draft_number=None)
+    return holdbacks_of(view, render_html(templates_dir, view))
+
+
+def let_through(
+    session: Session, cycle: Cycle, key: str, *, reason: str, at: dt.datetime, actor: str, templates_dir: Path
+) -> Holdback:
+    """Override one holdback by its key (audited), after checking the report holds it now."""
+    found = {h.key: h for h in current_holdbacks(session, cycle, at=at, templates_dir=templates_dir)}
+    if key not in found:
+        raise NotReadyToPublish(
+            f"nothing in the report now has the key {key!r}; the collation report's first table lists the keys"
+        )
+    try:
+        override(session, cycle, found[key], reason=reason, at=at, actor=actor)
+    except ValueError as problem:
+        raise NotReadyToPublish(str(problem)) from None
+    return found[key]
+
+
 def publish(
     session: Session,
     cycle: Cycle,
@@ -141,6 +165,10 @@ def publish(
         draft = collate(session, cycle, at=at, actor=actor, output_dir=output_dir, templates_dir=templates_dir)
         view = build_view(session, cycle, at=at, draft_number=None)
         html = render_html(templates_dir, view)
+        let = overridden(session, cycle)
+        blocking = [h for h in holdbacks_of(view, html) if h.key not in let]
+        if blocking:  # made-up figures, notes for the business manager, dead or placeholder links
+            raise NotReadyToPublish(refusal(blocking))
         refused: list[str] = []
         # Relative links in the PDF (the statement, the web page) lead to where the report is published.
         address = f"{site_url.rstrip('/')}/{cycle_folder(Path(), partnership.slug, cycle.label).as_posix()}/"
@@ -221,12 +249,13 @@ def _notify(
             "cycle": {
                 "title": cycle.title,
                 "label": cycle.label,
-                "period_text": f"{day_text(cycle.period_start)} to {day_text(cycle.period_end)}",
+                "period_text": f"{date_text(cycle.period_start)} to {date_text(cycle.period_end)}",
             },
             "recipient": {"name": name, "role": role},
             "site_link": f"{base}/index.html",
             "pdf_link": f"{base}/report.pdf",
-            "files": publication.files,
+            # the checksums stay on the site, in one file a reader's tools can check against; never in an email
+            "sums_link": f"{base}/SHA256SUMS",
         }
         row = enqueue(
             session,
