@@ -86,7 +86,7 @@ def test_a_chart_mixing_units_is_refused_with_one_figure_per_unit_asked(tmp_path
         '{ label = "Training events", value = 178, unit = "events" },',
     )
     assert _refusal(path) == (
-        "report.figures[3:training-places]: figure 'training-places' mixes units ('places', 'events') in one "
+        "report.figures[2:training-places]: figure 'training-places' mixes units ('places', 'events') in one "
         "chart; a chart's bars must share a unit: make one figure per unit"
     )
 
