@@ -32,6 +32,9 @@ class Kind(StrEnum):
     staff_link = "staff_link"  # the Chair's review or the business manager's desk
     extension_refused = "extension_refused"
     excused = "excused"  # the business manager released the agency this year, with the reason
+    agency_reply = (
+        "agency_reply"  # an agency's answer read from the monitored mailbox, forwarded to the business manager
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,47 @@
+"""Messages read from the monitored mailbox (issue 17): one row each, the key that makes reading them safe to re-run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class InboundKind(StrEnum):
+    bounce = "bounce"  # a delivery status notification: a recipient's mailbox refused the email for good
+    delay = "delay"  # a DSN that says the relay is still trying: nothing to do yet
+    auto_reply = "auto_reply"  # an out-of-office or other automatic answer (RFC 3834 and common forms)
+    reply_with_file = "reply_with_file"  # a reply carrying a .docx, .md or .txt contribution
+    reply = "reply"  # a person's plain answer
+    unmatched = "unmatched"  # tied to none of our emails, or from someone who is not that agency's contact
+
+
+class InboundOutcome(StrEnum):
+    applied = "applied"  # its effect is done (contact marked, timeline entry, forwarded)
+    needs_person = "needs_person"  # filed for the business manager to read; changed nothing
+    ignored = "ignored"  # nothing to do (a delay notice)
+
+
+class InboundMessage(SQLModel, table=True):
+    __tablename__ = "inbound_message"
+    # A message is the same message in the same folder generation: UIDVALIDITY changes when a server renumbers.
+    __table_args__ = (UniqueConstraint("folder", "uidvalidity", "uid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=998, index=True)
+    folder: str = Field(max_length=200)
+    uidvalidity: int
+    uid: int
+    received_at: dt.datetime = Field(sa_type=UTCDateTime)
+    from_addr: str = Field(max_length=320)
+    subject: str = Field(max_length=500)
+    kind: str = Field(max_length=24)
+    outcome: str = Field(max_length=16, index=True)
+    why: str = Field(max_length=500)  # in a sentence, for the desk: what was done, or why a person must look
+    outbound_email_id: int | None = Field(default=None, foreign_key="outbound_email.id", index=True)
+    contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    text: str = ""  # the new text of a reply, quoted history removed

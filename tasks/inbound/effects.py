@@ -1,0 +1,152 @@
+"""What each kind of message does, once: all of it in the caller's transaction, with the message's record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session
+
+from models.audit import record
+from models.cycle import Cycle
+from models.ladder import Kind
+from models.outbox import refused_for_good
+from models.store import calendar_of, partnership_of
+from tasks.inbound.classify import Classified, return_date
+from tasks.inbound.match import Match
+from tasks.mail.context import day_text, email_context
+from tasks.mail.outbox import enqueue, partnership_envelope
+from tasks.mail.render import render_email
+
+# An out-of-office that gives no date of return is taken to last this long.
+AWAY_WITHOUT_A_DATE = dt.timedelta(days=7)
+# How much of a reply the timeline keeps (the forward to the business manager carries it all).
+TIMELINE_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What the effects need besides the message: the run's clock and who it is, where templates and pages are."""
+
+    at: dt.datetime
+    actor: str
+    templates_dir: Path
+    base_url: str
+    processed_folder: str
+
+
+def _refusal(words: str) -> str:
+    """A bounce's words as a refusal the outbox knows for good (it reads the 5 of a 5xx reply)."""
+    words = words.strip()
+    return words if words[:1] == "5" else f"550 {words}"
+
+
+def bounce(session: Session, found: Match, message: Classified, key: str, e: Effects) -> str:
+    """The address is undeliverable on that email and on the contact: the digest lists the email, the chase
+    leaves the address out from now on, and the desk shows the contact's address as bouncing."""
+    assert found.contribution is not None and found.agency is not None
+    row, when = found.email, e.at.isoformat()
+    deliveries = dict(row.deliveries)
+    said = []
+    for address, words in message.bounced.items():
+        if address not in found.sent_to():
+            continue
+        reply = f"{_refusal(words)} (returned by their mail server after our relay took it)"
+        deliveries[address] = {"state": "failed", "reply": reply, "at": when}
+        for contact in found.contacts_at(address):
+            contact.undeliverable = f"bounced on {day_text(e.at.date())}: {words}"[:500]
+        said.append(f"{address} ({words})")
+    row.deliveries = deliveries
+    row.refused = len(refused_for_good(deliveries))
+    record(
+        session,
+        at=e.at,
+        actor=e.actor,
+        action="inbound.bounce",
+        subject=f"contribution:{found.contribution.id}",
+        cycle_id=found.contribution.cycle_id,
+        email=row.id,
+        message=key,
+        addresses=sorted(message.bounced),
+        reason="; ".join(said),
+    )
+    return f"{found.agency.name}: {', '.join(said)} bounced; marked undeliverable"
+
+
+def auto_reply(session: Session, found: Match, message: Classified, key: str, e: Effects) -> str:
+    """Recorded; the contact is away until the day it says (else a week), and chasers copy the other contacts.
+    Never answered: an automatic answer to an automatic reply is how mail loops start."""
+    assert found.contribution is not None and found.agency is not None
+    received = e.at.date()
+    until = return_date(message.text, received) or received + AWAY_WITHOUT_A_DATE
+    for contact in found.contacts_at(message.from_addr):
+        contact.away_until = until
+    record(
+        session,
+        at=e.at,
+        actor=message.from_addr,
+        action="inbound.auto_reply",
+        subject=f"contribution:{found.contribution.id}",
+        cycle_id=found.contribution.cycle_id,
+        email=found.email.id,
+        message=key,
+        until=until.isoformat(),
+        subject_line=message.subject,
+    )
+    return f"{found.agency.name}: {message.from_addr} is away until {day_text(until)}"
+
+
+def reply(session: Session, found: Match, message: Classified, key: str, e: Effects) -> str:
+    """The new text on the agency's timeline, and forwarded to the business manager, who can answer it directly."""
+    assert found.contribution is not None and found.agency is not None
+    contribution, agency = found.contribution, found.agency
+    contact = found.contacts_at(message.from_addr)[0]
+    cycle = session.get(Cycle, contribution.cycle_id)
+    assert cycle is not None
+    partnership = partnership_of(session, cycle)
+    attachment = message.attachment.filename if message.attachment else ""
+    state = contribution.status.replace("_", " ")
+    context = email_context(
+        partnership=partnership,
+        cycle=cycle,
+        agency=agency,
+        contribution=contribution,
+        contact=contact,
+        calendar=calendar_of(partnership),
+        at=e.at,
+        link="",
+        text=message.text,
+        state=state,
+        original_subject=found.email.subject,
+        attachment=attachment,
+        processed_folder=e.processed_folder,
+        desk_link=f"{e.base_url}/desk/{cycle.id}/agency/{agency.slug}",
+    )
+    enqueue(
+        session,
+        partnership_envelope(
+            partnership,
+            key=f"inbound:{key}:forward",
+            kind=Kind.agency_reply,
+            reply_to=contact.email,
+            to=[partnership.business_manager_email],
+            cycle_id=cycle.id,
+            contribution_id=contribution.id,
+        ),
+        render_email(e.templates_dir, Kind.agency_reply, context),
+        at=e.at,
+    )
+    record(
+        session,
+        at=e.at,
+        actor=contact.email,
+        action="inbound.reply",
+        subject=f"contribution:{contribution.id}",
+        cycle_id=cycle.id,
+        email=found.email.id,
+        message=key,
+        text=message.text[:TIMELINE_TEXT],
+        attachment=attachment or None,
+    )
+    return f"{agency.name}: reply from {contact.email} forwarded to the business manager"
