@@ -9,9 +9,12 @@ import pytest
 from sqlmodel import Session, select
 
 from models.audit import AuditEvent
+from models.inbound import InboundMessage
 from models.outbox import OutboundEmail
 from models.partnership import Contact
+from models.store import find_cycle
 from reportcycle.settings import get_settings
+from tasks.asking.chase import chase_cycle, next_due
 from tasks.inbound.read import InboundReport, read_mailbox
 from tasks.mail.messages import tagged_address
 from tests import inbound_messages as m
@@ -84,3 +87,184 @@ def test_a_plain_reply_reaches_the_timeline_and_the_business_manager_without_its
     assert (again.applied, again.needs_person, again.already) == (0, 0, 0)
     assert len(_events(session, "inbound.reply")) == 1
     assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all()) == 1
+
+
+def _chase_next(session: Session, after: dt.date) -> tuple[dt.date, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+    """Run the chase on the next day something is due: (that day, the NPS chasers' (To, Cc))."""
+    s = get_settings()
+    cycle = find_cycle(session)
+    day = next_due(session, cycle, after)
+    assert day is not None
+    report = chase_cycle(
+        session,
+        cycle,
+        at=local(day.isoformat(), "09:30"),
+        actor="t",
+        base_url=s.public_base_url,
+        templates_dir=s.templates_dir,
+    )
+    session.commit()
+    return day, [(e.to, e.cc) for e in report.emails if e.agency == "nps"]
+
+
+def test_a_postfix_bounce_marks_the_address_undeliverable_and_the_next_chaser_goes_to_the_deputy(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    imap.deliver(m.postfix_dsn(tagged_address(MAILBOX, lead_request.reply_tag or ""), lead_request.message_id, LEAD))
+
+    report = _read(database_url)
+
+    assert (report.applied, report.needs_person) == (1, 0)
+    words = (
+        "550 5.1.1 <gareth.millward@nps.example.org>: Recipient address rejected: User unknown in virtual mailbox table"
+    )
+    assert report.lines == [f"National Probation Service: {LEAD} ({words}) bounced; marked undeliverable"]
+    session.refresh(lead_request)
+    assert lead_request.deliveries[LEAD] == {
+        "state": "failed",
+        "reply": f"{words} (returned by their mail server after our relay took it)",
+        "at": READ_AT.isoformat(),
+    }
+    assert lead_request.refused == 1
+    assert _contact(session, LEAD).undeliverable == f"bounced on Tuesday 14 May 2019: {words}"
+    assert _contact(session, DEPUTY).undeliverable is None
+    (event,) = _events(session, "inbound.bounce")
+    assert event.subject == f"contribution:{lead_request.contribution_id}" and event.detail["addresses"] == [LEAD]
+
+    _, chasers = _chase_next(session, READ_AT.date())
+    assert chasers == [((DEPUTY,), ())]
+    assert _read(database_url).applied == 0 and len(_events(session, "inbound.bounce")) == 1
+
+
+def test_an_exchange_automatic_reply_with_a_return_date_puts_the_deputy_first_until_then(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    imap.deliver(m.exchange_automatic_reply(reply_to, lead_request.message_id, LEAD, "Gareth Millward"))
+
+    report = _read(database_url)
+
+    assert report.lines == [
+        "National Probation Service: gareth.millward@nps.example.org is away until Monday 20 May 2019"
+    ]
+    assert _contact(session, LEAD).away_until == dt.date(2019, 5, 20)
+    (event,) = _events(session, "inbound.auto_reply")
+    assert event.detail["until"] == "2019-05-20" and event.actor == LEAD
+    assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all() == []  # no answer
+    _, chasers = _chase_next(session, READ_AT.date())
+    assert chasers == [((DEPUTY,), (LEAD,))]
+
+
+def test_a_gmail_vacation_reply_without_a_date_counts_as_a_week_away(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    _, deputy_request = opened
+    imap.deliver(m.gmail_vacation_reply(tagged_address(MAILBOX, deputy_request.reply_tag or ""), DEPUTY, "Amira"))
+
+    report = _read(database_url)
+
+    assert report.lines == [
+        "National Probation Service: amira.latchford@nps.example.org is away until Tuesday 21 May 2019"
+    ]
+    assert _contact(session, DEPUTY).away_until == dt.date(2019, 5, 21)
+    assert _contact(session, LEAD).away_until is None
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        ("forged", "it comes from gareth.millward@nps-example.net, who is not a contact of National Probation Service"),
+        ("unrelated", "it answers none of our emails"),
+    ],
+)
+def test_forged_or_unmatched_mail_goes_to_a_person_and_changes_nothing(
+    database_url: str,
+    session: Session,
+    imap: Dovecot,
+    opened: tuple[OutboundEmail, OutboundEmail],
+    message: str,
+    why: str,
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    raw = m.forged_reply(reply_to, lead_request.message_id) if message == "forged" else m.unrelated(MAILBOX)
+    imap.deliver(raw)
+    emails_before = len(session.exec(select(OutboundEmail)).all())
+
+    report = _read(database_url)
+
+    assert (report.applied, report.needs_person) == (0, 1)
+    assert report.lines == [f"for a person: {why}"]
+    (row,) = session.exec(select(InboundMessage)).all()
+    assert (row.outcome, row.why) == ("needs_person", why)
+    assert len(session.exec(select(OutboundEmail)).all()) == emails_before
+    assert _events(session, "inbound.reply") == []
+    assert imap.uids("INBOX") == [] and imap.uids("Processed") == [] and len(imap.uids("Needs a person")) == 1
+
+
+def test_a_crash_between_the_record_and_the_filing_acts_once(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    imap.deliver(m.outlook_plain_reply(reply_to, lead_request.message_id, LEAD, "Gareth Millward"))
+
+    def crash(phase: str, uid: int) -> None:
+        if phase == "recorded":
+            raise KeyboardInterrupt("killed after the commit, before the message was filed")
+
+    with pytest.raises(KeyboardInterrupt):
+        _read(database_url, observe=crash)
+    assert len(imap.uids("INBOX")) == 1  # still there
+
+    again = _read(database_url)
+
+    assert (again.applied, again.already) == (0, 1)
+    assert imap.uids("INBOX") == [] and len(imap.uids("Processed")) == 1
+    assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all()) == 1
+
+
+def test_the_same_message_delivered_twice_is_acted_on_once(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    raw = m.outlook_plain_reply(reply_to, lead_request.message_id, LEAD, "Gareth Millward")
+    imap.deliver(raw)
+    imap.deliver(raw)
+
+    report = _read(database_url)
+
+    assert (report.applied, report.already) == (1, 1)
+    assert len(_events(session, "inbound.reply")) == 1
+
+
+def test_a_reply_in_the_thread_but_without_the_tag_is_matched_by_in_reply_to(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    imap.deliver(m.outlook_plain_reply(MAILBOX, lead_request.message_id, LEAD, "Gareth Millward"))
+
+    assert _read(database_url).applied == 1
+    (row,) = session.exec(select(InboundMessage)).all()
+    assert (row.kind, row.outbound_email_id) == ("reply", lead_request.id)
+
+
+def test_a_stopped_mailbox_loses_nothing_and_is_caught_up_when_it_returns(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    imap.deliver(m.outlook_plain_reply(reply_to, lead_request.message_id, LEAD, "Gareth Millward"))
+    imap.stop()
+
+    down = _read(database_url)
+
+    assert down.unreachable is not None and down.unreachable.startswith(f"127.0.0.1:{imap.port}: ")
+    assert down.summary.endswith("; its messages wait there")
+    assert session.exec(select(InboundMessage)).all() == []
+    imap.start()
+    back = _read(database_url)
+    assert (back.applied, back.unreachable) == (1, None)
