@@ -53,6 +53,7 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
                 )
             ],
         ),
+        ("read-mailbox", "inbound", ["every 300s"], {}, ["inbound", "reportcycle"], []),
         ("weekly-summary", "weekly-summary", ["cron 0 9 * * 1-5 Europe/London"], {}, ["reportcycle", "summary"], []),
         ("open-cycle", "open-cycle", [], {}, on_demand, []),
         ("collate-draft", "collate", [], {}, on_demand, []),
@@ -74,6 +75,7 @@ def test_the_year_runs_in_the_partnerships_time_zone() -> None:
 def test_dispatch_runs_one_at_a_time_and_the_others_wait_their_turn() -> None:
     deployments = {d.name: d for d in build()}
     dispatch = deployments.pop("dispatch-outbox")
+    assert deployments.pop("read-mailbox").concurrency_limit == 1  # two readers would only wait on each other
     assert dispatch.concurrency_limit == 1
     assert dispatch.concurrency_options and dispatch.concurrency_options.collision_strategy.value == "ENQUEUE"
     assert {d.concurrency_limit for d in deployments.values()} == {None}

@@ -268,3 +268,51 @@ def test_a_stopped_mailbox_loses_nothing_and_is_caught_up_when_it_returns(
     imap.start()
     back = _read(database_url)
     assert (back.applied, back.unreachable) == (1, None)
+
+
+def test_status_health_and_the_command_say_in_one_line_when_the_mailbox_is_down(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    from typer.testing import CliRunner
+
+    from reportcycle.cli import app
+    from tasks.ops.health import health
+
+    lead_request, _ = opened
+    imap.deliver(m.outlook_plain_reply(MAILBOX, lead_request.message_id, LEAD, "Gareth Millward"))
+    assert health(get_settings(), READ_AT).checks["mailbox"] == "ok"
+    imap.stop()
+
+    verdict = health(get_settings(), READ_AT).checks["mailbox"]
+    assert verdict.startswith(f"failing: 127.0.0.1:{imap.port}: ConnectionRefusedError")
+    assert verdict.endswith("; replies wait there and are read when it answers") and "\n" not in verdict
+    status = CliRunner().invoke(app, ["--at", "2019-05-14T10:30+01:00", "status"])
+    assert status.exit_code == 1
+    assert f"mailbox: {verdict}" in " ".join(status.output.split())  # one line, which the terminal may wrap
+    down = CliRunner().invoke(app, ["--at", "2019-05-14T10:30+01:00", "inbound"])
+    assert down.exit_code == 1 and "Traceback" not in down.output
+    assert "the mailbox could not be read (127.0.0.1:" in " ".join(down.output.split())
+
+    imap.start()
+    up = CliRunner().invoke(app, ["--at", "2019-05-14T10:30+01:00", "inbound"])
+    assert up.exit_code == 0, up.output
+    said = " ".join(up.output.split())
+    assert said.endswith(
+        "acted on 1, for a person 0, nothing to do 0 "
+        "National Probation Service: reply from gareth.millward@nps.example.org forwarded to the business manager"
+    )
+
+
+def test_the_command_says_how_to_configure_inbound_mail_when_it_is_not(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from reportcycle.cli import app
+
+    result = CliRunner().invoke(app, ["inbound"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert " ".join(result.output.split()).endswith(
+        "inbound mail is not configured: set REPORTCYCLE_INBOUND_ADDRESS, _HOST, _USER and _PASSWORD "
+        "(see README, Inbound mail)"
+    )
