@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime
 
@@ -45,3 +45,14 @@ class InboundMessage(SQLModel, table=True):
     contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     text: str = ""  # the new text of a reply, quoted history removed
+
+
+def for_a_person(session: Session, *, limit: int = 50) -> list[InboundMessage]:
+    """Messages the mailbox could not act on (unmatched, forged, from someone else), newest first, for the desk."""
+    query = (
+        select(InboundMessage)
+        .where(InboundMessage.outcome == InboundOutcome.needs_person)
+        .order_by(col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from models.cycle import Cycle
 from models.ladder import Kind
 from models.lifecycle import AWAITING, IllegalTransition
+from models.inbound import for_a_person
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
 from models.portal import ExtensionRequest, WorkingCopy
@@ -132,6 +133,7 @@ def _desk_page(
             "requests": [(r, names[r.contribution_id]) for r in requests],
             "held": [(a, n) for a, n in held if n],
             "failed": failed,
+            "for_a_person": for_a_person(session),
             "central": central_sections(session, cycle),
             "draft": draft,
             "csrf": csrf,
@@ -198,6 +200,7 @@ def _agency_page(
             "live_links": live_links,
             "access": access,
             "timeline": timeline(session, contribution),
+            "today": calendar.local(at).date(),
             "sections": [(s.key, s.title, (copy.sections if copy else {}).get(s.key, "")) for s in brief.sections],
             "csrf": csrf,
             "notice": DONE.get(done),
