@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.cycle import Cycle
+from models.inbound import for_a_person
 from models.ladder import Kind
 from models.lifecycle import AWAITING, IllegalTransition
-from models.inbound import for_a_person
 from models.outbox import OutboundEmail, OutboxStatus
 from models.partnership import Agency
 from models.portal import ExtensionRequest, WorkingCopy
