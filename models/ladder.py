@@ -32,9 +32,10 @@ class Kind(StrEnum):
     staff_link = "staff_link"  # the Chair's review or the business manager's desk
     extension_refused = "extension_refused"
     excused = "excused"  # the business manager released the agency this year, with the reason
-    agency_reply = (
-        "agency_reply"  # an agency's answer read from the monitored mailbox, forwarded to the business manager
-    )
+    # From the monitored mailbox (tasks/inbound): an agency's answer forwarded to the business manager, and the
+    # answer to a file emailed in that the Word import cannot take, saying why.
+    agency_reply = "agency_reply"
+    reply_file_refused = "reply_file_refused"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ EMAIL_WORDS = {
     "weekly_summary": "Weekly summary",
     "published": "Report published",
     "agency_reply": "Agency's reply, forwarded",
+    "reply_file_refused": "File emailed in refused, with the reason",
 }
 
 # The lifecycle's actions on a contribution, as they read in its timeline.

@@ -15,17 +15,23 @@ def _crlf(text: str) -> bytes:
 
 def word_document() -> bytes:
     document = docx.Document()
-    document.add_heading("Summary of activity", level=1)
+    document.add_heading("Statutory role", level=1)
+    document.add_paragraph("The service supervises adults on licence in Birmingham.")
+    document.add_heading("Performance and impact", level=1)
     document.add_paragraph("The service trained 240 staff in safeguarding this year.")
+    document.add_heading("A note from our Chief Officer", level=1)
+    document.add_paragraph("We thank the Board for its support.")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
-def outlook_reply_with_word(reply_to: str, original_id: str, sender: str, name: str) -> bytes:
+def outlook_reply_with_word(
+    reply_to: str, original_id: str, sender: str, name: str, document: bytes | None = None
+) -> bytes:
     """Outlook for Windows: multipart/mixed, a text and HTML body quoting the reminder under "From: ... Sent: ...",
     the .docx in base64."""
-    attachment = base64.encodebytes(word_document()).decode()
+    attachment = base64.encodebytes(word_document() if document is None else document).decode()
     return _crlf(f"""Received: from EUR03-AM5-obe.outbound.protection.outlook.com
 	(mail-am5eur03on2101.outbound.protection.outlook.com [40.107.0.101])
 	by mx1.bscb.example.org (Postfix) with ESMTPS id 7C1F23E0A1

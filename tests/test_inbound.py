@@ -316,3 +316,56 @@ def test_the_command_says_how_to_configure_inbound_mail_when_it_is_not(
         "inbound mail is not configured: set REPORTCYCLE_INBOUND_ADDRESS, _HOST, _USER and _PASSWORD "
         "(see README, Inbound mail)"
     )
+
+
+def test_an_outlook_reply_with_a_word_document_is_forwarded_with_how_it_splits_into_the_brief(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    imap.deliver(m.outlook_reply_with_word(reply_to, lead_request.message_id, LEAD, "Gareth Millward"))
+
+    report = _read(database_url)
+
+    assert report.lines == [
+        "National Probation Service: reply from gareth.millward@nps.example.org forwarded to the business manager"
+    ]
+    forward = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).one()
+    assert (
+        "Please find our contribution attached. Our Chief Officer has signed it off.\n\nKind regards\nGareth Millward"
+        "\n\nThe reply came with a file, NPS contribution 2018-19.docx; the message is in the monitored mailbox's "
+        "Processed folder.\nRead as an upload would be, it splits into:\n- Statutory role: Statutory role\n"
+        "- Performance and impact: Performance and impact\n"
+        "- A note from our Chief Officer: no section of the brief\n"
+    ) in forward.text_body
+    assert "Dear Gareth Millward,\n\nYour agency" not in forward.text_body  # the quoted reminder is gone
+    (event,) = _events(session, "inbound.reply")
+    assert event.detail["attachment"] == "NPS contribution 2018-19.docx"
+    assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "reply_file_refused")).all() == []
+
+
+def test_a_word_file_the_upload_checks_refuse_gets_the_contact_an_answer_saying_why(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    damaged = b"This is not a Word document at all."
+    imap.deliver(m.outlook_reply_with_word(reply_to, lead_request.message_id, LEAD, "Gareth Millward", damaged))
+
+    report = _read(database_url)
+
+    assert report.lines == [
+        "National Probation Service: reply from gareth.millward@nps.example.org forwarded to the business manager; "
+        "NPS contribution 2018-19.docx refused, gareth.millward@nps.example.org told why"
+    ]
+    answer = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "reply_file_refused")).one()
+    assert answer.to_addrs == [LEAD] and answer.reply_tag is not None  # a corrected file can come back the same way
+    assert answer.subject == (
+        "We could not read NPS contribution 2018-19.docx: National Probation Service's contribution to the "
+        "Annual Report 2018/19"
+    )
+    assert (
+        "could not be taken into National Probation Service's contribution:\n\nThis file is not a Word document "
+        "(.docx). If it is one, open it in Word and choose File → Save As → Word Document (.docx), then upload the "
+        "new file.\n\nPlease open the personal link from your latest email"
+    ) in answer.text_body

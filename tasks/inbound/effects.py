@@ -12,7 +12,7 @@ from models.audit import record
 from models.cycle import Cycle
 from models.ladder import Kind
 from models.outbox import refused_for_good
-from models.store import calendar_of, partnership_of
+from models.store import calendar_of, cycle_values, partnership_of
 from tasks.inbound.classify import Classified, return_date
 from tasks.inbound.match import Match
 from tasks.mail.context import day_text, email_context
@@ -97,8 +97,28 @@ def auto_reply(session: Session, found: Match, message: Classified, key: str, e:
     return f"{found.agency.name}: {message.from_addr} is away until {day_text(until)}"
 
 
+def read_attachment(message: Classified, cycle: Cycle) -> tuple[list[str], str | None]:
+    """(how a Word attachment splits into the brief's sections, why it cannot be taken), by the same checks and
+    Word import as an upload. Markdown and text files are passed on as they are."""
+    from tasks.contributions.word_import import WordRefused, read_word
+
+    if message.attachment is None or not message.attachment.filename.lower().endswith(".docx"):
+        return [], None
+    brief = cycle_values(cycle)[0]
+    titles = {s.key: s.title for s in brief.sections}
+    try:
+        proposal = read_word(message.attachment.content, brief)
+    except WordRefused as exc:
+        return [], str(exc)
+    return [
+        f"{b.heading or 'Text before the first heading'}: {titles.get(b.section or '', 'no section of the brief')}"
+        for b in proposal.blocks
+    ], None
+
+
 def reply(session: Session, found: Match, message: Classified, key: str, e: Effects) -> str:
-    """The new text on the agency's timeline, and forwarded to the business manager, who can answer it directly."""
+    """The new text on the agency's timeline, and forwarded to the business manager, who can answer it directly.
+    A Word file that the upload's checks refuse gets the contact an answer saying why and how to send it."""
     assert found.contribution is not None and found.agency is not None
     contribution, agency = found.contribution, found.agency
     contact = found.contacts_at(message.from_addr)[0]
@@ -106,6 +126,7 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
     assert cycle is not None
     partnership = partnership_of(session, cycle)
     attachment = message.attachment.filename if message.attachment else ""
+    split, refused = read_attachment(message, cycle)
     state = contribution.status.replace("_", " ")
     context = email_context(
         partnership=partnership,
@@ -120,6 +141,8 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
         state=state,
         original_subject=found.email.subject,
         attachment=attachment,
+        split=split,
+        refused=refused or "",
         processed_folder=e.processed_folder,
         desk_link=f"{e.base_url}/desk/{cycle.id}/agency/{agency.slug}",
     )
@@ -137,6 +160,20 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
         render_email(e.templates_dir, Kind.agency_reply, context),
         at=e.at,
     )
+    if refused:
+        enqueue(
+            session,
+            partnership_envelope(
+                partnership,
+                key=f"inbound:{key}:file-refused",
+                kind=Kind.reply_file_refused,
+                to=[contact.email],
+                cycle_id=cycle.id,
+                contribution_id=contribution.id,
+            ),
+            render_email(e.templates_dir, Kind.reply_file_refused, {**context, "link": f"{e.base_url}/"}),
+            at=e.at,
+        )
     record(
         session,
         at=e.at,
@@ -149,4 +186,5 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
         text=message.text[:TIMELINE_TEXT],
         attachment=attachment or None,
     )
-    return f"{agency.name}: reply from {contact.email} forwarded to the business manager"
+    answered = f"; {attachment} refused, {contact.email} told why" if refused else ""
+    return f"{agency.name}: reply from {contact.email} forwarded to the business manager{answered}"
