@@ -100,6 +100,7 @@ def test_the_work_pool_deployments_are_built_with_the_pool_and_the_checkout(
     assert [(d.work_pool_name, d.entrypoint) for d in pooled] == [
         ("reportcycle", "flows/chase.py:chase_all_flow"),
         ("reportcycle", "flows/dispatch.py:dispatch_flow"),
+        ("reportcycle", "flows/inbound.py:inbound_flow"),
         ("reportcycle", "flows/weekly_summary.py:weekly_summary_flow"),
         ("reportcycle", "flows/open_cycle.py:open_cycle_flow"),
         ("reportcycle", "flows/collate.py:collate_flow"),

@@ -271,7 +271,7 @@ def test_a_stopped_mailbox_loses_nothing_and_is_caught_up_when_it_returns(
 
 
 def test_status_health_and_the_command_say_in_one_line_when_the_mailbox_is_down(
-    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+    prefect: None, database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
 ) -> None:
     from typer.testing import CliRunner
 
