@@ -134,6 +134,11 @@ def test_a_postfix_bounce_marks_the_address_undeliverable_and_the_next_chaser_go
 
     _, chasers = _chase_next(session, READ_AT.date())
     assert chasers == [((DEPUTY,), ())]
+    digest = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "digest")).one()
+    assert (
+        f"Emails that could not be delivered:\n- request to {LEAD}: {LEAD}: {words} (returned by their mail server "
+        "after our relay took it)"
+    ) in digest.text_body  # the business manager's digest says so
     assert _read(database_url).applied == 0 and len(_events(session, "inbound.bounce")) == 1
 
 
