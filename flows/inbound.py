@@ -24,6 +24,7 @@ def read_task(at: dt.datetime) -> InboundReport:
         actor=s.worker_name,
         templates_dir=s.templates_dir,
         base_url=s.public_base_url,
+        link_valid_days=s.link_valid_days,
     )
     logger = run_logger()
     logger.info("%s", report.summary)

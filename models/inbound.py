@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime
@@ -45,6 +45,30 @@ class InboundMessage(SQLModel, table=True):
     contribution_id: int | None = Field(default=None, foreign_key="contribution.id", index=True)
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     text: str = ""  # the new text of a reply, quoted history removed
+
+
+class EmailedDocument(SQLModel, table=True):
+    """A Word document an agency's contact sent by reply: a proposal until they confirm it on the portal."""
+
+    __tablename__ = "emailed_document"
+    id: int | None = Field(default=None, primary_key=True)
+    contribution_id: int = Field(foreign_key="contribution.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    filename: str = Field(max_length=255)
+    content: bytes = Field(sa_type=LargeBinary)
+    received_at: dt.datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # put in the draft by its sender
+
+
+def waiting_documents(session: Session, contribution_id: int) -> list[EmailedDocument]:
+    """Documents emailed in for a contribution and not yet confirmed, oldest first."""
+    query = (
+        select(EmailedDocument)
+        .where(EmailedDocument.contribution_id == contribution_id, col(EmailedDocument.confirmed_at).is_(None))
+        .order_by(col(EmailedDocument.id))
+    )
+    return list(session.exec(query))
 
 
 def for_a_person(session: Session, *, limit: int = 50) -> list[InboundMessage]:

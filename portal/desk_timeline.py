@@ -40,6 +40,7 @@ EMAIL_WORDS = {
     "published": "Report published",
     "agency_reply": "Agency's reply, forwarded",
     "reply_file_refused": "File emailed in refused, with the reason",
+    "emailed_proposal": "Emailed document to check and confirm",
 }
 
 # The lifecycle's actions on a contribution, as they read in its timeline.
@@ -75,6 +76,7 @@ OTHER_ACTIONS = {
     "inbound.reply": "Replied by email",
     "inbound.auto_reply": "Automatic reply",
     "inbound.bounce": "Email bounced",
+    "inbound.proposal": "Document emailed in: sent back to its sender to check and confirm",
 }
 
 

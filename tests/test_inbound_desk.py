@@ -51,3 +51,55 @@ def test_the_desk_shows_the_bounce_the_absence_the_reply_and_the_forgery(
         "gareth.millward@nps-example.net, who is not a contact of National Probation Service"
     ) in desk
     assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all()) == 1
+
+
+def test_a_word_document_emailed_in_is_a_proposal_its_sender_confirms_from_a_personal_link(
+    session: Session, imap: Dovecot, database_url: str, links: dict[str, str]
+) -> None:
+    import re
+
+    from models.cycle import Contribution
+    from models.inbound import EmailedDocument
+    from models.portal import WorkingCopy
+    from portal.app import create_app
+    from reportcycle.clock import FixedClock
+    from reportcycle.settings import get_settings
+    from tests.agency_pages import form_fields
+    from tests.test_portal_http import _enter
+
+    lead = _request(session, LEAD)
+    reply_to = tagged_address(MAILBOX, lead.reply_tag or "")
+    imap.deliver(m.outlook_reply_with_word(reply_to, lead.message_id, LEAD, "Gareth Millward"))
+    assert _read(database_url, at=READ_AT).applied == 1
+
+    email = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "emailed_proposal")).one()
+    assert email.to_addrs == [LEAD]
+    assert "nothing is in National Probation Service's draft yet, and nothing is submitted" in email.text_body
+    (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", email.text_body)
+    assert session.exec(select(WorkingCopy)).all() == []  # nothing in the draft before the contact confirms
+
+    with TestClient(create_app(get_settings(), FixedClock(READ_AT)), follow_redirects=False) as client:
+        path = _enter(client, token)
+        summary = visible(client.get(path).text)
+        assert (
+            "You emailed “NPS contribution 2018-19.docx” on 10:30 on Tuesday 14 May 2019. Nothing from it is in "
+            "your draft yet. Check how “NPS contribution 2018-19.docx” splits and use it"
+        ) in summary
+        (document,) = session.exec(select(EmailedDocument)).all()
+        shown = client.get(f"{path}/word/emailed/{document.id}")
+        assert shown.status_code == 200
+        assert "This is how “NPS contribution 2018-19.docx” splits into the sections of the brief" in visible(
+            shown.text
+        )
+        fields = form_fields(shown.text)
+        assert fields["emailed"] == str(document.id)
+        done = client.post(f"{path}/word/confirm", data=fields)
+        assert done.status_code == 303 and done.headers["location"].endswith("done=word")
+        assert "You emailed" not in visible(client.get(path).text)
+
+    session.expire_all()
+    copy = session.exec(select(WorkingCopy)).one()
+    assert copy.sections["statutory-role"] == "The service supervises adults on licence in Birmingham."
+    assert copy.sections["performance"] == "The service trained 240 staff in safeguarding this year."
+    assert session.get(EmailedDocument, document.id).confirmed_at is not None  # type: ignore[union-attr]
+    assert session.get(Contribution, lead.contribution_id).status == "requested"  # type: ignore[union-attr]

@@ -1,8 +1,8 @@
-"""inbound mail: reply tags, read messages, undeliverable contacts
+"""inbound mail: reply tags, read messages, emailed documents, contact marks
 
 Revision ID: 43044cf12b12
 Revises: c4d8e2f1a9b7
-Create Date: 2026-12-01 01:20:36.218776
+Create Date: 2026-12-01 01:58:08.106252
 
 """
 from typing import Sequence, Union
@@ -53,6 +53,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbound_message_outbound_email_id'), ['outbound_email_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_message_outcome'), ['outcome'], unique=False)
 
+    op.create_table('emailed_document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('inbound_message_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('received_at', models.types.UTCDateTime(), nullable=False),
+    sa.Column('confirmed_at', models.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_emailed_document_contact_id_contact')),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contribution.id'], name=op.f('fk_emailed_document_contribution_id_contribution')),
+    sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_message.id'], name=op.f('fk_emailed_document_inbound_message_id_inbound_message')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_emailed_document'))
+    )
+    with op.batch_alter_table('emailed_document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_emailed_document_contribution_id'), ['contribution_id'], unique=False)
+
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('undeliverable', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
         batch_op.add_column(sa.Column('away_until', sa.Date(), nullable=True))
@@ -75,6 +92,10 @@ def downgrade() -> None:
         batch_op.drop_column('away_until')
         batch_op.drop_column('undeliverable')
 
+    with op.batch_alter_table('emailed_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_emailed_document_contribution_id'))
+
+    op.drop_table('emailed_document')
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_message_outcome'))
         batch_op.drop_index(batch_op.f('ix_inbound_message_outbound_email_id'))

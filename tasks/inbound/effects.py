@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
 from models.audit import record
 from models.cycle import Cycle
+from models.inbound import EmailedDocument
 from models.ladder import Kind
 from models.outbox import refused_for_good
 from models.store import calendar_of, cycle_values, partnership_of
 from tasks.inbound.classify import Classified, return_date
 from tasks.inbound.match import Match
+from tasks.links.tokens import personal_link
 from tasks.mail.context import day_text, email_context
 from tasks.mail.outbox import enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -34,6 +37,7 @@ class Effects:
     templates_dir: Path
     base_url: str
     processed_folder: str
+    link_valid_days: int = 120
 
 
 def _refusal(words: str) -> str:
@@ -160,6 +164,8 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
         render_email(e.templates_dir, Kind.agency_reply, context),
         at=e.at,
     )
+    if split:
+        _propose(session, found, message, key, e, context)
     if refused:
         enqueue(
             session,
@@ -188,3 +194,53 @@ def reply(session: Session, found: Match, message: Classified, key: str, e: Effe
     )
     answered = f"; {attachment} refused, {contact.email} told why" if refused else ""
     return f"{agency.name}: reply from {contact.email} forwarded to the business manager{answered}"
+
+
+def _propose(
+    session: Session, found: Match, message: Classified, key: str, e: Effects, context: dict[str, Any]
+) -> None:
+    """Keep the document as a proposal and send its sender a personal link to check and confirm it: nothing goes
+    in the draft, nor is submitted, until they do."""
+    assert message.attachment is not None and found.contribution is not None
+    contact = found.contacts_at(message.from_addr)[0]
+    document = EmailedDocument(
+        contribution_id=found.contribution.id or 0,
+        contact_id=contact.id or 0,
+        filename=message.attachment.filename[:255],
+        content=message.attachment.content,
+        received_at=e.at,
+    )
+    session.add(document)
+    session.flush()
+    link = personal_link(
+        session,
+        e.base_url,
+        contribution_id=found.contribution.id or 0,
+        contact_id=contact.id or 0,
+        at=e.at,
+        valid_days=e.link_valid_days,
+    )
+    cycle_id = found.contribution.cycle_id
+    enqueue(
+        session,
+        partnership_envelope(
+            partnership_of(session, session.get(Cycle, cycle_id)),  # type: ignore[arg-type]
+            key=f"inbound:{key}:proposal",
+            kind=Kind.emailed_proposal,
+            to=[contact.email],
+            cycle_id=cycle_id,
+            contribution_id=found.contribution.id,
+        ),
+        render_email(e.templates_dir, Kind.emailed_proposal, {**context, "link": link}),
+        at=e.at,
+    )
+    record(
+        session,
+        at=e.at,
+        actor=contact.email,
+        action="inbound.proposal",
+        subject=f"contribution:{found.contribution.id}",
+        cycle_id=cycle_id,
+        document=document.id,
+        filename=document.filename,
+    )

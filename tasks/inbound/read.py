@@ -134,13 +134,19 @@ def read_mailbox(
     actor: str,
     templates_dir: Path,
     base_url: str,
+    link_valid_days: int = 120,
     observe: Callable[[str, int], None] | None = None,
 ) -> InboundReport:
     """Read every message waiting in the folder. `observe(phase, uid)` runs after each commit and each filing:
     a hook for crash tests, never for control."""
     report = InboundReport()
     e = effects.Effects(
-        at=at, actor=actor, templates_dir=templates_dir, base_url=base_url, processed_folder=config.processed
+        at=at,
+        actor=actor,
+        templates_dir=templates_dir,
+        base_url=base_url,
+        processed_folder=config.processed,
+        link_valid_days=link_valid_days,
     )
     try:
         with Mailbox(config) as box:
