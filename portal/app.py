@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal import around, contribution, drafts, kept, manager, review, reviews_register, sections, signin, uploads
+from portal.desk_mail import router as desk_mail_router
 from portal.desk_plan import router as desk_plan_router
 from portal.web import PortalState, default_state, page
 from reportcycle.clock import Clock
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(manager.router)
     app.include_router(reviews_register.router)
     app.include_router(desk_plan_router)
+    app.include_router(desk_mail_router)
     return app

@@ -52,6 +52,17 @@ def test_the_desk_shows_the_bounce_the_absence_the_reply_and_the_forgery(
     ) in desk
     assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all()) == 1
 
+    mail = visible(manager.get(f"/desk/{cycle_id}/agency/nps/mail").text)
+    assert (
+        "10:30 on Tuesday 14 May 2019 amira.latchford@nps.example.org RE: Reminder: your contribution to the annual "
+        "report is due on 31 May 2019 Acted on: National Probation Service: reply from amira.latchford@nps.example.org "
+        "forwarded to the business manager We will send it on Friday"
+    ) in mail
+    assert (
+        "Request for the contribution gareth.millward@nps.example.org Waiting to go (refused for "
+        "gareth.millward@nps.example.org)"
+    ) in mail
+
 
 def test_a_word_document_emailed_in_is_a_proposal_its_sender_confirms_from_a_personal_link(
     session: Session, imap: Dovecot, database_url: str, links: dict[str, str]
