@@ -36,6 +36,7 @@ class Kind(StrEnum):
     # answer to a file emailed in that the Word import cannot take, saying why.
     agency_reply = "agency_reply"
     reply_file_refused = "reply_file_refused"
+    wrong_sender = "wrong_sender"  # a colleague at the agency wrote from an address that is not its contact's
     emailed_proposal = "emailed_proposal"  # a Word file emailed in, read: the link to check and confirm it
 
 

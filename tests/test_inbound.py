@@ -374,3 +374,26 @@ def test_a_word_file_the_upload_checks_refuse_gets_the_contact_an_answer_saying_
         "(.docx). If it is one, open it in Word and choose File → Save As → Word Document (.docx), then upload the "
         "new file.\n\nPlease open the personal link from your latest email"
     ) in answer.text_body
+
+
+def test_a_colleague_writing_from_their_own_address_is_told_once_how_to_send_it_and_nothing_changes(
+    database_url: str, session: Session, imap: Dovecot, opened: tuple[OutboundEmail, OutboundEmail]
+) -> None:
+    lead_request, _ = opened
+    reply_to = tagged_address(MAILBOX, lead_request.reply_tag or "")
+    colleague = "priya.stanton@nps.example.org"
+    imap.deliver(m.outlook_reply_with_word(reply_to, lead_request.message_id, colleague, "Priya Stanton"))
+    imap.deliver(m.outlook_plain_reply(reply_to, lead_request.message_id, colleague, "Priya Stanton"))
+
+    report = _read(database_url)
+
+    why = f"it comes from {colleague}, who is not a contact of National Probation Service"
+    assert report.lines == [f"for a person: {why}; they were told how to send it", f"for a person: {why}"]
+    (answer,) = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "wrong_sender")).all()
+    assert answer.to_addrs == [colleague] and answer.reply_to == "morgan.ellery@bscb.example.org"
+    assert (
+        "it came from priya.stanton@nps.example.org, which is not one of the addresses National Probation Service "
+        "gave us for the report, so nothing has been changed.\n\nTo send it, ask Gareth Millward to upload it"
+    ) in answer.text_body
+    assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "emailed_proposal")).all() == []
+    assert _events(session, "inbound.reply") == []

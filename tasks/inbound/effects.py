@@ -11,9 +11,10 @@ from sqlmodel import Session
 
 from models.audit import record
 from models.cycle import Cycle
-from models.inbound import EmailedDocument
+from models.inbound import EmailedDocument, InboundKind
 from models.ladder import Kind
 from models.outbox import refused_for_good
+from models.partnership import Contact, ContactRole
 from models.store import calendar_of, cycle_values, partnership_of
 from tasks.inbound.classify import Classified, return_date
 from tasks.inbound.match import Match
@@ -244,3 +245,47 @@ def _propose(
         document=document.id,
         filename=document.filename,
     )
+
+
+def answer_wrong_sender(session: Session, found: Match, message: Classified, e: Effects) -> bool:
+    """A person at the agency's own organisation (same mail domain as one of its contacts) who is not a contact is
+    told how to send it; anyone else gets nothing, as a forged From would make us write to a stranger. Once per
+    sender and contribution, so two mail systems can never answer each other for ever."""
+    if message.kind not in (InboundKind.reply, InboundKind.reply_with_file) or found.contribution is None:
+        return False
+    domain = message.from_addr.rpartition("@")[2]
+    # the lead first: the one who can upload it or hand the contribution over
+    ordered = sorted(found.contacts, key=lambda c: c.role != ContactRole.lead)
+    contact = next((c for c in ordered if c.email.lower().rpartition("@")[2] == domain), None)
+    if not domain or contact is None or found.agency is None:
+        return False
+    cycle = session.get(Cycle, found.contribution.cycle_id)
+    assert cycle is not None
+    partnership = partnership_of(session, cycle)
+    context = email_context(
+        partnership=partnership,
+        cycle=cycle,
+        agency=found.agency,
+        contribution=found.contribution,
+        contact=Contact(agency_id=0, role="sender", name=message.from_addr, email=message.from_addr),
+        calendar=calendar_of(partnership),
+        at=e.at,
+        link="",
+        lead=contact.name,
+        attachment=message.attachment.filename if message.attachment else "",
+    )
+    row = enqueue(
+        session,
+        partnership_envelope(
+            partnership,
+            key=f"wrong-sender:{found.contribution.id}:{message.from_addr}",
+            kind=Kind.wrong_sender,
+            reply_to=partnership.business_manager_email,
+            to=[message.from_addr],
+            cycle_id=cycle.id,
+            contribution_id=found.contribution.id,
+        ),
+        render_email(e.templates_dir, Kind.wrong_sender, context),
+        at=e.at,
+    )
+    return row is not None

@@ -72,6 +72,8 @@ def act(
         return InboundOutcome.needs_person, "it answers none of our emails", found
     wrong = who_is_wrong(message, found)
     if wrong:
+        if effects.answer_wrong_sender(session, found, message, e):
+            wrong += "; they were told how to send it"
         return InboundOutcome.needs_person, wrong, found
     if message.kind == InboundKind.bounce:
         return InboundOutcome.applied, effects.bounce(session, found, message, key, e), found
