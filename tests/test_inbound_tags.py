@@ -119,5 +119,6 @@ def test_emails_whose_answers_go_to_the_business_manager_get_a_fresh_random_tag(
     first = partnership_envelope(p, key="a", kind="reminder", to=["x@y.example"])
     second = partnership_envelope(p, key="b", kind="reminder", to=["x@y.example"])
     own = partnership_envelope(p, key="c", kind="receipt", to=["x@y.example"], reply_to="lead@police.example")
+    digest = partnership_envelope(p, key="d", kind="digest", to=["manager@p.example.org"])
     assert first.tag and second.tag and first.tag != second.tag and len(first.tag) == 16
-    assert own.tag is None
+    assert own.tag is None and digest.tag is None

@@ -38,9 +38,10 @@ class Envelope:
 
 def partnership_envelope(partnership: Partnership, **fields: Any) -> Envelope:
     """An envelope from the partnership's address; replies go to the business manager unless `reply_to` says."""
-    if "reply_to" not in fields:
+    if "reply_to" not in fields and fields.get("to") != [partnership.business_manager_email]:
         # An email whose answers go to the business manager is one the monitored mailbox can read for them,
-        # when inbound mail is configured; the tag costs nothing when it is not.
+        # when inbound mail is configured; the tag costs nothing when it is not. The manager's own mail (the
+        # digest, the weekly summary) keeps answering to the manager.
         fields.setdefault("tag", new_tag())
     fields.setdefault("reply_to", partnership.business_manager_email)
     return Envelope(from_addr=partnership.from_address, **fields)
