@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, LargeBinary, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime
@@ -33,8 +33,9 @@ class InboundMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(max_length=998, index=True)
     folder: str = Field(max_length=200)
-    uidvalidity: int
-    uid: int
+    # Both are unsigned 32-bit numbers in IMAP (RFC 3501): above a signed INTEGER's range on some servers.
+    uidvalidity: int = Field(sa_type=BigInteger)
+    uid: int = Field(sa_type=BigInteger)
     received_at: dt.datetime = Field(sa_type=UTCDateTime)
     from_addr: str = Field(max_length=320)
     subject: str = Field(max_length=500)
