@@ -47,7 +47,7 @@ $(ASSETS)/.built: $(NPM_DIR)/portal.scss $(NPM_DIR)/package.json $(NPM_DIR)/pack
 
 assets: $(ASSETS)/.built
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.chromium
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.chromium $(VENV)/.dovecot
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -56,6 +56,12 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.chromium
 $(VENV)/.chromium: | $(BIN)/python
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -q && apt-get install -y -q chromium; }
+	touch $@
+
+# The inbound tests read a real IMAP server: Debian's dovecot, started by the tests with a configuration of their own.
+$(VENV)/.dovecot: | $(BIN)/python
+	@test -x /usr/sbin/dovecot || { echo "installing Debian's dovecot-imapd for the inbound mail tests"; \
+		apt-get update -q && apt-get install -y -q dovecot-imapd; }
 	touch $@
 
 demo: $(VENV)/.installed $(ASSETS)/.built

@@ -6,7 +6,8 @@ applies the Chair's decisions, chases, collates, and publishes a report the boar
 signed off on the day chosen for it); then the chase and dispatch (the chase
 itself skips bank holidays and reads each partnership's send window, so the
 schedule only has to wake it); dispatch also every few minutes, so receipts and
-retries do not wait for the morning; the weekly summary. Everything else runs
+retries do not wait for the morning; the monitored mailbox, every few minutes
+(issue 17); the weekly summary. Everything else runs
 when someone asks: the portal, the CLI, the Prefect UI, or an automation on an
 event the application emits.
 
@@ -27,6 +28,7 @@ from flows.annual_cycle import annual_cycle_flow
 from flows.chase import chase_all_flow
 from flows.collate import collate_flow
 from flows.dispatch import dispatch_flow
+from flows.inbound import inbound_flow
 from flows.open_cycle import open_cycle_flow
 from flows.publish import publish_flow
 from flows.review import review_flow
@@ -39,6 +41,8 @@ WORKING_MORNINGS = "0 9 * * 1-5"
 RECONCILE_MORNINGS = "30 8 * * 1-5"
 # Receipts, fresh links and retries go within this many seconds even with no event.
 DISPATCH_EVERY = 300
+# Agencies' replies and bounces are read within this many seconds (the flow does nothing when inbound is not set).
+INBOUND_EVERY = 300
 TAGS = ["reportcycle"]
 
 
@@ -70,6 +74,13 @@ def build(timezone: str = "Europe/London") -> list[Any]:
                     within=timedelta(0),
                 )
             ],
+        ),
+        inbound_flow.to_deployment(
+            name="read-mailbox",
+            schedule=Interval(INBOUND_EVERY),
+            tags=[*TAGS, "inbound"],
+            description="Read agencies' replies, automatic replies and bounces from the monitored mailbox.",
+            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         ),
         weekly_summary_flow.to_deployment(
             name="weekly-summary",

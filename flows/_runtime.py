@@ -142,8 +142,12 @@ def run_logger() -> Any:
     if not _PREFECT:
         return logging.getLogger("reportcycle.flows")
     from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
 
-    return get_run_logger()
+    try:
+        return get_run_logger()
+    except MissingContextError:  # a flow imported plain earlier in this process runs outside any Prefect run
+        return logging.getLogger("reportcycle.flows")
 
 
 def in_session(settings: Settings, work: Callable[[Session], T], *, dry_run: bool) -> T:

@@ -13,6 +13,7 @@ SQLModel.metadata.naming_convention = {
 
 from models.audit import AuditEvent  # noqa: E402
 from models.cycle import Contribution, Cycle, PersonalLink, ReviewDecision, Revision  # noqa: E402
+from models.inbound import EmailedDocument, InboundMessage  # noqa: E402
 from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
 from models.portal import ExtensionRequest, Image, KeptPost, PortalSession, WorkingCopy  # noqa: E402
@@ -29,8 +30,10 @@ __all__ = [
     "Contribution",
     "Cycle",
     "Draft",
+    "EmailedDocument",
     "ExtensionRequest",
     "Image",
+    "InboundMessage",
     "KeptPost",
     "OutboundEmail",
     "OutboxStatus",

@@ -32,6 +32,12 @@ class Kind(StrEnum):
     staff_link = "staff_link"  # the Chair's review or the business manager's desk
     extension_refused = "extension_refused"
     excused = "excused"  # the business manager released the agency this year, with the reason
+    # From the monitored mailbox (tasks/inbound): an agency's answer forwarded to the business manager, and the
+    # answer to a file emailed in that the Word import cannot take, saying why.
+    agency_reply = "agency_reply"
+    reply_file_refused = "reply_file_refused"
+    wrong_sender = "wrong_sender"  # a colleague at the agency wrote from an address that is not its contact's
+    emailed_proposal = "emailed_proposal"  # a Word file emailed in, read: the link to check and confirm it
 
 
 @dataclass(frozen=True)

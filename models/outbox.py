@@ -34,6 +34,9 @@ class OutboundEmail(SQLModel, table=True):
     to_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
     cc_addrs: list[str] = Field(sa_column=Column(json_column(), nullable=False))
     reply_to: str | None = Field(default=None, max_length=320)
+    # Opaque and random: with inbound mail configured, Reply-To and the envelope sender are mailbox+tag@domain, so
+    # an answer or a bounce finds its email. It names the row, never a personal link.
+    reply_tag: str | None = Field(default=None, unique=True, max_length=32)
     subject: str = Field(max_length=500)
     text_body: str
     html_body: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import Column, UniqueConstraint
@@ -52,3 +53,6 @@ class Contact(SQLModel, table=True):
     role: str = Field(max_length=16)
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
+    # A bounce after the relay took the email: chasers leave the address out until it is corrected on the desk.
+    undeliverable: str | None = Field(default=None, max_length=500)
+    away_until: dt.date | None = None  # an automatic reply said so: chasers copy the agency's other contacts

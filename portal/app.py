@@ -28,6 +28,7 @@ from portal import (
     signin,
     uploads,
 )
+from portal.desk_mail import router as desk_mail_router
 from portal.desk_next import router as desk_next_router
 from portal.desk_plan import router as desk_plan_router
 from portal.web import PortalState, default_state, page
@@ -124,4 +125,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(desk_partnership.router)
     app.include_router(desk_brief.router)
     app.include_router(desk_framework.router)
+    app.include_router(desk_mail_router)
     return app

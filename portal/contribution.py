@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from models.cycle import Contribution, ReviewDecision
+from models.inbound import waiting_documents
 from models.lifecycle import IllegalTransition
 from models.portal import Image
 from models.revisions import IncompleteContribution
@@ -123,6 +124,8 @@ def summary(request: Request, contribution_id: RowId, session: DB, done: str = "
         closed=w.closed,
         notice=DONE.get(done),
         notice_success=done in DONE,
+        emailed=[] if w.closed else waiting_documents(session, c.id or 0),
+        zone=w.zone,
     )
     return page(request, "contribution.html", context)
 

@@ -38,6 +38,9 @@ EMAIL_WORDS = {
     "digest": "Digest",
     "weekly_summary": "Weekly summary",
     "published": "Report published",
+    "agency_reply": "Agency's reply, forwarded",
+    "reply_file_refused": "File emailed in refused, with the reason",
+    "emailed_proposal": "Emailed document to check and confirm",
 }
 
 # The lifecycle's actions on a contribution, as they read in its timeline.
@@ -70,6 +73,10 @@ OTHER_ACTIONS = {
     "image.upload": "Picture added",
     "chase.superseded": "Chaser skipped: a later one went instead",
     "escalation.confirm": "Escalation released",
+    "inbound.reply": "Replied by email",
+    "inbound.auto_reply": "Automatic reply",
+    "inbound.bounce": "Email bounced",
+    "inbound.proposal": "Document emailed in: sent back to its sender to check and confirm",
 }
 
 
@@ -94,6 +101,11 @@ def _what(event: AuditEvent) -> str:
         before = detail.get("before")
         was = f"{before[0]}" if isinstance(before, list) and before else "nobody"
         words = f"{words}: {detail.get('role', '')}, {was} by {detail['after'][0]}"
+    if event.action == "inbound.auto_reply" and detail.get("until"):
+        words = f"{words}: away until {_date_words(detail['until'])}"
+    if event.action == "inbound.reply":
+        file = f" (with {detail['attachment']})" if detail.get("attachment") else ""
+        words = f"{words}{file}: {detail.get('text', '')}"
     if name == "extend":
         old, new = _date_words(detail.get("old_due")), _date_words(detail.get("new_due"))
         if old and new:

@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.cycle import Cycle
+from models.inbound import for_a_person
 from models.ladder import Kind
 from models.lifecycle import AWAITING, IllegalTransition
 from models.outbox import OutboundEmail, OutboxStatus
@@ -141,6 +142,7 @@ def _desk_page(
             "requests": [(r, names[r.contribution_id]) for r in requests],
             "held": [(a, n) for a, n in held if n],
             "failed": failed,
+            "for_a_person": for_a_person(session),
             "central": central_sections(session, cycle),
             "draft": draft,
             "csrf": csrf,
@@ -207,6 +209,7 @@ def _agency_page(
             "live_links": live_links,
             "access": access,
             "timeline": timeline(session, contribution),
+            "today": calendar.local(at).date(),
             "sections": [(s.key, s.title, (copy.sections if copy else {}).get(s.key, "")) for s in brief.sections],
             "csrf": csrf,
             "notice": DONE.get(done),

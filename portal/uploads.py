@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+from models.inbound import EmailedDocument
 from portal import word_upload
 from portal.web import RowId, db, in_thread, page, refused
 from portal.writing import Writer, conflict_page, form_version, gate, writer
@@ -60,6 +61,22 @@ def _read_word(request: Request, session: Session, contribution_id: int, form: A
     return _confirm_page(request, w, word_upload.previews(proposal, w.brief), [])
 
 
+@router.get("/contribution/{contribution_id}/word/emailed/{document_id}", response_class=HTMLResponse)
+def emailed_word(request: Request, contribution_id: RowId, document_id: RowId, session: DB) -> Response:
+    """A document its sender emailed in, shown as an upload is: nothing changes until they confirm it."""
+    w = _open(request, session, contribution_id)
+    if isinstance(w, Response):
+        return w
+    document = session.get(EmailedDocument, document_id)
+    if document is None or document.contribution_id != contribution_id or document.confirmed_at is not None:
+        return RedirectResponse(f"/contribution/{contribution_id}", status_code=303)
+    try:
+        proposal = word_upload.propose_file(document.content, document.filename, w.brief)
+    except WordRefused as exc:
+        return _word_page(request, w, str(exc), status_code=422)
+    return _confirm_page(request, w, {**word_upload.previews(proposal, w.brief), "emailed": document.id}, [])
+
+
 def _confirm_page(
     request: Request, w: Writer, proposal: dict[str, Any], errors: list[Any], status_code: int = 200
 ) -> Response:
@@ -87,6 +104,9 @@ def _confirm_word(request: Request, session: Session, contribution_id: int, form
     if isinstance(result, Conflict):
         session.rollback()
         return conflict_page(request, w, result, {**w.texts, **texts})
+    emailed = session.get(EmailedDocument, int(str(form.get("emailed", "0")) or 0) or 0)
+    if emailed is not None and emailed.contribution_id == contribution_id:
+        emailed.confirmed_at = w.at  # the emailed proposal is used: no longer offered on the summary
     session.commit()
     return RedirectResponse(f"/contribution/{contribution_id}?done=word", status_code=303)
 

@@ -40,6 +40,11 @@ def _upload(form: Any) -> tuple[bytes, str]:
 def propose(form: Any, brief: Brief) -> dict[str, Any]:
     """Read the uploaded document; the confirmation page's context. Raises WordRefused with the reason."""
     data, filename = _upload(form)
+    return propose_file(data, filename, brief)
+
+
+def propose_file(data: bytes, filename: str, brief: Brief) -> dict[str, Any]:
+    """Read a document (uploaded, or emailed in and kept); the confirmation page's context."""
     proposal = read_word(data, brief)
     if len(proposal.pictures) > MAX_PICTURES:
         raise WordRefused(
@@ -96,6 +101,7 @@ def from_form(form: Any, brief: Brief) -> dict[str, Any]:
     matched = {b["matched"] for b in blocks}
     return {
         "filename": str(form.get("filename", "")),
+        "emailed": str(form.get("emailed", "")),
         "blocks": blocks,
         "pictures": pictures,
         "notes": [],

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from tasks.inbound.mailbox import ImapConfig
     from tasks.mail.smtp import SmtpConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,7 @@ ENV_PREFIX = "REPORTCYCLE_"
 SECURITIES = ("none", "starttls", "tls")
 # Which port goes with which kind of TLS: a mismatch hangs or fails at the first send, hours later.
 TLS_PORTS = {"starttls": 587, "tls": 465}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class Settings(BaseSettings):
@@ -52,6 +54,19 @@ class Settings(BaseSettings):
     public_site_url: str = Field(default="http://127.0.0.1:8000/site", description="where out/site is served")
     # The health check's alert: a working day with no successful chase by this local time.
     chase_expected_by: str = Field(default="11:00", description="HH:MM, the partnership's local time")
+
+    # The monitored mailbox agencies' replies and bounces reach (issue 17); unset, replies go to the business manager.
+    inbound_address: str | None = Field(default=None, description="e.g. annual-report@example.org; tagged per email")
+    inbound_host: str | None = Field(default=None, description="IMAP server of the inbound mailbox")
+    inbound_port: int = Field(default=993, ge=1, le=65535)
+    inbound_security: Literal["none", "starttls", "tls"] = Field(
+        default="tls", description="tls (implicit, port 993), starttls (143), none (loopback only)"
+    )
+    inbound_user: str | None = None
+    inbound_password: SecretStr | None = None
+    inbound_folder: str = Field(default="INBOX", description="the folder new messages arrive in")
+    inbound_processed_folder: str = Field(default="Processed", description="where read messages are filed")
+    inbound_needs_person_folder: str = Field(default="Needs a person", description="unmatched or forged messages")
 
     @field_validator("database_url")
     @classmethod
@@ -160,7 +175,49 @@ class Settings(BaseSettings):
                 "SMTP credentials are set with REPORTCYCLE_SMTP_SECURITY=none: the password would cross the network "
                 "in clear; set REPORTCYCLE_SMTP_SECURITY=starttls (port 587) or tls (port 465)"
             )
+        return self._inbound_consistent()
+
+    def _inbound_consistent(self) -> Settings:
+        given = [n for n in ("address", "host", "user", "password") if getattr(self, f"inbound_{n}") is not None]
+        if given and len(given) < 4:
+            missing = [n for n in ("address", "host", "user", "password") if n not in given]
+            names = ", ".join(f"REPORTCYCLE_INBOUND_{n.upper()}" for n in missing)
+            raise ValueError(f"inbound mail is half configured: set {names} too, or unset the others")
+        address = self.inbound_address
+        if address is not None and (address.count("@") != 1 or "+" in address or " " in address):
+            raise ValueError(
+                f"REPORTCYCLE_INBOUND_ADDRESS={address!r} is not a plain mailbox address; write e.g. "
+                "annual-report@example.org (the tag is added after a +)"
+            )
+        if given and self.inbound_security == "none" and self.inbound_host not in LOOPBACK:
+            raise ValueError(
+                f"REPORTCYCLE_INBOUND_SECURITY=none with REPORTCYCLE_INBOUND_HOST={self.inbound_host}: the password "
+                "would cross the network in clear; use tls (port 993) or starttls (143), or a loopback host"
+            )
         return self
+
+    @property
+    def inbound_enabled(self) -> bool:
+        return self.inbound_address is not None
+
+    def inbound_config(self) -> ImapConfig | None:
+        """The monitored mailbox, or None when inbound mail is not configured."""
+        from tasks.inbound.mailbox import ImapConfig
+
+        if not self.inbound_enabled:
+            return None
+        assert self.inbound_host and self.inbound_user and self.inbound_password and self.inbound_address
+        return ImapConfig(
+            host=self.inbound_host,
+            port=self.inbound_port,
+            security=self.inbound_security,
+            user=self.inbound_user,
+            password=self.inbound_password.get_secret_value(),
+            address=self.inbound_address,
+            folder=self.inbound_folder,
+            processed=self.inbound_processed_folder,
+            needs_person=self.inbound_needs_person_folder,
+        )
 
     def smtp_config(self) -> SmtpConfig:
         from tasks.mail.smtp import SmtpConfig
@@ -174,6 +231,7 @@ class Settings(BaseSettings):
             use_tls=self.smtp_security == "tls",
             start_tls=self.smtp_security == "starttls",
             envelope_from=self.bounce_address,
+            reply_mailbox=self.inbound_address,
         )
 
     def shown(self) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ import models  # noqa: E402, F401
 from models.db import engine_for  # noqa: E402
 from reportcycle.mailsink import MailSink  # noqa: E402
 from reportcycle.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from tests.dovecot import Dovecot  # noqa: E402
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
 SECOND = Path(__file__).parent / "data" / "riverside-sab.toml"
@@ -77,4 +78,38 @@ def mail(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MailSink]:
         monkeypatch.setenv("REPORTCYCLE_SMTP_PORT", str(sink.port))
         get_settings.cache_clear()
         yield sink
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[Dovecot]:
+    """One real IMAP server (Debian's dovecot) for the session, in a folder of its own under /tmp (its mail user
+    must be able to reach it, which pytest's private temporary folders do not allow)."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="reportcycle-dovecot-"))
+    try:
+        with Dovecot(root) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap(dovecot_server: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
+    """The IMAP server running, its folders empty, and the inbound settings pointing at it."""
+    dovecot_server.start_if_stopped()
+    dovecot_server.empty()
+    for name, value in {
+        "ADDRESS": "annual-report@bscb.example.org",
+        "HOST": dovecot_server.host,
+        "PORT": str(dovecot_server.port),
+        "SECURITY": "none",
+        "USER": dovecot_server.user,
+        "PASSWORD": dovecot_server.password,
+    }.items():
+        monkeypatch.setenv(f"REPORTCYCLE_INBOUND_{name}", value)
+    get_settings.cache_clear()
+    yield dovecot_server
     get_settings.cache_clear()

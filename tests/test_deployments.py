@@ -53,6 +53,7 @@ def test_deployment_names_schedules_parameters_and_triggers() -> None:
                 )
             ],
         ),
+        ("read-mailbox", "inbound", ["every 300s"], {}, ["inbound", "reportcycle"], []),
         ("weekly-summary", "weekly-summary", ["cron 0 9 * * 1-5 Europe/London"], {}, ["reportcycle", "summary"], []),
         ("open-cycle", "open-cycle", [], {}, on_demand, []),
         ("collate-draft", "collate", [], {}, on_demand, []),
@@ -93,6 +94,7 @@ def test_dispatch_and_the_reconcile_run_one_at_a_time_and_the_others_wait_their_
         one = deployments.pop(name)
         assert one.concurrency_limit == 1
         assert one.concurrency_options and one.concurrency_options.collision_strategy.value == "ENQUEUE"
+    assert deployments.pop("read-mailbox").concurrency_limit == 1  # two readers would only wait on each other
     assert {d.concurrency_limit for d in deployments.values()} == {None}
 
 
@@ -115,6 +117,7 @@ def test_the_work_pool_deployments_are_built_with_the_pool_and_the_checkout(
     assert [(d.work_pool_name, d.entrypoint) for d in pooled] == [
         ("reportcycle", "flows/chase.py:chase_all_flow"),
         ("reportcycle", "flows/dispatch.py:dispatch_flow"),
+        ("reportcycle", "flows/inbound.py:inbound_flow"),
         ("reportcycle", "flows/weekly_summary.py:weekly_summary_flow"),
         ("reportcycle", "flows/open_cycle.py:open_cycle_flow"),
         ("reportcycle", "flows/collate.py:collate_flow"),

@@ -56,7 +56,18 @@ def test_imports_run_one_way(layer: str) -> None:
 def test_tasks_are_grouped_by_stage_each_folder_saying_what_lives_there() -> None:
     assert sorted(p.name for p in (ROOT / "tasks").glob("*.py")) == ["__init__.py"]
     folders = sorted(p.name for p in (ROOT / "tasks").iterdir() if p.is_dir() and p.name != "__pycache__")
-    assert folders == ["asking", "contributions", "desk", "links", "mail", "ops", "report", "review", "years"]
+    assert folders == [
+        "asking",
+        "contributions",
+        "desk",
+        "inbound",
+        "links",
+        "mail",
+        "ops",
+        "report",
+        "review",
+        "years",
+    ]
     for folder in folders:
         doc = ast.get_docstring(ast.parse((ROOT / "tasks" / folder / "__init__.py").read_text()))
         assert doc and "\n" not in doc.strip(), folder

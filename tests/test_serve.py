@@ -174,6 +174,7 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
                 [
                     "daily-chase",
                     "dispatch-outbox",
+                    "read-mailbox",
                     "weekly-summary",
                     "open-cycle",
                     "collate-draft",
@@ -272,7 +273,7 @@ def test_serve_refuses_deployments_that_workers_run_from_a_pool(
     register("serve-clash")
     said = _refused(_env(tmp_path, database_url, PREFECT_API_URL=api), "--port", str(free_port()))
     names = "annual-cycle, apply-review, collate-draft, daily-chase, dispatch-outbox, open-cycle, publish-report, "
-    names += "weekly-summary"
+    names += "read-mailbox, weekly-summary"
     assert said == (
         f"error: {api} already runs these deployments through work pools: "
         + ", ".join(f"{n} (serve-clash)" for n in names.split(", "))

@@ -17,6 +17,7 @@ from reportcycle.cli.common import (
     _local_start,
     _now,
     _print_emails,
+    _settings,
     _stage_runs,
 )
 
@@ -64,6 +65,34 @@ def dispatch() -> None:
             raise CliError(
                 f"the SMTP relay could not be reached ({report.unreachable}); {report.released} emails stay queued "
                 "and go when it answers: check REPORTCYCLE_SMTP_HOST and REPORTCYCLE_SMTP_PORT (`reportcycle status`)"
+            )
+
+
+def inbound() -> None:
+    """Read the monitored mailbox once: replies, automatic replies and bounces (the deployment does it every 5 min)."""
+    with _errors():
+        if not _settings().inbound_enabled:
+            raise CliError(
+                "inbound mail is not configured: set REPORTCYCLE_INBOUND_ADDRESS, _HOST, _USER and _PASSWORD "
+                "(see README, Inbound mail)"
+            )
+        with _stage_runs():
+            from flows._runtime import recorded
+            from flows.inbound import inbound_flow
+
+            # A Prefect run's state (Failed, "For a person") is for the UI; the flow is plain when this process
+            # imported it without Prefect (an earlier command in the same process, as in the tests).
+            if recorded() and inbound_flow.fn is not inbound_flow:
+                report = inbound_flow(_now(), return_state=True).result(raise_on_failure=False)
+            else:
+                report = inbound_flow(_now())
+        common.console.print(report.summary, highlight=False)
+        for line in report.lines:
+            common.console.print(f"  {line}", highlight=False)
+        if report.unreachable:
+            raise CliError(
+                f"the mailbox could not be read ({report.unreachable}); nothing is lost, its messages are read when "
+                "it answers: check REPORTCYCLE_INBOUND_HOST and REPORTCYCLE_INBOUND_PORT (`reportcycle status`)"
             )
 
 

@@ -15,7 +15,7 @@ from models.cycle import Contribution, Cycle
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING, CycleState
 from models.outbox import OutboundEmail, OutboxStatus, refused_for_good
-from models.partnership import Contact, ContactRole
+from models.partnership import Agency, Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.asking.cycle_open import PlannedEmail
 from tasks.asking.digest import enqueue_digest
@@ -64,11 +64,43 @@ def contacts_by_agency_id(session: Session, agency_ids: list[int]) -> dict[int, 
 
 
 def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
-    """Addresses a relay refused for good during this cycle: chasers go to the agency's other contacts."""
+    """Addresses a relay refused for good during this cycle, or that bounced (the contact is marked undeliverable
+    until the desk corrects it): chasers go to the agency's other contacts."""
     rows = session.exec(
         select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
     ).all()
-    return {address for deliveries in rows for address in refused_for_good(dict(deliveries))}
+    bounced = session.exec(
+        select(Contact.email)
+        .join(Agency, col(Agency.id) == Contact.agency_id)
+        .where(Agency.partnership_id == cycle.partnership_id, col(Contact.undeliverable).is_not(None))
+    ).all()
+    return {address for deliveries in rows for address in refused_for_good(dict(deliveries))} | set(bounced)
+
+
+def cover_for_the_away(
+    contacts: dict[str, Contact],
+    addressee: Contact | None,
+    to: list[str],
+    cc: list[str],
+    refused: set[str],
+    today: dt.date,
+) -> tuple[Contact | None, list[str], list[str]]:
+    """While the contact a chaser is addressed to is away (their automatic reply said so), it is addressed to the
+    agency's other contacts (the deputy, the colleague writing it) and copies the one away, who misses nothing."""
+    away = {c.email for c in contacts.values() if c.away_until is not None and c.away_until >= today}
+    if addressee is None or addressee.email not in away:
+        return addressee, to, cc
+    by_email = {c.email: c for c in contacts.values()}
+    others = [
+        c.email
+        for role, c in contacts.items()
+        if role in (ContactRole.deputy, ContactRole.writer, ContactRole.lead)
+        and c.email not in away | refused | set(to) | set(cc)
+    ]
+    present = [a for a in to if a not in away] + others
+    if not present:  # everyone is away: it goes as it would have, to be read on their return
+        return addressee, to, cc
+    return by_email[present[0]], present, [*cc, *(a for a in to if a in away)]
 
 
 def audience(
@@ -158,6 +190,8 @@ def chase_cycle(
         contribution.next_step_on = next_step_on(steps, today, contribution.deadline_set_on)
         for step, superseded_step in [(s, True) for s in superseded] + [(s, False) for s in send]:
             addressee, to, cc = audience(step, contacts, manager, refused)
+            if step.kind != Kind.escalation:
+                addressee, to, cc = cover_for_the_away(contacts, addressee, to, cc, refused, today)
             if addressee is None or not to:
                 if not superseded_step:
                     contribution.next_step_on = None

@@ -262,6 +262,8 @@ def replace_contact(
         revoke_links(session, contribution, at=at, actor=actor, contact_id=contact.id)
     else:
         contact = Contact(agency_id=agency.id or 0, role=role, name="", email="")
+    if contact.email != address:  # a new address has not bounced, nor said it is away
+        contact.undeliverable, contact.away_until = None, None
     contact.name, contact.email = name.strip(), address
     session.add(contact)
     session.flush()

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from models.audit import record
 from models.db import engine_for, session_scope
 from models.outbox import OutboundEmail, OutboxStatus, is_permanent, pending, recipients, refused_for_good
-from tasks.mail.messages import build_message
+from tasks.mail.messages import build_message, reply_address
 from tasks.mail.outbox import redact_links
 from tasks.mail.smtp import SendResult, SmtpConfig, SmtpSender
 
@@ -298,7 +298,11 @@ def dispatch_due(
                 if not unsent:
                     break
                 rows = records.exec(select(OutboundEmail).where(col(OutboundEmail.id).in_(unsent))).all()
-                work = {row.id or 0: (build_message(row), pending(row)) for row in rows}
+                mailbox = smtp.reply_mailbox
+                work = {
+                    row.id or 0: (build_message(row, mailbox), pending(row), reply_address(row, mailbox))
+                    for row in rows
+                }
                 records.commit()
                 while unsent:
                     if stop is not None and stop.is_set():
@@ -310,8 +314,8 @@ def dispatch_due(
                     row_id = unsent[0]
                     if observe:
                         observe("claimed", row_id)
-                    message, to = work[row_id]
-                    result = sender.send(message, to)
+                    message, to, bounce_to = work[row_id]
+                    result = sender.send(message, to, bounce_to)
                     if observe:
                         observe("sent", row_id)
                     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import Any
@@ -33,13 +34,24 @@ class Envelope:
     cycle_id: int | None = None
     contribution_id: int | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    tag: str | None = None  # set when an answer should reach the monitored mailbox (see tasks.inbound)
 
 
 def partnership_envelope(partnership: Partnership, **fields: Any) -> Envelope:
     """An envelope from the partnership, by name and address ("Westshire SAB <report@...>": a reader sees who
     writes, not a mailbox); replies go to the business manager unless `reply_to` says."""
+    if "reply_to" not in fields and fields.get("to") != [partnership.business_manager_email]:
+        # An email whose answers go to the business manager is one the monitored mailbox can read for them,
+        # when inbound mail is configured; the tag costs nothing when it is not. The manager's own mail (the
+        # digest, the weekly summary) keeps answering to the manager.
+        fields.setdefault("tag", new_tag())
     fields.setdefault("reply_to", partnership.business_manager_email)
     return Envelope(from_addr=str(Address(partnership.name, addr_spec=partnership.from_address)), **fields)
+
+
+def new_tag() -> str:
+    """Random, lower case (some servers fold addresses' case), short enough for any local part."""
+    return secrets.token_hex(8)
 
 
 def already_queued(session: Session, key: str) -> bool:
@@ -74,6 +86,7 @@ def enqueue(
         to_addrs=envelope.to,
         cc_addrs=envelope.cc,
         reply_to=envelope.reply_to,
+        reply_tag=envelope.tag,
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,

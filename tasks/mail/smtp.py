@@ -50,6 +50,8 @@ class SmtpConfig:
     use_tls: bool = False  # implicit TLS (port 465)
     start_tls: bool | None = None  # None: upgrade when the server offers it
     envelope_from: str | None = None  # the bounce address; default: the From header
+    # The monitored mailbox (REPORTCYCLE_INBOUND_ADDRESS): a tagged email's Reply-To and envelope sender.
+    reply_mailbox: str | None = None
 
 
 class SmtpSender:
@@ -65,9 +67,10 @@ class SmtpSender:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def send(self, message: Message, recipients: list[str]) -> SendResult:
-        """Send `message` to `recipients` only (a retry goes to those still waiting, not to everyone again)."""
-        return self._runner.run(self._send(message, recipients))
+    def send(self, message: Message, recipients: list[str], sender: str | None = None) -> SendResult:
+        """Send `message` to `recipients` only (a retry goes to those still waiting, not to everyone again);
+        `sender` is the envelope sender when this message has its own (a tagged bounce address)."""
+        return self._runner.run(self._send(message, recipients, sender or self.config.envelope_from))
 
     def close(self) -> None:
         if self._client is not None:
@@ -105,10 +108,10 @@ class SmtpSender:
         self._client = client
         return client
 
-    async def _send(self, message: Message, recipients: list[str]) -> SendResult:
+    async def _send(self, message: Message, recipients: list[str], sender: str | None) -> SendResult:
         try:
             client = await self._connection()
-            errors, reply = await client.send_message(message, sender=self.config.envelope_from, recipients=recipients)
+            errors, reply = await client.send_message(message, sender=sender, recipients=recipients)
             self._last_used = time.perf_counter()
         except aiosmtplib.SMTPRecipientsRefused as exc:  # every recipient refused: the message was not sent
             self._last_used = time.perf_counter()

@@ -1,4 +1,5 @@
-"""What the operator needs to know is working: the database, the SMTP relay, the Prefect API, the daily chase.
+"""What the operator needs to know is working: the database, the SMTP relay, the monitored mailbox (when inbound
+mail is configured), the Prefect API, the daily chase.
 
 Shared by the portal's /health and `reportcycle status`. Every probe has a short
 timeout and never sends or writes anything.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, text
@@ -68,6 +69,21 @@ def check_smtp(settings: Settings) -> str:
         probe(settings.smtp_config(), timeout=TIMEOUT)
     except OSError as exc:
         return f"failing: {settings.smtp_host}:{settings.smtp_port}: {exc}"
+    return "ok"
+
+
+def check_mailbox(settings: Settings) -> str:
+    """Log in to the monitored mailbox and out again; while it fails, replies wait on the server, none is lost."""
+    from tasks.inbound.mailbox import MailboxUnreachable
+    from tasks.inbound.mailbox import probe as imap_probe
+
+    config = settings.inbound_config()
+    if config is None:
+        return "not configured (REPORTCYCLE_INBOUND_ADDRESS is unset: replies go to the business manager)"
+    try:
+        imap_probe(replace(config, timeout=TIMEOUT))
+    except MailboxUnreachable as exc:
+        return f"failing: {exc}; replies wait there and are read when it answers"
     return "ok"
 
 
@@ -176,6 +192,7 @@ def health(settings: Settings, at: dt.datetime) -> Health:
     report = Health()
     report.checks["database"] = check_database(settings.database_url)
     report.checks["smtp"] = check_smtp(settings)
+    report.checks["mailbox"] = check_mailbox(settings)
     report.checks["prefect"] = check_prefect()
     if report.checks["prefect"] == "ok":
         try:

@@ -1,0 +1,116 @@
+"""The desk shows what the monitored mailbox read: the agency's timeline, its contacts' marks, and the messages
+left for a person."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from models.outbox import OutboundEmail
+from models.store import find_cycle
+from tasks.mail.messages import tagged_address
+from tests import inbound_messages as m
+from tests import test_review_desk_http as base
+from tests.dovecot import Dovecot
+from tests.test_desk_pages import visible
+from tests.test_inbound import DEPUTY, LEAD, MAILBOX, READ_AT, _read, _request
+
+app, clock, links, manager = base.app, base.clock, base.links, base.manager
+
+
+def test_the_desk_shows_the_bounce_the_absence_the_reply_and_the_forgery(
+    manager: TestClient, session: Session, imap: Dovecot, database_url: str
+) -> None:
+    lead, deputy = _request(session, LEAD), _request(session, DEPUTY)
+    imap.deliver(m.postfix_dsn(tagged_address(MAILBOX, lead.reply_tag or ""), lead.message_id, LEAD))
+    imap.deliver(m.gmail_vacation_reply(tagged_address(MAILBOX, deputy.reply_tag or ""), DEPUTY, "Amira"))
+    imap.deliver(m.outlook_plain_reply(MAILBOX, deputy.message_id, DEPUTY, "Amira Latchford"))
+    imap.deliver(m.forged_reply(tagged_address(MAILBOX, lead.reply_tag or ""), lead.message_id))
+    report = _read(database_url, at=READ_AT)
+    assert (report.applied, report.needs_person) == (3, 1)
+    cycle_id = find_cycle(session).id
+
+    agency = visible(manager.get(f"/desk/{cycle_id}/agency/nps").text)
+    assert (
+        "gareth.millward@nps.example.org Bounces bounced on Tuesday 14 May 2019: 550 5.1.1 "
+        "<gareth.millward@nps.example.org>: Recipient address rejected: User unknown in virtual mailbox table; "
+        "chasers leave it out until it is corrected"
+    ) in agency
+    assert "amira.latchford@nps.example.org Away until Tuesday 21 May 2019" in agency
+    assert "Replied by email: We will send it on Friday – it is with our Chief Officer for sign-off. Gareth" in agency
+    assert "Automatic reply: away until Tuesday 21 May 2019" in agency
+    assert "Email bounced. Reason: gareth.millward@nps.example.org (550 5.1.1" in agency
+
+    desk = visible(manager.get(f"/desk/{cycle_id}").text)
+    assert (
+        "Replies for a person Messages in the monitored mailbox that changed nothing: read them in its "
+        '"Needs a person" folder'
+    ) in desk
+    assert (
+        "gareth.millward@nps-example.net RE: Reminder: your contribution to the annual report It comes from "
+        "gareth.millward@nps-example.net, who is not a contact of National Probation Service"
+    ) in desk
+    assert len(session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).all()) == 1
+
+    mail = visible(manager.get(f"/desk/{cycle_id}/agency/nps/mail").text)
+    assert (
+        "10:30 on Tuesday 14 May 2019 amira.latchford@nps.example.org RE: Reminder: your contribution to the annual "
+        "report is due on 31 May 2019 Acted on: National Probation Service: reply from amira.latchford@nps.example.org "
+        "forwarded to the business manager We will send it on Friday"
+    ) in mail
+    assert (
+        "Request for the contribution gareth.millward@nps.example.org Waiting to go (refused for "
+        "gareth.millward@nps.example.org)"
+    ) in mail
+
+
+def test_a_word_document_emailed_in_is_a_proposal_its_sender_confirms_from_a_personal_link(
+    session: Session, imap: Dovecot, database_url: str, links: dict[str, str]
+) -> None:
+    import re
+
+    from models.cycle import Contribution
+    from models.inbound import EmailedDocument
+    from models.portal import WorkingCopy
+    from portal.app import create_app
+    from reportcycle.clock import FixedClock
+    from reportcycle.settings import get_settings
+    from tests.agency_pages import form_fields
+    from tests.test_portal_http import _enter
+
+    lead = _request(session, LEAD)
+    reply_to = tagged_address(MAILBOX, lead.reply_tag or "")
+    imap.deliver(m.outlook_reply_with_word(reply_to, lead.message_id, LEAD, "Gareth Millward"))
+    assert _read(database_url, at=READ_AT).applied == 1
+
+    email = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "emailed_proposal")).one()
+    assert email.to_addrs == [LEAD]
+    assert "nothing is in National Probation Service's draft yet, and nothing is submitted" in email.text_body
+    (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", email.text_body)
+    assert session.exec(select(WorkingCopy)).all() == []  # nothing in the draft before the contact confirms
+
+    with TestClient(create_app(get_settings(), FixedClock(READ_AT)), follow_redirects=False) as client:
+        path = _enter(client, token)
+        summary = visible(client.get(path).text)
+        assert (
+            "You emailed “NPS contribution 2018-19.docx” on 10:30 on Tuesday 14 May 2019. Nothing from it is in "
+            "your draft yet. Check how “NPS contribution 2018-19.docx” splits and use it"
+        ) in summary
+        (document,) = session.exec(select(EmailedDocument)).all()
+        shown = client.get(f"{path}/word/emailed/{document.id}")
+        assert shown.status_code == 200
+        assert "This is how “NPS contribution 2018-19.docx” splits into the sections of the brief" in visible(
+            shown.text
+        )
+        fields = form_fields(shown.text)
+        assert fields["emailed"] == str(document.id)
+        done = client.post(f"{path}/word/confirm", data=fields)
+        assert done.status_code == 303 and done.headers["location"].endswith("done=word")
+        assert "You emailed" not in visible(client.get(path).text)
+
+    session.expire_all()
+    copy = session.exec(select(WorkingCopy)).one()
+    assert copy.sections["statutory-role"] == "The service supervises adults on licence in Birmingham."
+    assert copy.sections["performance"] == "The service trained 240 staff in safeguarding this year."
+    assert session.get(EmailedDocument, document.id).confirmed_at is not None  # type: ignore[union-attr]
+    assert session.get(Contribution, lead.contribution_id).status == "requested"  # type: ignore[union-attr]
