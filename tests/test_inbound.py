@@ -19,7 +19,7 @@ from tasks.inbound.read import InboundReport, read_mailbox
 from tasks.mail.messages import tagged_address
 from tests import inbound_messages as m
 from tests.dovecot import Dovecot
-from tests.helpers import local, open_example_cycle
+from tests.helpers import flat, local, open_example_cycle
 
 LEAD, DEPUTY = "gareth.millward@nps.example.org", "amira.latchford@nps.example.org"
 MAILBOX = "annual-report@bscb.example.org"
@@ -76,10 +76,8 @@ def test_a_plain_reply_reaches_the_timeline_and_the_business_manager_without_its
     forward = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).one()
     assert forward.to_addrs == ["morgan.ellery@bscb.example.org"]
     assert forward.reply_to == LEAD and forward.reply_tag is None  # the manager's answer goes to the agency
-    assert forward.subject == (
-        "National Probation Service replied (requested): Annual Report 2018/19: National Probation Service's "
-        "contribution is due Monday 20 May 2019"
-    )
+    # what and when first; the email they answered is named in the text
+    assert forward.subject == "National Probation Service replied (requested, due Monday 20 May 2019)"
     assert "We will send it on Friday" in forward.text_body and "Sent: 13 May 2019" not in forward.text_body
     assert imap.uids("INBOX") == [] and len(imap.uids("Processed")) == 1
 
@@ -135,10 +133,10 @@ def test_a_postfix_bounce_marks_the_address_undeliverable_and_the_next_chaser_go
     _, chasers = _chase_next(session, READ_AT.date())
     assert chasers == [((DEPUTY,), ())]
     digest = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "digest")).one()
-    assert (
+    assert flat(
         f"Emails that could not be delivered:\n- request to {LEAD}: {LEAD}: {words} (returned by their mail server "
         "after our relay took it)"
-    ) in digest.text_body  # the business manager's digest says so
+    ) in flat(digest.text_body)  # the business manager's digest says so
     assert _read(database_url).applied == 0 and len(_events(session, "inbound.bounce")) == 1
 
 
@@ -336,14 +334,14 @@ def test_an_outlook_reply_with_a_word_document_is_forwarded_with_how_it_splits_i
         "National Probation Service: reply from gareth.millward@nps.example.org forwarded to the business manager"
     ]
     forward = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "agency_reply")).one()
-    assert (
+    assert flat(
         "Please find our contribution attached. Our Chief Officer has signed it off.\n\nKind regards\nGareth Millward"
         "\n\nThe reply came with a file, NPS contribution 2018-19.docx; the message is in the monitored mailbox's "
         "Processed folder.\nRead as an upload would be, it splits into:\n- Statutory role: Statutory role\n"
         "- Performance and impact: Performance and impact\n"
         "- A note from our Chief Officer: no section of the brief\n"
-    ) in forward.text_body
-    assert "Dear Gareth Millward,\n\nYour agency" not in forward.text_body  # the quoted reminder is gone
+    ) in flat(forward.text_body)
+    assert "Dear Gareth Millward, Your agency" not in flat(forward.text_body)  # the quoted reminder is gone
     (event,) = _events(session, "inbound.reply")
     assert event.detail["attachment"] == "NPS contribution 2018-19.docx"
     assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "reply_file_refused")).all() == []
@@ -365,15 +363,12 @@ def test_a_word_file_the_upload_checks_refuse_gets_the_contact_an_answer_saying_
     ]
     answer = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "reply_file_refused")).one()
     assert answer.to_addrs == [LEAD] and answer.reply_tag is not None  # a corrected file can come back the same way
-    assert answer.subject == (
-        "We could not read NPS contribution 2018-19.docx: National Probation Service's contribution to the "
-        "Annual Report 2018/19"
-    )
-    assert (
+    assert answer.subject == "We could not read NPS contribution 2018-19.docx"
+    assert flat(
         "could not be taken into National Probation Service's contribution:\n\nThis file is not a Word document "
         "(.docx). If it is one, open it in Word and choose File → Save As → Word Document (.docx), then upload the "
         "new file.\n\nPlease open the personal link from your latest email"
-    ) in answer.text_body
+    ) in flat(answer.text_body)
 
 
 def test_a_colleague_writing_from_their_own_address_is_told_once_how_to_send_it_and_nothing_changes(
@@ -391,9 +386,9 @@ def test_a_colleague_writing_from_their_own_address_is_told_once_how_to_send_it_
     assert report.lines == [f"for a person: {why}; they were told how to send it", f"for a person: {why}"]
     (answer,) = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "wrong_sender")).all()
     assert answer.to_addrs == [colleague] and answer.reply_to == "morgan.ellery@bscb.example.org"
-    assert (
+    assert flat(
         "it came from priya.stanton@nps.example.org, which is not one of the addresses National Probation Service "
         "gave us for the report, so nothing has been changed.\n\nTo send it, ask Gareth Millward to upload it"
-    ) in answer.text_body
+    ) in flat(answer.text_body)
     assert session.exec(select(OutboundEmail).where(OutboundEmail.kind == "emailed_proposal")).all() == []
     assert _events(session, "inbound.reply") == []

@@ -12,6 +12,7 @@ from tasks.mail.messages import tagged_address
 from tests import inbound_messages as m
 from tests import test_review_desk_http as base
 from tests.dovecot import Dovecot
+from tests.helpers import flat
 from tests.test_desk_pages import visible
 from tests.test_inbound import DEPUTY, LEAD, MAILBOX, READ_AT, _read, _request
 
@@ -85,7 +86,7 @@ def test_a_word_document_emailed_in_is_a_proposal_its_sender_confirms_from_a_per
 
     email = session.exec(select(OutboundEmail).where(OutboundEmail.kind == "emailed_proposal")).one()
     assert email.to_addrs == [LEAD]
-    assert "nothing is in National Probation Service's draft yet, and nothing is submitted" in email.text_body
+    assert "nothing is in National Probation Service's draft yet, and nothing is submitted" in flat(email.text_body)
     (token,) = re.findall(r"/c/([A-Za-z0-9_-]{43})", email.text_body)
     assert session.exec(select(WorkingCopy)).all() == []  # nothing in the draft before the contact confirms
 

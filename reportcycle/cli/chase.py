@@ -77,12 +77,12 @@ def inbound() -> None:
                 "(see README, Inbound mail)"
             )
         with _stage_runs():
-            from flows._runtime import recorded
+            from flows._runtime import engine
             from flows.inbound import inbound_flow
 
             # A Prefect run's state (Failed, "For a person") is for the UI; the flow is plain when this process
             # imported it without Prefect (an earlier command in the same process, as in the tests).
-            if recorded() and inbound_flow.fn is not inbound_flow:
+            if engine() and inbound_flow.fn is not inbound_flow:
                 report = inbound_flow(_now(), return_state=True).result(raise_on_failure=False)
             else:
                 report = inbound_flow(_now())
