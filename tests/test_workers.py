@@ -145,6 +145,7 @@ def test_two_workers_from_a_work_pool_run_the_same_days_chase_and_send_nothing_t
     assert registered == [
         "chase-all/daily-chase",
         "dispatch/dispatch-outbox",
+        "inbound/read-mailbox",
         "weekly-summary/weekly-summary",
         "open-cycle/open-cycle",
         "collate/collate-draft",
