@@ -40,6 +40,7 @@ from reportcycle.settings import PROJECT_ROOT
 from tasks.asking.cycle_open import open_cycle
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
+SECTION = "statutory-role"  # a section of the example's brief
 PORTAL = [sys.executable, "-c", "from reportcycle.cli import app; app()", "portal"]  # as an operator starts it
 
 
@@ -79,17 +80,28 @@ async def client(base: str, token: str, rounds: int, opens: list[float], saves: 
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=60) as http:
         entered = await http.post(f"/c/{token}")
         path = entered.headers["location"]
+        # The summary is a task list with no form: the section's page gives the form's token and version.
+        form = await http.get(f"{path}/section/{SECTION}")
+        fields = form_fields(form.text)
         for n in range(rounds):
             started = time.perf_counter()
             page = await http.get(path)
             opens.append(time.perf_counter() - started)
-            fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', page.text))
+            assert page.status_code == 200, page.status_code
             started = time.perf_counter()
-            saved = await http.post(
-                path, data={**fields, "action": "save", "section-statutory-role": f"Draft {n} of our statutory role."}
-            )
+            saved = await http.post(f"{path}/section/{SECTION}", data=draft(fields, n))
             saves.append(time.perf_counter() - started)
             assert saved.status_code == 303, saved.status_code
+            fields["version"] = str(int(fields["version"]) + 1)  # this client alone writes its contribution
+
+
+def form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
+
+
+def draft(fields: dict[str, str], n: int) -> dict[str, str]:
+    """A section's form as Save posts it: the person's text, then back to the summary."""
+    return {**fields, "action": "save", f"section-{SECTION}": f"Draft {n} of our statutory role."}
 
 
 def run(url: str, clients: int, rounds: int, workers: int) -> tuple[list[float], list[float]]:

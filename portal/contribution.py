@@ -14,7 +14,7 @@ from models.cycle import Contribution, ReviewDecision
 from models.lifecycle import IllegalTransition
 from models.portal import Image
 from models.revisions import IncompleteContribution
-from models.store import calendar_of, partnership_of
+from models.store import calendar_of
 from portal.web import RowId, db, in_thread, page, refused, state, visitor
 from portal.words import contribution_state
 from portal.writing import (
@@ -108,7 +108,7 @@ def summary(request: Request, contribution_id: RowId, session: DB, done: str = "
     if w is None:
         return refused(request)
     c = w.contribution
-    calendar = calendar_of(partnership_of(session, w.cycle))
+    calendar = calendar_of(w.partnership_row)
     overdue = calendar.at_local(c.due_date, c.cut_off) < w.at and c.status in ("requested", "returned")
     context = w.context(
         w.cycle.title,
