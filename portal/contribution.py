@@ -103,7 +103,13 @@ def _submit_task(w: Writer) -> dict[str, Any]:
 
 
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
-def summary(request: Request, contribution_id: RowId, session: DB, done: str = "") -> Response:
+async def summary(request: Request, contribution_id: RowId, done: str = "") -> Response:
+    # The page agencies open most: one hop to a worker thread for all of its work, where a session from a
+    # dependency took three (opening it, the route, closing it).
+    return await in_thread(request, _summary, contribution_id, done)
+
+
+def _summary(request: Request, session: Session, contribution_id: int, done: str) -> Response:
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)

@@ -4,6 +4,7 @@ each task's status, saving one part without touching the rest, the conflict and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from models.store import cycle_values
 from models.values import Brief, BriefSection, Person, Priority
 from portal.kept import refused_post
 from portal.web import COOKIE, csrf_ok, expired_form, now, page
-from tasks.contributions.content import markdown_to_html, word_count
+from tasks.contributions.content import TEXTS_REMEMBERED, markdown_to_html, word_count
 from tasks.contributions.working_copy import Conflict, parse_figures, problems, save
 from tasks.links.tokens import hash_token, live
 
@@ -152,6 +153,7 @@ def count_text(words: int, limit: int | None) -> str:
     return f"{words} word{'' if words == 1 else 's'}" + (f" of {limit}" if limit else "")
 
 
+@functools.lru_cache(maxsize=TEXTS_REMEMBERED)  # a pure function of the two, asked for every section on each load
 def section_status(section: BriefSection, text: str) -> tuple[str, str]:
     """The task's status and its tag colour. Completed means there is text, within the limit, with nothing
     that would stop a submission; an empty section is never completed, optional or not."""
