@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
+from sqlmodel.sql.expression import Select  # its select() types at most four entities
 
 from models.cycle import Contribution, Cycle, PersonalLink
 from models.partnership import Agency, Contact, Partnership
@@ -100,8 +101,10 @@ class Writer:
 
 # One statement for what every agency page reads: the session and its link, the contribution, its cycle, agency
 # and partnership, the person, and the working copy if there is one (a round trip each, before). Built once.
-_WRITER = (
-    select(PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy)
+_Row = Select[PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy]
+_WRITER = cast(
+    _Row,
+    Select(PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy)
     .join(PersonalLink, col(PersonalLink.id) == col(PortalSession.link_id))
     .join(Contribution, col(Contribution.id) == col(PortalSession.contribution_id))
     .join(Cycle, col(Cycle.id) == col(Contribution.cycle_id))
@@ -112,7 +115,7 @@ _WRITER = (
     .where(
         col(PortalSession.token_hash) == bindparam("token_hash"),
         col(PortalSession.contribution_id) == bindparam("contribution_id"),
-    )
+    ),
 )
 
 
