@@ -91,6 +91,7 @@ test: check test-sqlite test-postgres
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/dispatch_throughput.py
 	$(BIN)/python bench/chase_sweep.py
+	$(BIN)/python bench/portal_service.py
 	$(BIN)/python bench/portal_latency.py
 	$(BIN)/python bench/cli_latency.py
 

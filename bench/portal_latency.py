@@ -1,9 +1,11 @@
 """Benchmark: portal latency with 50 concurrent agencies, on PostgreSQL (and SQLite beside it).
 
 Each client has its own contribution and personal link. It exchanges the link for a session, then
-repeatedly opens its contribution page and saves a draft. The portal runs in its own process
+repeatedly opens its contribution page (the task-list summary) and saves a draft (a section's page, Save).
+The portal runs in its own process
 (uvicorn, as `reportcycle portal` starts it, with one process and with one process a core); the
-clients are httpx on asyncio. Prints p50 and p95 for each action, and the ratio of one to several.
+clients are httpx on asyncio. Prints p50 and p95 for each action beside the figures before issue 19's
+work, and the ratio of one to several. `bench/portal_service.py` times one request in-process.
 
     python bench/portal_latency.py [--clients 50] [--rounds 10] [--workers N]
 """
@@ -40,6 +42,7 @@ from reportcycle.settings import PROJECT_ROOT
 from tasks.asking.cycle_open import open_cycle
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
+SECTION = "statutory-role"  # a section of the example's brief
 PORTAL = [sys.executable, "-c", "from reportcycle.cli import app; app()", "portal"]  # as an operator starts it
 
 
@@ -79,17 +82,28 @@ async def client(base: str, token: str, rounds: int, opens: list[float], saves: 
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=60) as http:
         entered = await http.post(f"/c/{token}")
         path = entered.headers["location"]
+        # The summary is a task list with no form: the section's page gives the form's token and version.
+        form = await http.get(f"{path}/section/{SECTION}")
+        fields = form_fields(form.text)
         for n in range(rounds):
             started = time.perf_counter()
             page = await http.get(path)
             opens.append(time.perf_counter() - started)
-            fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', page.text))
+            assert page.status_code == 200, page.status_code
             started = time.perf_counter()
-            saved = await http.post(
-                path, data={**fields, "action": "save", "section-statutory-role": f"Draft {n} of our statutory role."}
-            )
+            saved = await http.post(f"{path}/section/{SECTION}", data=draft(fields, n))
             saves.append(time.perf_counter() - started)
             assert saved.status_code == 303, saved.status_code
+            fields["version"] = str(int(fields["version"]) + 1)  # this client alone writes its contribution
+
+
+def form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', html))
+
+
+def draft(fields: dict[str, str], n: int) -> dict[str, str]:
+    """A section's form as Save posts it: the person's text, then back to the summary."""
+    return {**fields, "action": "save", f"section-{SECTION}": f"Draft {n} of our statutory role."}
 
 
 def run(url: str, clients: int, rounds: int, workers: int) -> tuple[list[float], list[float]]:
@@ -123,6 +137,24 @@ def run(url: str, clients: int, rounds: int, workers: int) -> tuple[list[float],
         server.wait(timeout=10)
 
 
+# p50/p95 ms before issue 19's work (README, 2026-11-28, the machine quiet), by (database, clients, processes,
+# action): printed beside each run's figures. Then a request cost 9 SQL statements and the save posted the summary.
+BEFORE = {
+    ("PostgreSQL", 1, 1, "open the contribution page"): "17/27",
+    ("PostgreSQL", 1, 1, "save a draft"): "16/25",
+    ("PostgreSQL", 50, 1, "open the contribution page"): "865/1682",
+    ("PostgreSQL", 50, 1, "save a draft"): "799/1074",
+    ("PostgreSQL", 50, 2, "open the contribution page"): "557/940",
+    ("PostgreSQL", 50, 2, "save a draft"): "466/770",
+    ("SQLite", 1, 1, "open the contribution page"): "10/21",
+    ("SQLite", 1, 1, "save a draft"): "10/20",
+    ("SQLite", 50, 1, "open the contribution page"): "646/1249",
+    ("SQLite", 50, 1, "save a draft"): "576/1105",
+    ("SQLite", 50, 2, "open the contribution page"): "295/816",
+    ("SQLite", 50, 2, "save a draft"): "290/966",
+}
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000
 
@@ -136,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))  # the table unbroken in a narrow terminal or a log
     table = Table(title=f"Portal latency, {args.clients} concurrent clients x {args.rounds} rounds (ms)")
-    for column in ("database", "clients", "processes", "action", "requests", "p50", "p95"):
+    for column in ("database", "clients", "processes", "action", "requests", "p50", "p95", "2026-11-28 p50/p95"):
         table.add_column(column, justify="right")
     ensure_database(args.postgres)
     ratios = []
@@ -150,7 +182,7 @@ def main() -> None:
             for action, values in (("open the contribution page", opens), ("save a draft", saves)):
                 p50[clients, workers, action] = middle = pct(values, 50)
                 row = (str(clients), str(workers), action, str(len(values)), f"{middle:.0f}", f"{pct(values, 95):.0f}")
-                table.add_row(name, *row)
+                table.add_row(name, *row, BEFORE.get((name, clients, workers, action), ""))
         for action in ("open the contribution page", "save a draft"):
             ratios.append(
                 f"{name}, {action}, {args.clients} clients: p50 with 1 process / with {args.workers} = "

@@ -15,7 +15,7 @@ from models.inbound import waiting_documents
 from models.lifecycle import IllegalTransition
 from models.portal import Image
 from models.revisions import IncompleteContribution
-from models.store import calendar_of, partnership_of
+from models.store import calendar_of
 from portal.web import RowId, db, in_thread, page, refused, state, visitor
 from portal.words import contribution_state
 from portal.writing import (
@@ -104,12 +104,18 @@ def _submit_task(w: Writer) -> dict[str, Any]:
 
 
 @router.get("/contribution/{contribution_id}", response_class=HTMLResponse)
-def summary(request: Request, contribution_id: RowId, session: DB, done: str = "") -> Response:
+async def summary(request: Request, contribution_id: RowId, done: str = "") -> Response:
+    # The page agencies open most: one hop to a worker thread for all of its work, where a session from a
+    # dependency took three (opening it, the route, closing it).
+    return await in_thread(request, _summary, contribution_id, done)
+
+
+def _summary(request: Request, session: Session, contribution_id: int, done: str) -> Response:
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)
     c = w.contribution
-    calendar = calendar_of(partnership_of(session, w.cycle))
+    calendar = calendar_of(w.partnership_row)
     overdue = calendar.at_local(c.due_date, c.cut_off) < w.at and c.status in ("requested", "returned")
     context = w.context(
         w.cycle.title,

@@ -96,6 +96,9 @@ def portal_environment(templates_dir: FilePath) -> Environment:
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only with a release, which restarts the portal: no stat of every template and macro
+        # file on each render to see whether it changed (thirty a page).
+        auto_reload=False,
     )
     install_filters(env)
     return env

@@ -4,29 +4,28 @@ each task's status, saving one part without touching the rest, the conflict and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, col
+from sqlmodel.sql.expression import Select  # its select() types at most four entities
 
-from models.cycle import Contribution, Cycle
-from models.partnership import Agency, Contact
+from models.cycle import Contribution, Cycle, PersonalLink
+from models.partnership import Agency, Contact, Partnership
 from models.portal import PortalSession, WorkingCopy
-from models.store import cycle_values, partnership_of
+from models.store import cycle_values
 from models.values import Brief, BriefSection, Person, Priority
 from portal.kept import refused_post
-from portal.web import csrf_ok, expired_form, now, page, visitor
-from tasks.contributions.content import markdown_to_html, word_count
-from tasks.contributions.working_copy import Conflict, parse_figures, problems, save, working_copy
+from portal.web import COOKIE, csrf_ok, expired_form, now, page
+from tasks.contributions.content import TEXTS_REMEMBERED, markdown_to_html, word_count
+from tasks.contributions.working_copy import Conflict, parse_figures, problems, save
+from tasks.links.tokens import hash_token, live
 
 CLOSED = ("approved", "excused")  # nothing more to write
-
-
-def agency_session(request: Request, session: Session, contribution_id: int) -> PortalSession | None:
-    found = visitor(request, session)
-    return found if found is not None and found.contribution_id == contribution_id else None
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Writer:
     at: dt.datetime
     partnership: str
     zone: str
+    partnership_row: Partnership  # its calendar, for the pages that say what is overdue
 
     @property
     def texts(self) -> dict[str, str]:
@@ -99,18 +99,37 @@ class Writer:
         return result
 
 
+# One statement for what every agency page reads: the session and its link, the contribution, its cycle, agency
+# and partnership, the person, and the working copy if there is one (a round trip each, before). Built once.
+_Row = Select[PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy]
+_WRITER = cast(
+    _Row,
+    Select(PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy)
+    .join(PersonalLink, col(PersonalLink.id) == col(PortalSession.link_id))
+    .join(Contribution, col(Contribution.id) == col(PortalSession.contribution_id))
+    .join(Cycle, col(Cycle.id) == col(Contribution.cycle_id))
+    .join(Agency, col(Agency.id) == col(Contribution.agency_id))
+    .join(Contact, col(Contact.id) == col(PortalSession.contact_id))
+    .join(Partnership, col(Partnership.id) == col(Cycle.partnership_id))
+    .outerjoin(WorkingCopy, col(WorkingCopy.contribution_id) == col(Contribution.id))
+    .where(
+        col(PortalSession.token_hash) == bindparam("token_hash"),
+        col(PortalSession.contribution_id) == bindparam("contribution_id"),
+    ),
+)
+
+
 def writer(request: Request, session: Session, contribution_id: int) -> Writer | None:
     """The signed-in agency person for this contribution, or None (no session, or another contribution's)."""
-    portal_session = agency_session(request, session, contribution_id)
-    contribution = session.get(Contribution, contribution_id)
-    if portal_session is None or contribution is None:
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
         return None
-    cycle = session.get(Cycle, contribution.cycle_id)
-    agency = session.get(Agency, contribution.agency_id)
-    contact = session.get(Contact, portal_session.contact_id)
-    assert cycle is not None and agency is not None and contact is not None
+    row = session.exec(_WRITER, params={"token_hash": hash_token(cookie), "contribution_id": contribution_id}).first()
+    at = now(request)
+    if row is None or not live(row[0], row[1], at=at):
+        return None
+    portal_session, _, contribution, cycle, agency, contact, partnership, copy = row
     brief, priorities, _, _, chair = cycle_values(cycle)
-    partnership = partnership_of(session, cycle)
     return Writer(
         session=session,
         portal_session=portal_session,
@@ -121,21 +140,23 @@ def writer(request: Request, session: Session, contribution_id: int) -> Writer |
         brief=brief,
         priorities=priorities,
         chair=chair,
-        copy=working_copy(session, contribution),
-        at=now(request),
+        copy=copy,
+        at=at,
         partnership=partnership.name,
         zone=partnership.timezone,
+        partnership_row=partnership,
     )
 
 
 def words_of(text: str) -> int:
-    return word_count(markdown_to_html(text))
+    return word_count(markdown_to_html(text, shift_headings=1))  # as `problems` renders it: one render a text
 
 
 def count_text(words: int, limit: int | None) -> str:
     return f"{words} word{'' if words == 1 else 's'}" + (f" of {limit}" if limit else "")
 
 
+@functools.lru_cache(maxsize=TEXTS_REMEMBERED)  # a pure function of the two, asked for every section on each load
 def section_status(section: BriefSection, text: str) -> tuple[str, str]:
     """The task's status and its tag colour. Completed means there is text, within the limit, with nothing
     that would stop a submission; an empty section is never completed, optional or not."""

@@ -44,7 +44,14 @@ def save(
     """Save the text if nobody saved since `expected_version`; otherwise a Conflict and nothing written."""
     known = {s.key for s in brief.sections}
     sections = {k: v for k, v in sections.items() if k in known}
-    current = working_copy(session, contribution)
+    # Read again, locked until the commit, and over what this session read before (the page's copy): the
+    # version compared is the one stored now, and nobody else's save can land between the check and the write.
+    current = session.exec(
+        select(WorkingCopy)
+        .where(WorkingCopy.contribution_id == contribution.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if (current.version if current else 0) != expected_version:
         assert current is not None
         return Conflict(theirs=current, mine=sections)

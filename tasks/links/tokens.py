@@ -112,9 +112,12 @@ def find_session(session: Session, cookie: str | None, *, at: dt.datetime) -> Po
     if not cookie:
         return None
     found = session.exec(select(PortalSession).where(PortalSession.token_hash == hash_token(cookie))).first()
-    if found is None or found.expires_at <= at:
+    if found is None:
         return None
-    link = session.get(PersonalLink, found.link_id)
-    if link is None or (link.revoked_at is not None and link.revoked_at <= at):
-        return None
-    return found
+    return found if live(found, session.get(PersonalLink, found.link_id), at=at) else None
+
+
+def live(found: PortalSession, link: PersonalLink | None, *, at: dt.datetime) -> bool:
+    """A session counts until it expires or its link is revoked (see `find_session`; the agency's pages
+    read the session with everything else they show, in one statement, and ask this)."""
+    return found.expires_at > at and link is not None and (link.revoked_at is None or link.revoked_at > at)
