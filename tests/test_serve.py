@@ -234,11 +234,12 @@ def test_serve_runs_it_all_a_submission_is_receipted_at_once_ctrl_c_stops_it(tmp
         pass
     print(f"serve stopped {took:.1f} s after SIGINT")
     if prefect_db:
-        # the server really kept its state there: the eight deployments and the triggered run
+        # the server really kept its state there: the nine deployments (the mailbox reader the ninth) and the
+        # triggered run
         with engine_for(prefect_db).connect() as conn:
             deployments = conn.execute(sa.text("SELECT count(*) FROM deployment")).scalar_one()
             runs = conn.execute(sa.text("SELECT count(*) FROM flow_run WHERE NOT auto_scheduled")).scalar_one()
-        assert (deployments, runs) == (8, 1)
+        assert (deployments, runs) == (9, 1)
         engine_for(prefect_db).dispose()
 
 
