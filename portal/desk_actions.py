@@ -18,6 +18,7 @@ from reportcycle.settings import Settings
 from tasks.contributions.images import ImageRefused, markdown_for, store_image
 from tasks.contributions.word_import import MAX_BYTES as WORD_MAX_BYTES
 from tasks.contributions.word_import import WordRefused, place, read_word, with_pictures
+from tasks.desk.address import fix_address
 from tasks.desk.central import set_central_text
 from tasks.desk.desk import confirm_escalation, excuse, extend, unexcuse
 from tasks.desk.excused import tell_excused
@@ -237,6 +238,9 @@ ACTIONS: dict[str, Callable[[Act], object]] = {
         templates_dir=a.settings.templates_dir,
     ),
     "on-behalf": _on_behalf,
+    "fix-address": lambda a: fix_address(
+        a.session, a.cycle, a.contribution(), a.row_id("contact"), a.field("email"), at=a.at, actor=a.actor
+    ),
     "central": lambda a: set_central_text(
         a.session, a.cycle, a.field("key"), str(a.form.get("body", "")), at=a.at, actor=a.actor
     ),
@@ -255,4 +259,4 @@ ACTIONS: dict[str, Callable[[Act], object]] = {
     ),
 }
 # Where each action goes back to: the agency's page for agency actions, else the desk.
-AGENCY_ACTIONS = {"resend", "revoke", "replace", "on-behalf", "excuse", "unexcuse", "extend"}
+AGENCY_ACTIONS = {"resend", "revoke", "replace", "on-behalf", "excuse", "unexcuse", "extend", "fix-address"}

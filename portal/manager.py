@@ -65,6 +65,7 @@ DONE = {
     "unexcuse": "The excusal is undone: the agency is asked again, and chased from where its deadline stands.",
     "extend": "The deadline is moved; the agency has been told, with a new calendar entry.",
     "resend": "A new link is on its way.",
+    "fix-address": "The address is put right: the next chaser goes to it again.",
     "revoke": "The links are withdrawn.",
     "replace": "The contact is replaced; the old links are withdrawn and the new contact has a link.",
     "on-behalf": "The contribution is recorded as a new revision; the agency gets a receipt.",

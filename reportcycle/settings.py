@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     inbound_user: str | None = None
     inbound_password: SecretStr | None = None
+    inbound_oauth2_token: SecretStr | None = Field(
+        default=None, description="an OAuth2 access token, used with XOAUTH2 instead of the password"
+    )
     inbound_folder: str = Field(default="INBOX", description="the folder new messages arrive in")
     inbound_processed_folder: str = Field(default="Processed", description="where read messages are filed")
     inbound_needs_person_folder: str = Field(default="Needs a person", description="unmatched or forged messages")
@@ -178,10 +181,19 @@ class Settings(BaseSettings):
         return self._inbound_consistent()
 
     def _inbound_consistent(self) -> Settings:
-        given = [n for n in ("address", "host", "user", "password") if getattr(self, f"inbound_{n}") is not None]
+        if self.inbound_password is not None and self.inbound_oauth2_token is not None:
+            raise ValueError(
+                "REPORTCYCLE_INBOUND_PASSWORD and REPORTCYCLE_INBOUND_OAUTH2_TOKEN are both set: the mailbox logs in "
+                "with one of them; unset the other"
+            )
+        # The credential is one of two settings: either counts as given.
+        secret = "oauth2_token" if self.inbound_oauth2_token is not None else "password"
+        needed = ("address", "host", "user", secret)
+        given = [n for n in needed if getattr(self, f"inbound_{n}") is not None]
         if given and len(given) < 4:
-            missing = [n for n in ("address", "host", "user", "password") if n not in given]
+            missing = [n for n in needed if n not in given]
             names = ", ".join(f"REPORTCYCLE_INBOUND_{n.upper()}" for n in missing)
+            names = names.replace("_PASSWORD", "_PASSWORD (or REPORTCYCLE_INBOUND_OAUTH2_TOKEN)")
             raise ValueError(f"inbound mail is half configured: set {names} too, or unset the others")
         address = self.inbound_address
         if address is not None and (address.count("@") != 1 or "+" in address or " " in address):
@@ -191,8 +203,9 @@ class Settings(BaseSettings):
             )
         if given and self.inbound_security == "none" and self.inbound_host not in LOOPBACK:
             raise ValueError(
-                f"REPORTCYCLE_INBOUND_SECURITY=none with REPORTCYCLE_INBOUND_HOST={self.inbound_host}: the password "
-                "would cross the network in clear; use tls (port 993) or starttls (143), or a loopback host"
+                f"REPORTCYCLE_INBOUND_SECURITY=none with REPORTCYCLE_INBOUND_HOST={self.inbound_host}: the "
+                f"{secret.replace('oauth2_', '')} would cross the network in clear; use tls (port 993) or starttls "
+                "(143), or a loopback host"
             )
         return self
 
@@ -206,13 +219,15 @@ class Settings(BaseSettings):
 
         if not self.inbound_enabled:
             return None
-        assert self.inbound_host and self.inbound_user and self.inbound_password and self.inbound_address
+        assert self.inbound_host and self.inbound_user and self.inbound_address
+        password, token = self.inbound_password, self.inbound_oauth2_token
         return ImapConfig(
             host=self.inbound_host,
             port=self.inbound_port,
             security=self.inbound_security,
             user=self.inbound_user,
-            password=self.inbound_password.get_secret_value(),
+            password=password.get_secret_value() if password else None,
+            oauth2_token=token.get_secret_value() if token else None,
             address=self.inbound_address,
             folder=self.inbound_folder,
             processed=self.inbound_processed_folder,

@@ -27,7 +27,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{mechanisms}
 default_internal_user = {internal}
 default_internal_group = {group}
 default_login_user = {login}
@@ -37,7 +37,7 @@ first_valid_gid = {gid}
 mail_location = maildir:{root}/mail/%u
 mail_uid = {uid}
 mail_gid = {gid}
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
@@ -70,6 +70,26 @@ service auth-worker {{
 """
 
 
+# With an introspection URL, tokens are checked first by dovecot's oauth2 passdb (XOAUTH2 and OAUTHBEARER only,
+# so a password login still reaches the passwd-file below it).
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,8 +97,11 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, oauth2_url: str | None = None) -> None:
+        """`oauth2_url`: a token introspection endpoint; given, the server also accepts XOAUTH2 logins it vouches
+        for."""
         self.root = root
+        self.oauth2_url = oauth2_url
         self.host, self.port = "127.0.0.1", free_port()
         self.user, self.password = USER, PASSWORD
         self.config = root / "dovecot.conf"
@@ -99,6 +122,8 @@ class Dovecot:
             for sub in ("mail", "home"):
                 os.chown(self.root / sub, uid, gid)
         (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
+        if self.oauth2_url:
+            (self.root / "oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=self.oauth2_url))
         self.config.write_text(
             CONFIG.format(
                 root=self.root,
@@ -109,6 +134,8 @@ class Dovecot:
                 uid=uid,
                 gid=gid,
                 port=self.port,
+                mechanisms=" xoauth2 oauthbearer" if self.oauth2_url else "",
+                oauth2=OAUTH2_PASSDB.format(root=self.root) if self.oauth2_url else "",
             )
         )
         self.start()

@@ -317,7 +317,7 @@ def test_the_command_says_how_to_configure_inbound_mail_when_it_is_not(
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert " ".join(result.output.split()).endswith(
         "inbound mail is not configured: set REPORTCYCLE_INBOUND_ADDRESS, _HOST, _USER and _PASSWORD "
-        "(see README, Inbound mail)"
+        "(or _OAUTH2_TOKEN) (see README, Inbound mail)"
     )
 
 

@@ -12,11 +12,12 @@ from tasks.mail.messages import tagged_address
 from tests import inbound_messages as m
 from tests import test_review_desk_http as base
 from tests.dovecot import Dovecot
-from tests.helpers import flat
+from tests.helpers import flat, local
 from tests.test_desk_pages import visible
 from tests.test_inbound import DEPUTY, LEAD, MAILBOX, READ_AT, _read, _request
 
 app, clock, links, manager = base.app, base.clock, base.links, base.manager
+BOUNCED_AT = local("2019-05-01", "09:30")  # half an hour before the desk's clock (base.NOW)
 
 
 def test_the_desk_shows_the_bounce_the_absence_the_reply_and_the_forgery(
@@ -115,3 +116,70 @@ def test_a_word_document_emailed_in_is_a_proposal_its_sender_confirms_from_a_per
     assert copy.sections["performance"] == "The service trained 240 staff in safeguarding this year."
     assert session.get(EmailedDocument, document.id).confirmed_at is not None  # type: ignore[union-attr]
     assert session.get(Contribution, lead.contribution_id).status == "requested"  # type: ignore[union-attr]
+
+
+def test_a_bounced_address_put_right_on_the_desk_gets_the_next_chaser_again(
+    manager: TestClient, session: Session, imap: Dovecot, database_url: str
+) -> None:
+    from models.audit import AuditEvent
+    from models.partnership import Contact
+    from tests.test_inbound import _chase_next
+    from tests.test_review_desk_http import _csrf
+
+    lead = _request(session, LEAD)
+    imap.deliver(m.postfix_dsn(tagged_address(MAILBOX, lead.reply_tag or ""), lead.message_id, LEAD))
+    assert _read(database_url, at=BOUNCED_AT).applied == 1
+    cycle_id = find_cycle(session).id
+    page = manager.get(f"/desk/{cycle_id}/agency/nps").text
+    assert "Gareth Millward's address bounces" in visible(page)
+    contact = session.exec(select(Contact).where(Contact.email == LEAD)).one()
+    form = {"csrf": _csrf(page), "agency": "nps", "contact": str(contact.id)}
+
+    typo = manager.post(f"/desk/{cycle_id}/do/fix-address", data=form | {"email": "gareth.millward@"})
+    assert typo.status_code == 422 and "That email address does not look right" in visible(typo.text)
+
+    # The agency says the mailbox works again: the same address, kept.
+    done = manager.post(f"/desk/{cycle_id}/do/fix-address", data=form | {"email": LEAD}, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, f"/desk/{cycle_id}/agency/nps?done=fix-address")
+    after = visible(manager.get(done.headers["location"]).text)
+    assert "The address is put right: the next chaser goes to it again." in after and "Bounces" not in after
+    session.expire_all()
+    assert session.get(Contact, contact.id).undeliverable is None  # type: ignore[union-attr]
+    (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "contact.address_fixed")).all()
+    assert (event.detail["before"], event.detail["email"], event.detail["how"]) == (LEAD, LEAD, "works again")
+    assert event.detail["bounced"].startswith("bounced on Wednesday 1 May 2019: 550 5.1.1")
+
+    _, chasers = _chase_next(session, BOUNCED_AT.date())
+    assert chasers == [((LEAD, DEPUTY), ())]  # this step's audience, the lead again (a bounce leaves the deputy alone)
+
+    again = manager.post(f"/desk/{cycle_id}/do/fix-address", data=form | {"email": LEAD})
+    assert again.status_code == 422
+    assert f"{LEAD} is not marked as bouncing: there is nothing to put right." in visible(again.text)
+
+
+def test_a_bounced_address_corrected_on_the_desk_is_the_one_chased(
+    manager: TestClient, session: Session, imap: Dovecot, database_url: str
+) -> None:
+    from models.audit import AuditEvent
+    from models.partnership import Contact
+    from tests.test_inbound import _chase_next
+    from tests.test_review_desk_http import _csrf
+
+    lead = _request(session, LEAD)
+    imap.deliver(m.postfix_dsn(tagged_address(MAILBOX, lead.reply_tag or ""), lead.message_id, LEAD))
+    assert _read(database_url, at=BOUNCED_AT).applied == 1
+    cycle_id = find_cycle(session).id
+    page = manager.get(f"/desk/{cycle_id}/agency/nps").text
+    contact = session.exec(select(Contact).where(Contact.email == LEAD)).one()
+    fixed = "G.Millward@nps.example.org"  # trimmed; its domain lower-cased, as everywhere else
+    form = {"csrf": _csrf(page), "agency": "nps", "contact": str(contact.id), "email": " G.Millward@NPS.example.org "}
+
+    assert manager.post(f"/desk/{cycle_id}/do/fix-address", data=form, follow_redirects=False).status_code == 303
+
+    session.expire_all()
+    corrected = session.get(Contact, contact.id)
+    assert corrected is not None and (corrected.email, corrected.undeliverable) == (fixed, None)
+    (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "contact.address_fixed")).all()
+    assert (event.detail["before"], event.detail["email"], event.detail["how"]) == (LEAD, fixed, "corrected")
+    _, chasers = _chase_next(session, BOUNCED_AT.date())
+    assert chasers == [((fixed, DEPUTY), ())]

@@ -55,7 +55,8 @@ def test_inbound_settings_are_all_or_nothing_and_plaintext_only_on_loopback(monk
     with pytest.raises(ValidationError) as half:
         Settings(_env_file=None)  # type: ignore[call-arg]
     assert problems(half.value) == [
-        "inbound mail is half configured: set REPORTCYCLE_INBOUND_PASSWORD too, or unset the others"
+        "inbound mail is half configured: set REPORTCYCLE_INBOUND_PASSWORD (or REPORTCYCLE_INBOUND_OAUTH2_TOKEN) "
+        "too, or unset the others"
     ]
     monkeypatch.setenv("REPORTCYCLE_INBOUND_PASSWORD", "pw")
     monkeypatch.setenv("REPORTCYCLE_INBOUND_HOST", "imap.p.example.org")
@@ -65,6 +66,29 @@ def test_inbound_settings_are_all_or_nothing_and_plaintext_only_on_loopback(monk
         "REPORTCYCLE_INBOUND_SECURITY=none with REPORTCYCLE_INBOUND_HOST=imap.p.example.org: the password would "
         "cross the network in clear; use tls (port 993) or starttls (143), or a loopback host"
     ]
+
+
+def test_the_mailbox_logs_in_with_a_password_or_an_oauth2_token_never_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = {k: v for k, v in INBOUND.items() if k != "REPORTCYCLE_INBOUND_PASSWORD"}
+    config = _settings(monkeypatch, token | {"REPORTCYCLE_INBOUND_OAUTH2_TOKEN": "ya29.abc"}).inbound_config()
+    assert config is not None and (config.password, config.oauth2_token) == (None, "ya29.abc")
+    monkeypatch.setenv("REPORTCYCLE_INBOUND_PASSWORD", "pw")
+    with pytest.raises(ValidationError) as both:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert problems(both.value) == [
+        "REPORTCYCLE_INBOUND_PASSWORD and REPORTCYCLE_INBOUND_OAUTH2_TOKEN are both set: the mailbox logs in with "
+        "one of them; unset the other"
+    ]
+    monkeypatch.delenv("REPORTCYCLE_INBOUND_PASSWORD")
+    monkeypatch.setenv("REPORTCYCLE_INBOUND_HOST", "imap.p.example.org")
+    with pytest.raises(ValidationError) as clear:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert problems(clear.value) == [
+        "REPORTCYCLE_INBOUND_SECURITY=none with REPORTCYCLE_INBOUND_HOST=imap.p.example.org: the token would "
+        "cross the network in clear; use tls (port 993) or starttls (143), or a loopback host"
+    ]
+    shown = dict(Settings(_env_file=None, inbound_security="tls").shown())  # type: ignore[call-arg]
+    assert "ya29.abc" not in str(shown)
 
 
 def test_unset_inbound_leaves_replies_with_the_business_manager(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,7 +74,7 @@ def inbound() -> None:
         if not _settings().inbound_enabled:
             raise CliError(
                 "inbound mail is not configured: set REPORTCYCLE_INBOUND_ADDRESS, _HOST, _USER and _PASSWORD "
-                "(see README, Inbound mail)"
+                "(or _OAUTH2_TOKEN) (see README, Inbound mail)"
             )
         with _stage_runs():
             from flows._runtime import engine
@@ -86,6 +86,10 @@ def inbound() -> None:
                 report = inbound_flow(_now(), return_state=True).result(raise_on_failure=False)
             else:
                 report = inbound_flow(_now())
+            # A flow run that ended Failed or "For a person" (a run begun without a server, in a process where an
+            # earlier command had one) hands back its state: the report is its data.
+            while hasattr(report, "is_failed"):
+                report = report.data
         common.console.print(report.summary, highlight=False)
         for line in report.lines:
             common.console.print(f"  {line}", highlight=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.audit import record
+from models.audit import AuditEvent, record
 from models.cycle import Contribution, Cycle
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING, CycleState
@@ -65,16 +65,31 @@ def contacts_by_agency_id(session: Session, agency_ids: list[int]) -> dict[int, 
 
 def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
     """Addresses a relay refused for good during this cycle, or that bounced (the contact is marked undeliverable
-    until the desk corrects it): chasers go to the agency's other contacts."""
+    until the desk corrects it), unless the desk said since that the address works: chasers go to the agency's
+    other contacts."""
     rows = session.exec(
         select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
     ).all()
+    last_refused: dict[str, str] = {}
+    for deliveries in rows:
+        for address in refused_for_good(dict(deliveries)):
+            last_refused[address] = max(last_refused.get(address, ""), str(deliveries[address].get("at", "")))
+    fixed: dict[str, dt.datetime] = {}
+    for event in session.exec(
+        select(AuditEvent).where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "contact.address_fixed")
+    ):
+        fixed[event.detail["email"]] = max(fixed.get(event.detail["email"], event.at), event.at)
+    refused = {
+        address
+        for address, when in last_refused.items()
+        if address not in fixed or (when and dt.datetime.fromisoformat(when) > fixed[address])
+    }
     bounced = session.exec(
         select(Contact.email)
         .join(Agency, col(Agency.id) == Contact.agency_id)
         .where(Agency.partnership_id == cycle.partnership_id, col(Contact.undeliverable).is_not(None))
     ).all()
-    return {address for deliveries in rows for address in refused_for_good(dict(deliveries))} | set(bounced)
+    return refused | set(bounced)
 
 
 def cover_for_the_away(

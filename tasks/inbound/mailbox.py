@@ -22,12 +22,13 @@ class ImapConfig:
     port: int
     security: str  # "tls" (implicit, 993), "starttls" (143) or "none" (loopback only)
     user: str
-    password: str
+    password: str | None
     address: str  # the mailbox's address, which outgoing emails carry plus-addressed with their tag
     folder: str = "INBOX"
     processed: str = "Processed"
     needs_person: str = "Needs a person"
     timeout: float = 10.0
+    oauth2_token: str | None = None  # given, the login is XOAUTH2 with it (the settings allow one of the two)
 
 
 class MailboxUnreachable(Exception):
@@ -56,7 +57,10 @@ class Mailbox:
             client = IMAPClient(c.host, port=c.port, ssl=c.security == "tls", timeout=c.timeout)
             if c.security == "starttls":
                 client.starttls(ssl.create_default_context())
-            client.login(c.user, c.password)
+            if c.oauth2_token is not None:
+                client.oauth2_login(c.user, c.oauth2_token)
+            else:
+                client.login(c.user, c.password)
             for folder in (c.processed, c.needs_person):
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
