@@ -73,12 +73,21 @@ def recording(found: Recorder) -> Iterator[None]:
         _RECORDER = before
 
 
-def finish_as(kind: str, *, name: str | None = None, message: str | None = None) -> None:
-    """The state a recorded plain run ends in, when not plain Completed (Prefect's engine takes a returned state)."""
-    from flows._recorder import Outcome
+def ends_as(result: Any, kind: str | None, *, name: str | None = None, message: str | None = None) -> Any:
+    """End the flow run in state `kind` ("FAILED", "COMPLETED"; None: plain Completed) with `result` as its data:
+    a Prefect state under its engine, else what a command's recorder (if any) writes, `result` returned as is."""
+    if kind is None:
+        return result
+    if not _PREFECT:
+        from flows._recorder import Outcome
 
-    if _RECORDER is not None and _RECORDER.run_id is not None:
-        _RECORDER.outcome = Outcome(kind, name, message)
+        if _RECORDER is not None and _RECORDER.run_id is not None:
+            _RECORDER.outcome = Outcome(kind, name, message)
+        return result
+    from prefect.states import Completed, Failed
+
+    make = Failed if kind == "FAILED" else Completed
+    return make(name=name, message=message, data=result) if name else make(message=message, data=result)
 
 
 def _plain(fn: F) -> F:
@@ -259,8 +268,8 @@ __all__ = [
     "Settings",
     "count_runs",
     "describe",
+    "ends_as",
     "engine",
-    "finish_as",
     "flow",
     "get_settings",
     "in_session",

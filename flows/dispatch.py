@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flows import _artifacts as artifacts
-from flows._runtime import engine, finish_as, flow, get_settings, now, run_logger, run_name, task
+from flows._runtime import ends_as, flow, get_settings, now, run_logger, run_name, task
 from tasks.mail.dispatch import DispatchReport, dispatch_due, stop_on_signals
 
 
@@ -44,16 +44,8 @@ def dispatch_flow(at: dt.datetime | None = None) -> Any:
     waits for it), "Undelivered" when some emails were refused for good (someone must fix an address)."""
     report = dispatch_task(now(at))
     artifacts.dispatch(report)
-    if not engine():  # a command's run: its recorder (if any) ends the run in the same state
-        if report.unreachable:
-            finish_as("FAILED", message=f"SMTP relay unreachable: {report.summary}")
-        elif report.failed:
-            finish_as("COMPLETED", name="Undelivered", message=report.summary)
-        return report
-    from prefect.states import Completed, Failed
-
     if report.unreachable:
-        return Failed(message=f"SMTP relay unreachable: {report.summary}", data=report)
+        return ends_as(report, "FAILED", message=f"SMTP relay unreachable: {report.summary}")
     if report.failed:
-        return Completed(name="Undelivered", message=report.summary, data=report)
+        return ends_as(report, "COMPLETED", name="Undelivered", message=report.summary)
     return report

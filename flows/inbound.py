@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flows._runtime import engine, finish_as, flow, get_settings, now, run_logger, run_name, task
+from flows._runtime import ends_as, flow, get_settings, now, run_logger, run_name, task
 from tasks.inbound.read import InboundReport, read_mailbox
 
 
@@ -37,16 +37,8 @@ def read_task(at: dt.datetime) -> InboundReport:
 def inbound_flow(at: dt.datetime | None = None) -> Any:
     """Failed when the mailbox could not be read (its messages wait on the server for the next run)."""
     report = read_task(now(at))
-    if not engine():  # a command's run: its recorder (if any) ends the run in the same state
-        if report.unreachable:
-            finish_as("FAILED", message=f"mailbox unreachable: {report.summary}")
-        elif report.needs_person:
-            finish_as("COMPLETED", name="For a person", message=report.summary)
-        return report
-    from prefect.states import Completed, Failed
-
     if report.unreachable:
-        return Failed(message=f"mailbox unreachable: {report.summary}", data=report)
+        return ends_as(report, "FAILED", message=f"mailbox unreachable: {report.summary}")
     if report.needs_person:
-        return Completed(name="For a person", message=report.summary, data=report)
+        return ends_as(report, "COMPLETED", name="For a person", message=report.summary)
     return report
