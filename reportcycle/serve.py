@@ -106,13 +106,18 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
         )
     server = PrefectServer(url, process)
     started = time.perf_counter()
-    while not _healthy(url):
-        if process.poll() is not None:
-            raise ServeError(f"the Prefect server exited with code {process.returncode} while starting; see {log}")
-        if time.perf_counter() - started > STARTUP_SECONDS:
-            server.stop()
-            raise ServeError(f"the Prefect server did not answer within {STARTUP_SECONDS:.0f} s; see {log}")
-        time.sleep(0.25)
+    try:
+        while not _healthy(url):
+            if process.poll() is not None:
+                raise ServeError(f"the Prefect server exited with code {process.returncode} while starting; see {log}")
+            if time.perf_counter() - started > STARTUP_SECONDS:
+                raise ServeError(f"the Prefect server did not answer within {STARTUP_SECONDS:.0f} s; see {log}")
+            time.sleep(0.25)
+    except BaseException:
+        # Ctrl-C while it starts included: it runs in a session of its own, which the terminal's signal does
+        # not reach, so it would outlive us.
+        server.stop()
+        raise
     return server
 
 
