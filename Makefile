@@ -10,7 +10,7 @@ export PREFECT_SERVER_LOGGING_LEVEL := CRITICAL
 ASSETS := portal/static/govuk
 NPM_DIR := portal/assets
 
-.PHONY: assets demo test check test-sqlite test-postgres bench clean
+.PHONY: assets demo test test-all check test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -72,20 +72,28 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test-sqlite: $(VENV)/.installed-test $(ASSETS)/.built
-	$(BIN)/pytest
-
+# One session for both databases, in TEST_WORKERS processes (pytest-xdist): each test that uses the database
+# runs on SQLite and on PostgreSQL, the rest once, and the slow ones share out across the processes.
 # PostgreSQL when a server answers; CI sets REQUIRE_POSTGRES=1 so a missing server fails the run.
-test-postgres: $(VENV)/.installed-test $(ASSETS)/.built
+TEST_WORKERS ?= 3
+test-all: $(VENV)/.installed-test $(ASSETS)/.built
 	@if pg_isready -q -h 127.0.0.1 -p 5432; then \
-		TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not once"; \
+		TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(TEST_WORKERS); \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "no PostgreSQL on 127.0.0.1:5432 and REQUIRE_POSTGRES is set"; exit 1; \
 	else \
-		echo "no PostgreSQL on 127.0.0.1:5432: skipping the PostgreSQL run"; \
+		echo "no PostgreSQL on 127.0.0.1:5432: the suite runs on SQLite only"; \
+		$(BIN)/pytest -n $(TEST_WORKERS); \
 	fi
 
-test: check test-sqlite test-postgres
+# Either database on its own (the tests marked `once` run only with SQLite).
+test-sqlite: $(VENV)/.installed-test $(ASSETS)/.built
+	$(BIN)/pytest -n $(TEST_WORKERS) --database sqlite
+
+test-postgres: $(VENV)/.installed-test $(ASSETS)/.built
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(TEST_WORKERS) --database postgresql -m "not once"
+
+test: check test-all
 
 # Figures measured side by side in one run (not part of `make test`).
 bench: $(VENV)/.installed-test

@@ -21,8 +21,33 @@ from reportcycle.mailsink import MailSink  # noqa: E402
 from reportcycle.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from tests.dovecot import Dovecot  # noqa: E402
 
+
+def _worker_database() -> None:
+    """Under pytest-xdist, each worker runs its tests in a PostgreSQL database of its own (test_gw0, test_gw1...,
+    created once and kept like `test`): the fixtures drop and create every table around each test."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not (worker and url.startswith("postgresql")):
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+
+
+_worker_database()
+
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
 SECOND = Path(__file__).parent / "data" / "riverside-sab.toml"
+DATABASES = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +78,44 @@ def reset_schema(url: str) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        action="append",
+        choices=DATABASES,
+        help="run the database tests on this database (repeatable); default: SQLite, and PostgreSQL as well when "
+        "TEST_DATABASE_URL names one",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the database runs once per database chosen, in one session (so that pytest-xdist
+    balances the two); a test marked `once` does not depend on the database under test and runs on SQLite only,
+    and a test that never touches the database runs once, whatever was chosen."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("database") or [
+        "sqlite",
+        *(["postgresql"] if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql") else []),
+    ]
+    if metafunc.definition.get_closest_marker("once"):
+        chosen = ["sqlite"]
+    metafunc.parametrize("database_url", [d for d in DATABASES if d in chosen], indirect=True)
+
+
 @pytest.fixture
-def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            pytest.fail("--database postgresql needs TEST_DATABASE_URL=postgresql+psycopg://… naming a database")
+    else:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
     reset_schema(url)
     SQLModel.metadata.create_all(engine_for(url))
     monkeypatch.setenv("REPORTCYCLE_DATABASE_URL", url)
+    # Drafts and sites go under the test's own folder, never the checkout's out/ (which two test processes share).
+    monkeypatch.setenv("REPORTCYCLE_OUTPUT_DIR", str(tmp_path / "out"))
     get_settings.cache_clear()
     yield url
     engine_for(url).dispose()

@@ -90,6 +90,15 @@ def open_example_cycle(session: Session, path: object = None, *, commit: bool = 
     return tokens
 
 
+def worker_name(name: str) -> str:
+    """`name` for this test process: under pytest-xdist each worker gets its own copy (name_gw0, name_gw1...) of
+    every database and server a test creates, so that two workers never drop each other's tables."""
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_{worker}" if worker else name
+
+
 def own_postgres_database(name: str) -> str:
     """A fresh database `name` (dropped and created again) on the PostgreSQL server the suite uses, for tests
     that need PostgreSQL whatever pass they run in; never CI's `test` database. Skipped when no server answers,
@@ -109,6 +118,7 @@ def own_postgres_database(name: str) -> str:
         ),
         make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
     )
+    name = worker_name(name)
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:

@@ -57,7 +57,7 @@ from tasks.review.review import apply_decisions, record_decision
 from tests.conftest import EXAMPLE, SECOND
 from tests.helpers import local, own_postgres_database
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 TARGET_DB = "reportcycle_import_test"
 EXPORTED_AT = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)

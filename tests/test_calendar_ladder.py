@@ -8,7 +8,7 @@ from models.calendar import WorkingCalendar
 from models.ladder import Kind, due_now, ladder
 from models.values import Calendar, ReminderPolicy
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 D = dt.date
 LONDON = WorkingCalendar(Calendar())

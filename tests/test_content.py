@@ -11,7 +11,7 @@ from tasks.contributions.content import html_to_markdown, markdown_to_html
 from tasks.contributions.submission import split_sections
 from tests.conftest import EXAMPLE, SECOND
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 SOURCES = [
     (toml, path) for toml in (EXAMPLE, SECOND) for path in sorted((toml.with_suffix("") / "contributions").glob("*.md"))

@@ -9,7 +9,7 @@ from deployments.pool import PoolError, for_pool
 from deployments.schedules import build
 from reportcycle.settings import PROJECT_ROOT
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 
 def _when(schedule: Any) -> str:

@@ -20,6 +20,8 @@ from tests.helpers import local
 from tests.test_portal_browser import _axe
 from tests.test_review_desk_browser import NOW, _arrive, _open
 
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser
 from sqlmodel import Session
 
@@ -18,6 +19,8 @@ from tests.test_desk_publish import _settle
 from tests.test_portal_browser import _axe
 from tests.test_review_desk_browser import _arrive, _open, browser, portal  # noqa: F401  (fixtures)
 from tests.test_review_desk_http import NOW
+
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
 
 
 def test_the_sign_off_in_the_browser(browser: Browser, portal: str, session: Session) -> None:  # noqa: F811

@@ -18,6 +18,8 @@ from tests.helpers import open_example_cycle
 from tests.test_portal_browser import _axe
 from tests.test_review_desk_browser import NOW, _open
 
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
+
 LEAD = "gareth.millward@nps.example.org"
 
 

@@ -18,6 +18,8 @@ from tests.browser import chromium, portal_server
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_browser import _axe, _open
 
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
+
 LEAD = "harriet.lowe@bcc.example.org"  # Birmingham City Council's lead in the example
 EVENING = local("2019-05-01", "17:30")
 NEXT_MORNING = local("2019-05-02", "08:45")  # past the 12-hour session

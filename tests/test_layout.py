@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.once  # reads the source tree only: the SQLite pass runs it
+pytestmark = pytest.mark.once  # reads the source tree only: runs once
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("models", "tasks", "flows", "portal", "deployments", "reportcycle")

@@ -8,7 +8,7 @@ from models.lifecycle import (
     next_cycle_state,
 )
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 CS = ContributionState
 

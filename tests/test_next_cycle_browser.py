@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from playwright.sync_api import Browser
 from sqlmodel import Session, select
 
@@ -14,6 +15,8 @@ from models.cycle import Cycle
 from tests.browser import ScriptWatch
 from tests.test_portal_browser import _axe
 from tests.test_review_desk_browser import _arrive, _open, browser, portal  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
 
 
 def test_the_next_cycle_in_the_browser(browser: Browser, portal: str, session: Session) -> None:  # noqa: F811

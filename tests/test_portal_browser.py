@@ -31,6 +31,8 @@ from tests.test_pictures import picture
 from tests.test_word_import import word
 from tests.test_word_portal import DOCX, with_pictures
 
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
+
 NOW = local("2019-05-01", "10:00")
 PAYLOADS = [p for p in (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines() if p.strip()]
 

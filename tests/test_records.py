@@ -102,18 +102,23 @@ def test_submission_file_is_split_by_the_brief_headings(session: Session, tmp_pa
         split_sections(stray, brief)
 
 
-def test_only_the_clock_module_reads_the_system_time(tmp_path: Path) -> None:
-    offender = PROJECT_ROOT / "tasks" / "_clock_offender_test.py"
-    offender.write_text("import datetime as dt\n\nNOW = dt.datetime.now(dt.UTC)\nTODAY = dt.date.today()\n")
-    try:
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "ruff"), "check", "--select", "TID251", str(offender)],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        offender.unlink()
+def test_only_the_clock_module_reads_the_system_time() -> None:
+    # The offender is handed to ruff on stdin under a name in tasks/, so nothing is written into the source tree
+    # (where another test process could see it).
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ruff"),
+            "check",
+            "--select",
+            "TID251",
+            "--stdin-filename",
+            "tasks/_clock_offender_test.py",
+        ],
+        input="import datetime as dt\n\nNOW = dt.datetime.now(dt.UTC)\nTODAY = dt.date.today()\n",
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "`datetime.datetime.now` is banned" in result.stdout
     assert "`datetime.date.today` is banned" in result.stdout

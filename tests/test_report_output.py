@@ -27,7 +27,7 @@ from tasks.report.publish import PublishResult, publish
 from tasks.review.review import apply_decisions, record_decision
 from tests.browser import chromium
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 EXAMPLE = PROJECT_ROOT / "examples" / "bscb-2018-19.toml"
 AT = dt.datetime(2019, 7, 1, 9, 0, tzinfo=dt.UTC)

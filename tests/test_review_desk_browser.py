@@ -21,6 +21,8 @@ from tests.browser import ScriptWatch, chromium, portal_server
 from tests.helpers import local, open_example_cycle
 from tests.test_portal_browser import _axe
 
+pytestmark = pytest.mark.once  # the HTTP tests check these pages' database work on both databases
+
 NOW = local("2019-05-01", "10:00")
 
 

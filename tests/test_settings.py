@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from reportcycle.cli import app
 from reportcycle.settings import Settings, get_settings, problems
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 GOOD_TLS = {"REPORTCYCLE_SMTP_SECURITY": "starttls", "REPORTCYCLE_SMTP_PORT": "587"}
 

@@ -40,7 +40,7 @@ from tasks.contributions.word_import import (
 )
 from tests.conftest import EXAMPLE
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 BRIEF: Brief = parse(EXAMPLE).brief  # statutory-role, priority-activity, performance, looking-ahead
 

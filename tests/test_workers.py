@@ -40,7 +40,7 @@ from reportcycle.settings import PROJECT_ROOT, get_settings
 from tests.conftest import SECOND, reset_schema
 from tests.helpers import local, own_postgres_database
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 DATABASE = "rc_pool_workers"  # our own: CI's `test` database is left alone
 WORKERS = ("machine-a", "machine-b")

@@ -22,7 +22,7 @@ from tasks.contributions.content import (
 )
 from tasks.contributions.images import markdown_for
 
-pytestmark = pytest.mark.once  # independent of TEST_DATABASE_URL: the SQLite pass runs it
+pytestmark = pytest.mark.once  # independent of the database under test: runs on SQLite only
 
 PAYLOADS = [p for p in (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines() if p.strip()]
 
