@@ -1,4 +1,11 @@
-"""The domain: tables, lifecycle rules, calendar and chase ladder. No Prefect, no network."""
+"""The domain: tables, lifecycle rules, calendar and chase ladder. No Prefect, no network.
+
+Importing any module of the package registers the core tables (partnerships, cycles, the report, the audit
+log and the outbox) on SQLModel.metadata: every table's foreign keys name only these, or tables of its own
+module, so a flush can always order them. The other tables (inbound mail, the portal's, the reviews
+register) are registered by the module that uses them, so a command such as `status` does not build them;
+`import models.tables` registers every one (Alembic, backups, `create_all`).
+"""
 
 from sqlmodel import SQLModel
 
@@ -13,36 +20,24 @@ SQLModel.metadata.naming_convention = {
 
 from models.audit import AuditEvent  # noqa: E402
 from models.cycle import Contribution, Cycle, PersonalLink, ReviewDecision, Revision  # noqa: E402
-from models.inbound import EmailedDocument, InboundMessage  # noqa: E402
 from models.outbox import OutboundEmail, OutboxStatus  # noqa: E402
 from models.partnership import Agency, Contact, ContactRole, Partnership  # noqa: E402
-from models.portal import ExtensionRequest, Image, KeptPost, PortalSession, WorkingCopy  # noqa: E402
 from models.report import CentralSection, Draft, Publication  # noqa: E402
-from models.reviews import CaseReview, ReviewFinding  # noqa: E402
 
 __all__ = [
     "Agency",
     "AuditEvent",
-    "CaseReview",
     "CentralSection",
     "Contact",
     "ContactRole",
     "Contribution",
     "Cycle",
     "Draft",
-    "EmailedDocument",
-    "ExtensionRequest",
-    "Image",
-    "InboundMessage",
-    "KeptPost",
     "OutboundEmail",
     "OutboxStatus",
     "Partnership",
     "PersonalLink",
-    "PortalSession",
     "Publication",
     "ReviewDecision",
-    "ReviewFinding",
     "Revision",
-    "WorkingCopy",
 ]

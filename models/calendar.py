@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from models.values import Calendar, holidays_for
+
+if TYPE_CHECKING:  # the package is imported on the first working-day question, not before
+    import holidays
 
 
 @dataclass(frozen=True)

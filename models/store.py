@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -15,9 +15,11 @@ from models.calendar import WorkingCalendar
 from models.cycle import Contribution, Cycle
 from models.lifecycle import ContributionState, CycleState, next_contribution_state
 from models.partnership import Agency, Contact, Partnership
-from models.partnership_file import PartnershipFile
 from models.report import CentralSection
 from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy
+
+if TYPE_CHECKING:  # only the loading functions take one: building its classes costs a quarter of a second
+    from models.partnership_file import PartnershipFile
 
 
 class NotFound(LookupError):
@@ -177,8 +179,11 @@ def central_sections(session: Session, cycle: Cycle) -> list[CentralSection]:
 
 
 def calendar_of(partnership: Partnership) -> WorkingCalendar:
+    # Not validated again: these columns are written only from a validated Calendar (`load_partnership`), and
+    # validating checks the holidays code by importing every country's holidays, a fifth of a second that a
+    # command asking no working-day question (`status`) need not pay. A bad code still fails on first use.
     return WorkingCalendar(
-        Calendar(
+        Calendar.model_construct(
             timezone=partnership.timezone,
             holidays=partnership.holidays,
             send_window_start=dt.time.fromisoformat(partnership.send_window_start),

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import socket
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -25,7 +25,9 @@ from models.outbox import OutboundEmail, OutboxStatus
 from models.store import calendar_of, running_cycles
 from reportcycle.settings import Settings
 from tasks.mail.smtp import probe
-from tasks.ops.prefect_api import PrefectApi, when
+
+if TYPE_CHECKING:  # imported only where a Prefect server is configured: `status` without one needs no httpx
+    from tasks.ops.prefect_api import PrefectApi
 
 TIMEOUT = 3.0
 CHASE_FLOWS = ["chase-all", "chase"]
@@ -115,6 +117,8 @@ def last_chase(before: dt.datetime) -> dt.datetime | None:
     url = prefect_api_url()
     if url is None:
         return None
+    from tasks.ops.prefect_api import PrefectApi, when
+
     with PrefectApi(url) as client:
         runs = client.flow_runs(states=["COMPLETED"], flows=list(CHASE_FLOWS), sort="END_TIME_DESC", limit=50)
     moments = []
@@ -177,8 +181,11 @@ def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any],
         "why": why,
         "failed": failed,
     }
+    if since is None or at - since < OUTBOX_ALERT_AFTER:
+        return found, None
+    # Asked last: a working-day question loads the bank holidays, which a quiet outbox never needs.
     working = any(c.is_working_day(c.local(at).date()) for c in calendars) if calendars else at.weekday() < 5
-    if since is None or at - since < OUTBOX_ALERT_AFTER or not working:
+    if not working:
         return found, None
     hours = (at - since).total_seconds() / 3600
     return found, (
@@ -253,6 +260,8 @@ def prefect_overview(limit: int = 5) -> dict[str, list[RunLine]]:
     url = prefect_api_url()
     if url is None:
         return {"running": [], "due": [], "failed": []}
+    from tasks.ops.prefect_api import PrefectApi, when
+
     with PrefectApi(url) as client:
         names = client.deployment_names()
         found = {
