@@ -17,12 +17,11 @@ import socket
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, text
-from sqlmodel import Session, col, select
+from sqlalchemy import func, select, text
 
 from models.db import engine_for
-from models.outbox import OutboundEmail, OutboxStatus
-from models.store import calendar_of, running_cycles
+from models.lifecycle import OutboxStatus
+from models.status import outbound_email_t, running_calendars
 from reportcycle.settings import Settings
 from tasks.mail.smtp import probe
 
@@ -59,8 +58,8 @@ class Health:
 
 def check_database(url: str) -> str:
     try:
-        with Session(engine_for(url)) as session:
-            session.execute(text("SELECT 1")).one()
+        with engine_for(url).connect() as connection:
+            connection.execute(text("SELECT 1")).one()
     except Exception as exc:  # any failure is the answer, not a crash of the health check
         return f"failing: {str(exc).splitlines()[0]}"
     return "ok"
@@ -135,6 +134,10 @@ def last_chase(before: dt.datetime) -> dt.datetime | None:
 
 def chase_alert(settings: Settings, last: dt.datetime | None, at: dt.datetime) -> str | None:
     """A working day, past the expected hour, with a running cycle and no chase yet today (its local day)."""
+    from sqlmodel import Session  # asked only when a Prefect server answers
+
+    from models.store import calendar_of, running_cycles
+
     expected = dt.time.fromisoformat(settings.chase_expected_by)
     with Session(engine_for(settings.database_url)) as session:
         cycles = running_cycles(session)
@@ -160,19 +163,20 @@ def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any],
     """How many emails wait for the relay (tried, or due while it could not be reached) and since when, how
     many failed, and an alert when the oldest has waited over an hour on a working day (the relay is down)."""
     # /health is polled: aggregates and one reply, never the waiting rows themselves (bodies and all).
-    queued = (OutboundEmail.status == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None))
-    with Session(engine_for(settings.database_url)) as session:
-        count, since = session.exec(select(func.count(), func.min(OutboundEmail.first_attempt_at)).where(*queued)).one()
-        why = session.exec(
-            select(OutboundEmail.last_error)
-            .where(*queued, col(OutboundEmail.last_error).is_not(None))
-            .order_by(col(OutboundEmail.next_attempt_at).desc())
+    mail = outbound_email_t.c
+    queued = (mail.status == OutboxStatus.queued, mail.first_attempt_at.is_not(None))
+    with engine_for(settings.database_url).connect() as connection:
+        count, since = connection.execute(select(func.count(), func.min(mail.first_attempt_at)).where(*queued)).one()
+        why = connection.execute(
+            select(mail.last_error)
+            .where(*queued, mail.last_error.is_not(None))
+            .order_by(mail.next_attempt_at.desc())
             .limit(1)
-        ).first()
-        failed = session.exec(
-            select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == OutboxStatus.failed)
-        ).one()
-        calendars = [calendar_of(p) for _, p in running_cycles(session)]
+        ).scalar()
+        failed = connection.execute(
+            select(func.count()).select_from(outbound_email_t).where(mail.status == OutboxStatus.failed)
+        ).scalar_one()
+        calendars = running_calendars(connection)
     if since is not None and since.tzinfo is None:  # an aggregate comes back without the column's type
         since = since.replace(tzinfo=dt.UTC)
     found: dict[str, Any] = {
