@@ -6,8 +6,11 @@ running (started once, not timed) and PREFECT_API_URL set, when the runs are rec
 Targets: `status` <= 1 s, `chase --dry-run` and `cycle open --dry-run` <= 2 s without a server, <= 3 s with one.
 Each cell is the wall time, then in brackets the CPU time the command's process used (user + system): on a
 machine busy with other work the wall time grows, the CPU time much less, so it is the figure to compare then.
+`--against DIR` measures another checkout (e.g. `git worktree add /tmp/before main`) in turns with this one,
+each on a database of its own, so that both see the same load: the before and after of a change side by side.
+The figures measured, with their dates and the machine's load, are in the README ("cli_latency").
 
-    python bench/cli_latency.py [--repeat 3]
+    python bench/cli_latency.py [--repeat 3] [--against DIR]
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ HEAVY = (
     "models.outbox",
     "models.audit",
     "models.store",
+    "tasks.inbound",
+    "imaplib",
 )
 # Runs the command, then writes the modules it imported to the file named in argv[1].
 PROGRAM = """

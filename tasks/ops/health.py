@@ -75,12 +75,12 @@ def check_smtp(settings: Settings) -> str:
 
 def check_mailbox(settings: Settings) -> str:
     """Log in to the monitored mailbox and out again; while it fails, replies wait on the server, none is lost."""
-    from tasks.inbound.mailbox import MailboxUnreachable
-    from tasks.inbound.mailbox import probe as imap_probe
-
     config = settings.inbound_config()
     if config is None:
         return "not configured (REPORTCYCLE_INBOUND_ADDRESS is unset: replies go to the business manager)"
+    from tasks.inbound.mailbox import MailboxUnreachable
+    from tasks.inbound.mailbox import probe as imap_probe
+
     try:
         imap_probe(replace(config, timeout=TIMEOUT))
     except MailboxUnreachable as exc:
