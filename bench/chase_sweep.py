@@ -30,7 +30,7 @@ from rich.table import Table
 from sqlalchemy import event, insert, text
 from sqlmodel import Session, SQLModel
 
-import models  # noqa: F401
+import models.tables  # noqa: F401
 from models.cycle import Contribution, Cycle
 from models.db import engine_for
 from models.partnership import Agency, Contact, Partnership

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, SQLModel
 
-import models  # noqa: F401
+import models.tables  # noqa: F401
 from models.db import engine_for
 from reportcycle.example_cycle import filled_cycle
 from reportcycle.settings import PROJECT_ROOT, get_settings

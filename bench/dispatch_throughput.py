@@ -34,7 +34,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-import models  # noqa: E402, F401
+import models.tables  # noqa: E402, F401
 from models.db import engine_for  # noqa: E402
 from reportcycle.mailsink import free_port  # noqa: E402
 from tasks.mail.dispatch import dispatch_due  # noqa: E402

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, SQLModel, select
 
-import models  # noqa: F401
+import models.tables  # noqa: F401
 from bench.chase_sweep import ensure_database
 from models.db import engine_for
 from models.outbox import OutboundEmail

@@ -7,13 +7,15 @@ written when runs are not recorded in Prefect; an artifact that cannot be writte
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows._runtime import engine, recorded, recorder, run_logger
-from tasks.asking.chase import ChaseReport
-from tasks.mail.dispatch import DispatchReport
-from tasks.report.collate import CollateResult
-from tasks.report.publish import PublishResult
+
+if TYPE_CHECKING:  # each flow imports its own: opening a cycle need not import the collation and the report
+    from tasks.asking.chase import ChaseReport
+    from tasks.mail.dispatch import DispatchReport
+    from tasks.report.collate import CollateResult
+    from tasks.report.publish import PublishResult
 
 MARKUP = re.compile(r"\[/?[a-z ]*\]")  # Rich's [bold]...[/] in the collation summary lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import models.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from models.db import engine_for
 from reportcycle.settings import get_settings
 

@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import DDL, Column, Table, event
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 
+from models import cycle  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime, append_only, json_column
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from models.values import Calendar, holidays_for
+
+if TYPE_CHECKING:  # the package is imported on the first working-day question, not before
+    import holidays
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,20 @@ class WorkingCalendar:
         while not self.is_working_day(day):
             day += dt.timedelta(days=1)
         return self.at_local(day, self.spec.send_window_start)
+
+
+def working_calendar(partnership: Any) -> WorkingCalendar:
+    """The calendar of a partnership (its table row, or a Core row of its columns).
+
+    Not validated again: these columns are written only from a validated Calendar (`load_partnership`), and
+    validating checks the holidays code by importing every country's holidays, a fifth of a second that a
+    command asking no working-day question (`status`) need not pay. A bad code still fails on first use.
+    """
+    return WorkingCalendar(
+        Calendar.model_construct(
+            timezone=partnership.timezone,
+            holidays=partnership.holidays,
+            send_window_start=dt.time.fromisoformat(partnership.send_window_start),
+            send_window_end=dt.time.fromisoformat(partnership.send_window_end),
+        )
+    )

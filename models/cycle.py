@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Column, UniqueConstraint, event, inspect, update
 from sqlalchemy.orm import Session
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, col
 
+from models import partnership, report  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime, append_only, json_column
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlalchemy import Engine, create_engine, event
+
+if TYPE_CHECKING:  # a command reading with SQLAlchemy Core (`status`) imports no ORM
+    from sqlmodel import Session
 
 
 @lru_cache(maxsize=8)
@@ -30,6 +33,8 @@ def engine_for(url: str) -> Engine:
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
+    from sqlmodel import Session
+
     with Session(engine_for(url), expire_on_commit=False) as session:
         try:
             yield session

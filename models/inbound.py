@@ -6,8 +6,10 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, LargeBinary, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 
+from models import cycle, outbox, partnership  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime
 
 

@@ -106,3 +106,14 @@ def _advance(thing: str, table: dict[tuple[S, str], S], state: S, action: str) -
     except KeyError:
         allowed = sorted(a for (s, a) in table if s == state)
         raise IllegalTransition(thing, str(state), action, allowed) from None
+
+
+# An outbox row's states (models/outbox.py); here so that a reader of counts needs no table class.
+class OutboxStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"  # claimed by a worker; committed before the SMTP call
+    sent = "sent"
+    failed = "failed"  # a recipient refused for good (5xx), or still undelivered when the queue lifetime ran out
+    superseded = "superseded"  # a later step of the ladder went instead; never sent
+    held = "held"  # an escalation waiting for the business manager's confirmation
+    cancelled = "cancelled"  # stopped by a person (reportcycle outbox cancel); never sent

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models import cycle  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
+from models.lifecycle import OutboxStatus
 from models.types import UTCDateTime, json_column
-
-
-class OutboxStatus(StrEnum):
-    queued = "queued"
-    sending = "sending"  # claimed by a worker; committed before the SMTP call
-    sent = "sent"
-    failed = "failed"  # a recipient refused for good (5xx), or still undelivered when the queue lifetime ran out
-    superseded = "superseded"  # a later step of the ladder went instead; never sent
-    held = "held"  # an escalation waiting for the business manager's confirmation
-    cancelled = "cancelled"  # stopped by a person (reportcycle outbox cancel); never sent
 
 
 class OutboundEmail(SQLModel, table=True):

@@ -6,8 +6,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.base import SQLModel
 from models.types import json_column
 
 

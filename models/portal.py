@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Column, LargeBinary, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models import cycle, partnership  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime, json_column
 
 

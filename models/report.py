@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models import cycle  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime, json_column
 
 

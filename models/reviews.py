@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models import cycle  # noqa: F401  (the tables our foreign keys name)
+from models.base import SQLModel
 from models.types import UTCDateTime
 
 

@@ -6,22 +6,22 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from models.audit import record
-from models.calendar import WorkingCalendar
+from models.calendar import WorkingCalendar, working_calendar
 from models.cycle import Contribution, Cycle
+from models.errors import NotFound
 from models.lifecycle import ContributionState, CycleState, next_contribution_state
 from models.partnership import Agency, Contact, Partnership
-from models.partnership_file import PartnershipFile
 from models.report import CentralSection
-from models.values import Brief, Calendar, Person, Priority, Recipient, ReminderPolicy
+from models.status import find_cycle_row
+from models.values import Brief, Person, Priority, Recipient, ReminderPolicy
 
-
-class NotFound(LookupError):
-    pass
+if TYPE_CHECKING:  # only the loading functions take one: building its classes costs a quarter of a second
+    from models.partnership_file import PartnershipFile
 
 
 @dataclass(frozen=True)
@@ -177,30 +177,14 @@ def central_sections(session: Session, cycle: Cycle) -> list[CentralSection]:
 
 
 def calendar_of(partnership: Partnership) -> WorkingCalendar:
-    return WorkingCalendar(
-        Calendar(
-            timezone=partnership.timezone,
-            holidays=partnership.holidays,
-            send_window_start=dt.time.fromisoformat(partnership.send_window_start),
-            send_window_end=dt.time.fromisoformat(partnership.send_window_end),
-        )
-    )
+    return working_calendar(partnership)
 
 
 def find_cycle(session: Session, partnership_slug: str | None = None, label: str | None = None) -> Cycle:
-    """The cycle asked for, or the only one still running when none is named."""
-    query = select(Cycle, Partnership).join(Partnership)
-    if partnership_slug:
-        query = query.where(Partnership.slug == partnership_slug)
-    query = query.where(Cycle.label == label) if label else query.where(col(Cycle.status) != CycleState.closed)
-    rows = session.exec(query.order_by(col(Cycle.id))).all()
-    what = " ".join(x for x in (partnership_slug, label) if x) or "running"
-    if not rows:
-        raise NotFound(f"no {what} cycle found; {_cycles_there_are(session)}")
-    if len(rows) > 1:
-        names = ", ".join(f"{p.slug} {c.label}" for c, p in rows)
-        raise NotFound(f"more than one cycle matches ({names}); name one with --partnership and --cycle")
-    return rows[0][0]
+    """The cycle asked for, or the only one still running when none is named (see `status.find_cycle_row`)."""
+    cycle = session.get(Cycle, find_cycle_row(session, partnership_slug, label).id)
+    assert cycle is not None
+    return cycle
 
 
 def running_cycles(session: Session, partnership_slug: str | None = None) -> list[tuple[Cycle, Partnership]]:
@@ -216,15 +200,6 @@ def running_cycles(session: Session, partnership_slug: str | None = None) -> lis
     if partnership_slug:
         query = query.where(Partnership.slug == partnership_slug)
     return [(c, p) for c, p in session.exec(query.order_by(col(Cycle.id))).all()]
-
-
-def _cycles_there_are(session: Session) -> str:
-    """What exists, so a mistyped name is fixed from the message alone."""
-    rows = session.exec(select(Cycle, Partnership).join(Partnership).order_by(col(Cycle.id))).all()
-    if not rows:
-        return "load a partnership file first (reportcycle partnership load FILE)"
-    names = ", ".join(f"{p.slug} {c.label} ({c.status})" for c, p in rows)
-    return f"the cycles are: {names}; name one with --partnership and --cycle"
 
 
 def partnership_of(session: Session, cycle: Cycle) -> Partnership:

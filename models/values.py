@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 class Value(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use: a command that only reads a stored calendar builds none of them
+    # (nor imports email_validator for the email addresses).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Person(Value):

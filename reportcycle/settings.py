@@ -215,10 +215,10 @@ class Settings(BaseSettings):
 
     def inbound_config(self) -> ImapConfig | None:
         """The monitored mailbox, or None when inbound mail is not configured."""
-        from tasks.inbound.mailbox import ImapConfig
-
         if not self.inbound_enabled:
             return None
+        from tasks.inbound.mailbox import ImapConfig
+
         assert self.inbound_host and self.inbound_user and self.inbound_address
         password, token = self.inbound_password, self.inbound_oauth2_token
         return ImapConfig(

@@ -15,7 +15,7 @@ prefect_env.apply()
 from sqlalchemy import MetaData, text  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-import models  # noqa: E402, F401
+import models.tables  # noqa: E402, F401
 from models.db import engine_for  # noqa: E402
 from reportcycle.mailsink import MailSink  # noqa: E402
 from reportcycle.settings import PROJECT_ROOT, get_settings  # noqa: E402

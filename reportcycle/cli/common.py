@@ -96,7 +96,7 @@ def _errors() -> Iterator[None]:
 KNOWN_FAILURES = (
     ("models.lifecycle", "IllegalTransition"),
     ("models.revisions", "IncompleteContribution"),
-    ("models.store", "NotFound"),
+    ("models.errors", "NotFound"),
     ("tasks.contributions.submission", "SubmissionFileError"),
     ("tasks.mail.outbox_admin", "OutboxAdminError"),
     ("tasks.ops.backup", "BackupError"),

@@ -15,7 +15,6 @@ from models.lifecycle import ContributionState, CycleState, next_cycle_state
 from models.partnership import Agency, ContactRole
 from models.store import calendar_of, contacts_of, partnership_of, transition
 from tasks.links.tokens import issue_link, link_url
-from tasks.mail.calendar_entry import deadline_entry
 from tasks.mail.context import day_text, email_context
 from tasks.mail.outbox import already_queued, enqueue, partnership_envelope
 from tasks.mail.render import render_email
@@ -53,6 +52,9 @@ def open_cycle(
     link_valid_days: int,
     templates_dir: Path,
 ) -> OpenReport:
+    # Here, not at the top: the chase imports this module for PlannedEmail and builds no calendar entry.
+    from tasks.mail.calendar_entry import deadline_entry
+
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
     today = calendar.local(at).date()

@@ -6,11 +6,14 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
 from models.cycle import PersonalLink
-from models.portal import PortalSession
+
+if TYPE_CHECKING:  # the portal's tables, for the portal's sessions: issuing a link (opening a cycle) needs none
+    from models.portal import PortalSession
 
 
 def hash_token(token: str) -> str:
@@ -89,6 +92,8 @@ def check_link(session: Session, token: str, *, at: dt.datetime) -> LinkCheck:
 
 def open_session(session: Session, link: PersonalLink, *, at: dt.datetime, hours: int) -> str:
     """Exchange a good link for a browser session; returns the cookie value (kept only as a hash)."""
+    from models.portal import PortalSession
+
     cookie = secrets.token_urlsafe(32)
     session.add(
         PortalSession(
@@ -111,6 +116,8 @@ def find_session(session: Session, cookie: str | None, *, at: dt.datetime) -> Po
     """The live session behind a cookie; a revoked link ends its sessions too."""
     if not cookie:
         return None
+    from models.portal import PortalSession
+
     found = session.exec(select(PortalSession).where(PortalSession.token_hash == hash_token(cookie))).first()
     if found is None:
         return None

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import models.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from models.types import UTCDateTime
 
 FORMAT = "reportcycle-export"

@@ -15,17 +15,18 @@ import datetime as dt
 import os
 import socket
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, text
-from sqlmodel import Session, col, select
+from sqlalchemy import func, select, text
 
 from models.db import engine_for
-from models.outbox import OutboundEmail, OutboxStatus
-from models.store import calendar_of, running_cycles
+from models.lifecycle import OutboxStatus
+from models.status import outbound_email_t, running_calendars
 from reportcycle.settings import Settings
 from tasks.mail.smtp import probe
-from tasks.ops.prefect_api import PrefectApi, when
+
+if TYPE_CHECKING:  # imported only where a Prefect server is configured: `status` without one needs no httpx
+    from tasks.ops.prefect_api import PrefectApi
 
 TIMEOUT = 3.0
 CHASE_FLOWS = ["chase-all", "chase"]
@@ -57,8 +58,8 @@ class Health:
 
 def check_database(url: str) -> str:
     try:
-        with Session(engine_for(url)) as session:
-            session.execute(text("SELECT 1")).one()
+        with engine_for(url).connect() as connection:
+            connection.execute(text("SELECT 1")).one()
     except Exception as exc:  # any failure is the answer, not a crash of the health check
         return f"failing: {str(exc).splitlines()[0]}"
     return "ok"
@@ -74,12 +75,12 @@ def check_smtp(settings: Settings) -> str:
 
 def check_mailbox(settings: Settings) -> str:
     """Log in to the monitored mailbox and out again; while it fails, replies wait on the server, none is lost."""
-    from tasks.inbound.mailbox import MailboxUnreachable
-    from tasks.inbound.mailbox import probe as imap_probe
-
     config = settings.inbound_config()
     if config is None:
         return "not configured (REPORTCYCLE_INBOUND_ADDRESS is unset: replies go to the business manager)"
+    from tasks.inbound.mailbox import MailboxUnreachable
+    from tasks.inbound.mailbox import probe as imap_probe
+
     try:
         imap_probe(replace(config, timeout=TIMEOUT))
     except MailboxUnreachable as exc:
@@ -115,6 +116,8 @@ def last_chase(before: dt.datetime) -> dt.datetime | None:
     url = prefect_api_url()
     if url is None:
         return None
+    from tasks.ops.prefect_api import PrefectApi, when
+
     with PrefectApi(url) as client:
         runs = client.flow_runs(states=["COMPLETED"], flows=list(CHASE_FLOWS), sort="END_TIME_DESC", limit=50)
     moments = []
@@ -131,6 +134,10 @@ def last_chase(before: dt.datetime) -> dt.datetime | None:
 
 def chase_alert(settings: Settings, last: dt.datetime | None, at: dt.datetime) -> str | None:
     """A working day, past the expected hour, with a running cycle and no chase yet today (its local day)."""
+    from sqlmodel import Session  # asked only when a Prefect server answers
+
+    from models.store import calendar_of, running_cycles
+
     expected = dt.time.fromisoformat(settings.chase_expected_by)
     with Session(engine_for(settings.database_url)) as session:
         cycles = running_cycles(session)
@@ -156,19 +163,20 @@ def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any],
     """How many emails wait for the relay (tried, or due while it could not be reached) and since when, how
     many failed, and an alert when the oldest has waited over an hour on a working day (the relay is down)."""
     # /health is polled: aggregates and one reply, never the waiting rows themselves (bodies and all).
-    queued = (OutboundEmail.status == OutboxStatus.queued, col(OutboundEmail.first_attempt_at).is_not(None))
-    with Session(engine_for(settings.database_url)) as session:
-        count, since = session.exec(select(func.count(), func.min(OutboundEmail.first_attempt_at)).where(*queued)).one()
-        why = session.exec(
-            select(OutboundEmail.last_error)
-            .where(*queued, col(OutboundEmail.last_error).is_not(None))
-            .order_by(col(OutboundEmail.next_attempt_at).desc())
+    mail = outbound_email_t.c
+    queued = (mail.status == OutboxStatus.queued, mail.first_attempt_at.is_not(None))
+    with engine_for(settings.database_url).connect() as connection:
+        count, since = connection.execute(select(func.count(), func.min(mail.first_attempt_at)).where(*queued)).one()
+        why = connection.execute(
+            select(mail.last_error)
+            .where(*queued, mail.last_error.is_not(None))
+            .order_by(mail.next_attempt_at.desc())
             .limit(1)
-        ).first()
-        failed = session.exec(
-            select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == OutboxStatus.failed)
-        ).one()
-        calendars = [calendar_of(p) for _, p in running_cycles(session)]
+        ).scalar()
+        failed = connection.execute(
+            select(func.count()).select_from(outbound_email_t).where(mail.status == OutboxStatus.failed)
+        ).scalar_one()
+        calendars = running_calendars(connection)
     if since is not None and since.tzinfo is None:  # an aggregate comes back without the column's type
         since = since.replace(tzinfo=dt.UTC)
     found: dict[str, Any] = {
@@ -177,8 +185,11 @@ def outbox_waiting(settings: Settings, at: dt.datetime) -> tuple[dict[str, Any],
         "why": why,
         "failed": failed,
     }
+    if since is None or at - since < OUTBOX_ALERT_AFTER:
+        return found, None
+    # Asked last: a working-day question loads the bank holidays, which a quiet outbox never needs.
     working = any(c.is_working_day(c.local(at).date()) for c in calendars) if calendars else at.weekday() < 5
-    if since is None or at - since < OUTBOX_ALERT_AFTER or not working:
+    if not working:
         return found, None
     hours = (at - since).total_seconds() / 3600
     return found, (
@@ -253,6 +264,8 @@ def prefect_overview(limit: int = 5) -> dict[str, list[RunLine]]:
     url = prefect_api_url()
     if url is None:
         return {"running": [], "due": [], "failed": []}
+    from tasks.ops.prefect_api import PrefectApi, when
+
     with PrefectApi(url) as client:
         names = client.deployment_names()
         found = {

@@ -15,19 +15,21 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
 from models.cycle import Cycle
-from models.framework import StatutoryRole, framework_for, national_within_days
 from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
-from models.partnership_file import ReportSpec
 from models.report import Publication
 from models.store import calendar_of, cycle_values, partnership_of
 from models.values import Recipient
 from tasks.asking.digest import enqueue_digest
 from tasks.mail.context import day_text
+
+if TYPE_CHECKING:  # the frameworks are read once a report is published: the daily chase of an open cycle skips them
+    from models.framework import StatutoryRole
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Distribution:
 def role_holders(recipients: Sequence[Recipient], kind: str | None) -> list[tuple[StatutoryRole, list[Recipient]]]:
     """Each statutory role of the kind's framework with the recipients who hold it. A recipient holds a role
     when its role or name contains one of the role's words, ignoring case."""
+    from models.framework import framework_for
+
     return [
         (
             role,
@@ -79,6 +83,9 @@ def distribution(session: Session, cycle: Cycle) -> Distribution:
     publication = session.exec(select(Publication).where(Publication.cycle_id == cycle.id)).first()
     if publication is None:
         return Distribution()
+    from models.framework import national_within_days
+    from models.partnership_file import ReportSpec
+
     calendar = calendar_of(partnership_of(session, cycle))
     spec = ReportSpec.model_validate(cycle.report or {})
     published_on = calendar.local(publication.frozen_at).date()
