@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.audit import AuditEvent, record
-from models.cycle import Contribution, Cycle
+from models.audit import AuditEvent
+from models.bulk import RowBatch
+from models.cycle import Contribution, Cycle, PersonalLink
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING, CycleState
 from models.outbox import OutboundEmail, OutboxStatus, refused_for_good
@@ -19,9 +20,9 @@ from models.partnership import Agency, Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.asking.cycle_open import PlannedEmail
 from tasks.asking.digest import enqueue_digest
-from tasks.links.tokens import LINK_VALID_DAYS, personal_link
-from tasks.mail.context import email_context
-from tasks.mail.outbox import enqueue, partnership_envelope
+from tasks.links.tokens import LINK_VALID_DAYS, link_url, new_link
+from tasks.mail.context import contribution_context, cycle_context
+from tasks.mail.outbox import outbox_values, partnership_envelope
 from tasks.mail.render import render_email
 
 RUNNING = (CycleState.open, CycleState.in_review)  # the cycles the daily chase sweeps, as `running_cycles`
@@ -137,7 +138,7 @@ def audience(
 
 
 def _link(
-    session: Session,
+    rows: RowBatch,
     base_url: str,
     contribution: Contribution,
     addressee: Contact,
@@ -150,9 +151,9 @@ def _link(
     later; an escalation (to a chief officer) and a step never sent point at the page, which asks for a link."""
     if superseded or step.kind == Kind.escalation or addressee.id is None:
         return f"{base_url}/contribution/{contribution.id}"
-    return personal_link(
-        session, base_url, contribution_id=contribution.id or 0, contact_id=addressee.id, at=at, valid_days=valid_days
-    )
+    token, link = new_link(contribution_id=contribution.id or 0, contact_id=addressee.id, at=at, valid_days=valid_days)
+    rows.add(PersonalLink, **link)
+    return link_url(base_url, token)
 
 
 def chase_cycle(
@@ -167,8 +168,8 @@ def chase_cycle(
 ) -> ChaseReport:
     """Enqueue what the ladder says is due today for every awaiting contribution, then the digest.
 
-    A fixed number of queries per cycle, however many agencies it has, plus one
-    insert per email actually due.
+    A fixed number of statements per cycle, however many agencies it has and emails it sends: what is due is
+    read in a few queries, and the emails, their links and their audit events are inserted a table at a time.
     """
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
@@ -194,9 +195,15 @@ def chase_cycle(
     done = steps_done(session, cycle)
     refused = refused_addresses(session, cycle)
     contacts_by_agency = contacts_by_agency_id(session, [a.id or 0 for _, a in awaiting])
+    # What every email of the cycle says alike, and each deadline's ladder, are worked out once for the cycle.
+    shared = cycle_context(partnership, cycle)
+    ladders: dict[dt.date, list[Step]] = {}
+    rows = RowBatch()
     did: list[str] = []
     for contribution, agency in awaiting:
-        steps = ladder(policy, contribution.due_date, calendar)
+        if contribution.due_date not in ladders:
+            ladders[contribution.due_date] = ladder(policy, contribution.due_date, calendar)
+        steps = ladders[contribution.due_date]
         already = done.get((contribution.id or 0, contribution.due_date.isoformat()), set())
         send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
         contacts = contacts_by_agency.get(agency.id or 0, {})
@@ -218,16 +225,11 @@ def chase_cycle(
                 continue
             held = step.kind == Kind.escalation and policy.escalation_needs_confirmation and not superseded_step
             status = OutboxStatus.superseded if superseded_step else OutboxStatus.held if held else OutboxStatus.queued
-            context = email_context(
-                partnership=partnership,
-                cycle=cycle,
-                agency=agency,
-                contribution=contribution,
-                contact=addressee,
-                calendar=calendar,
-                at=at,
-                link=_link(session, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
-            )
+            context = {
+                **shared,
+                **contribution_context(agency=agency, contribution=contribution, contact=addressee, today=today),
+                "link": _link(rows, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
+            }
             envelope = partnership_envelope(
                 partnership,
                 key=step_key(contribution, step),
@@ -237,30 +239,26 @@ def chase_cycle(
                 cycle_id=cycle.id,
                 contribution_id=contribution.id,
             )
-            # Every step in `done` was left out by due_now: this key is new (one query read them all).
+            # Every step in `done` was left out by due_now: this key is new (one query read them all), and the
+            # key's unique constraint still refuses a second run that raced this one.
             rendered = render_email(templates_dir, step.kind, context)
-            row = enqueue(session, envelope, rendered, at=at, status=status, known_new=True)
-            if row is None:
-                continue
+            rows.add(OutboundEmail, **outbox_values(envelope, rendered, at=at, status=status))
             note = step.name + (" (held for the business manager's confirmation)" if held else "")
             planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=note)
             (report.superseded if superseded_step else report.emails).append(planned)
             # Queued, not sent: dispatch sends it after this run, and the digest must not claim more than it knows.
             verb = "superseded, not sent" if superseded_step else "held" if held else "queued"
             did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} for {', '.join(to)}")
-            record(
-                session,
+            rows.add(
+                AuditEvent,
                 at=at,
                 actor=actor,
                 subject=f"contribution:{contribution.id}",
                 cycle_id=cycle.id,
                 action="chase.superseded" if superseded_step else f"chase.{step.kind}",
-                step=step.name,
-                due_on=str(step.due_on),
-                to=to,
-                cc=cc,
-                status=status,
+                detail={"step": step.name, "due_on": str(step.due_on), "to": to, "cc": cc, "status": status},
             )
+    rows.write(session)
     if did:
         enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
     return report
