@@ -9,9 +9,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
-from models.cycle import Cycle
+from models.cycle import Contribution, Cycle
 from models.lifecycle import AWAITING, ContributionState
 from models.outbox import OutboundEmail, OutboxStatus
+from models.partnership import Agency
 from models.store import calendar_of, contributions, partnership_of
 
 # States in which the agency still owes its contribution (and so has days left, or is late).
@@ -43,7 +44,15 @@ class AgencyStatus:
         return f"{n} {unit} left" if n > 0 else f"{-n} {unit} late"
 
 
-def cycle_status(session: Session, cycle: Cycle, *, at: dt.datetime) -> list[AgencyStatus]:
+def cycle_status(
+    session: Session,
+    cycle: Cycle,
+    *,
+    at: dt.datetime,
+    read: list[tuple[Contribution, Agency]] | None = None,
+) -> list[AgencyStatus]:
+    """One row per agency; `read`: the cycle's contributions and agencies (`store.contributions`), when the caller
+    has them already (the chase's digest), so they are not read again."""
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
     chasers: dict[int, int] = {}
@@ -68,7 +77,7 @@ def cycle_status(session: Session, cycle: Cycle, *, at: dt.datetime) -> list[Age
         ).all()
     )
     rows = []
-    for c, agency in contributions(session, cycle):
+    for c, agency in contributions(session, cycle) if read is None else read:
         deadline = calendar.local(calendar.at_local(c.due_date, c.cut_off))
         overdue = c.status in AWAITING and at > deadline
         activity = last.get(f"contribution:{c.id}")

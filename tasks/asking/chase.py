@@ -76,10 +76,11 @@ def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
         for address in refused_for_good(dict(deliveries)):
             last_refused[address] = max(last_refused.get(address, ""), str(deliveries[address].get("at", "")))
     fixed: dict[str, dt.datetime] = {}
-    for event in session.exec(
-        select(AuditEvent).where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "contact.address_fixed")
-    ):
-        fixed[event.detail["email"]] = max(fixed.get(event.detail["email"], event.at), event.at)
+    if last_refused:  # most days nothing was refused, and no correction is worth reading
+        for event in session.exec(
+            select(AuditEvent).where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "contact.address_fixed")
+        ):
+            fixed[event.detail["email"]] = max(fixed.get(event.detail["email"], event.at), event.at)
     refused = {
         address
         for address, when in last_refused.items()
@@ -185,7 +186,8 @@ def chase_cycle(
         report.skipped_because = f"{local:%H:%M} is outside the send window {window}"
         return report
 
-    awaiting = [(c, a) for c, a in contributions(session, cycle) if c.status in AWAITING]
+    read = contributions(session, cycle)
+    awaiting = [(c, a) for c, a in read if c.status in AWAITING]
     if not awaiting:
         return report
     _, _, policy, _, _ = cycle_values(cycle)
@@ -260,7 +262,7 @@ def chase_cycle(
             )
     rows.write(session)
     if did:
-        enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
+        enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir, read=read)
     return report
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from models.cycle import Cycle
+from models.cycle import Contribution, Cycle
 from models.ladder import Kind
 from models.outbox import OutboundEmail, OutboxStatus
+from models.partnership import Agency
 from models.status import cycle_status
 from models.store import calendar_of, partnership_of
 from tasks.mail.context import day_text, short_day_text
@@ -51,11 +52,13 @@ def enqueue_digest(
     did: list[str],
     at: dt.datetime,
     templates_dir: Path,
+    read: list[tuple[Contribution, Agency]] | None = None,
 ) -> bool:
-    """One digest per chase run (keyed by its instant); `did` says what the run did, a line each."""
+    """One digest per chase run (keyed by its instant); `did` says what the run did, a line each. `read`: the
+    cycle's contributions and agencies, when the caller has them (see `cycle_status`)."""
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
-    rows = cycle_status(session, cycle, at=at)
+    rows = cycle_status(session, cycle, at=at, read=read)
     failed, waiting = undelivered(session, cycle.id or 0)
     held = session.exec(
         select(OutboundEmail).where(OutboundEmail.cycle_id == cycle.id, OutboundEmail.status == OutboxStatus.held)
