@@ -123,11 +123,17 @@ def contribution_context(
     return {
         "agency": {"name": agency.name, "slug": agency.slug},
         "contact": {"name": contact.name, "email": contact.email},
-        "deadline": {
-            "date_text": day_text(contribution.due_date),
-            "short": short_day_text(contribution.due_date),
-            "text": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
-            "days_text": days_text(contribution.due_date, today),
-            "in_text": in_days_text(contribution.due_date, today),
-        },
+        "deadline": dict(_deadline(contribution.due_date, contribution.cut_off, today)),
+    }
+
+
+# A cycle's agencies mostly share a deadline: its sentences are written once a run, not once an email.
+@functools.lru_cache(maxsize=256)
+def _deadline(due: dt.date, cut_off: dt.time, today: dt.date) -> dict[str, str]:
+    return {
+        "date_text": day_text(due),
+        "short": short_day_text(due),
+        "text": f"{cut_off:%H:%M} on {day_text(due)}",
+        "days_text": days_text(due, today),
+        "in_text": in_days_text(due, today),
     }
