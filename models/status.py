@@ -50,9 +50,11 @@ def cycle_status(
     *,
     at: dt.datetime,
     read: list[tuple[Contribution, Agency]] | None = None,
+    with_activity: bool = True,
 ) -> list[AgencyStatus]:
     """One row per agency; `read`: the cycle's contributions and agencies (`store.contributions`), when the caller
-    has them already (the chase's digest), so they are not read again."""
+    has them already (the chase's digest), so they are not read again; `with_activity=False`: no last activity (the
+    digest does not show it), and the audit log is not read for it."""
     calendar = calendar_of(partnership_of(session, cycle))
     today = calendar.local(at).date()
     chasers: dict[int, int] = {}
@@ -69,13 +71,15 @@ def cycle_status(
             failed[key] = failed.get(key, 0) + n
         elif kind in CHASERS:  # delivered chasers only: one queued this minute has not reached anyone yet
             chasers[key] = chasers.get(key, 0) + n
-    last = dict(
-        session.exec(
-            select(AuditEvent.subject, func.max(AuditEvent.at))
-            .where(AuditEvent.cycle_id == cycle.id)
-            .group_by(col(AuditEvent.subject))
-        ).all()
-    )
+    last: dict[str, dt.datetime] = {}
+    if with_activity:
+        last = dict(
+            session.exec(
+                select(AuditEvent.subject, func.max(AuditEvent.at))
+                .where(AuditEvent.cycle_id == cycle.id)
+                .group_by(col(AuditEvent.subject))
+            ).all()
+        )
     rows = []
     for c, agency in contributions(session, cycle) if read is None else read:
         deadline = calendar.local(calendar.at_local(c.due_date, c.cut_off))

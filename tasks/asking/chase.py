@@ -64,10 +64,22 @@ def contacts_by_agency_id(session: Session, agency_ids: list[int]) -> dict[int, 
     return found
 
 
-def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
+def partnership_contacts(session: Session, cycle: Cycle) -> list[Contact]:
+    """Every contact of every agency of the cycle's partnership (active or not), in one query."""
+    return list(
+        session.exec(
+            select(Contact)
+            .join(Agency, col(Agency.id) == Contact.agency_id)
+            .where(Agency.partnership_id == cycle.partnership_id)
+            .order_by(col(Contact.id))
+        )
+    )
+
+
+def refused_addresses(session: Session, cycle: Cycle, contacts: list[Contact] | None = None) -> set[str]:
     """Addresses a relay refused for good during this cycle, or that bounced (the contact is marked undeliverable
     until the desk corrects it), unless the desk said since that the address works: chasers go to the agency's
-    other contacts."""
+    other contacts. `contacts`: the partnership's (`partnership_contacts`), when the caller has read them."""
     rows = session.exec(
         select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
     ).all()
@@ -86,12 +98,9 @@ def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
         for address, when in last_refused.items()
         if address not in fixed or (when and dt.datetime.fromisoformat(when) > fixed[address])
     }
-    bounced = session.exec(
-        select(Contact.email)
-        .join(Agency, col(Agency.id) == Contact.agency_id)
-        .where(Agency.partnership_id == cycle.partnership_id, col(Contact.undeliverable).is_not(None))
-    ).all()
-    return refused | set(bounced)
+    if contacts is None:
+        contacts = partnership_contacts(session, cycle)
+    return refused | {c.email for c in contacts if c.undeliverable is not None}
 
 
 def cover_for_the_away(
@@ -195,8 +204,11 @@ def chase_cycle(
         agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
     )
     done = steps_done(session, cycle)
-    refused = refused_addresses(session, cycle)
-    contacts_by_agency = contacts_by_agency_id(session, [a.id or 0 for _, a in awaiting])
+    everyone = partnership_contacts(session, cycle)
+    refused = refused_addresses(session, cycle, everyone)
+    contacts_by_agency: dict[int, dict[str, Contact]] = defaultdict(dict)
+    for contact in everyone:
+        contacts_by_agency[contact.agency_id][contact.role] = contact
     # What every email of the cycle says alike, and each deadline's ladder, are worked out once for the cycle.
     shared = cycle_context(partnership, cycle)
     ladders: dict[dt.date, list[Step]] = {}

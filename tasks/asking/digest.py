@@ -91,7 +91,7 @@ def enqueue_digest(
     news = outbox_news(session, cycle.id or 0, key)
     if news.digest_queued:
         return False
-    rows = cycle_status(session, cycle, at=at, read=read)
+    rows = cycle_status(session, cycle, at=at, read=read, with_activity=False)
     failed, waiting, held = news.failed, news.waiting, news.held
     today = calendar.local(at).date()
     overdue = sum(r.state == "overdue" for r in rows)
