@@ -139,7 +139,9 @@ def running_calendars(db: Any) -> list[WorkingCalendar]:
     return [working_calendar(row) for row in rows]
 
 
-def cycle_status(db: Any, cycle: CycleKeys, *, at: dt.datetime) -> list[AgencyStatus]:
+def cycle_status(db: Any, cycle: CycleKeys, *, at: dt.datetime, with_activity: bool = True) -> list[AgencyStatus]:
+    """One row per agency; `with_activity=False`: no last activity (the chase's digest does not show it), and the
+    audit log is not read for it."""
     calendar = calendar_for(db, cycle.partnership_id)
     today = calendar.local(at).date()
     chasers: dict[int, int] = {}
@@ -156,11 +158,13 @@ def cycle_status(db: Any, cycle: CycleKeys, *, at: dt.datetime) -> list[AgencySt
         elif kind in CHASERS:  # delivered chasers only: one queued this minute has not reached anyone yet
             chasers[key] = chasers.get(key, 0) + n
     audit = audit_event_t.c
-    last = dict(
-        db.execute(
-            select(audit.subject, func.max(audit.at)).where(audit.cycle_id == cycle.id).group_by(audit.subject)
-        ).all()
-    )
+    last: dict[str, Any] = {}
+    if with_activity:
+        last = dict(
+            db.execute(
+                select(audit.subject, func.max(audit.at)).where(audit.cycle_id == cycle.id).group_by(audit.subject)
+            ).all()
+        )
     c, a = contribution_t.c, agency_t.c
     rows = []
     for contribution in db.execute(

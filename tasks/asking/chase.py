@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.audit import AuditEvent, record
-from models.cycle import Contribution, Cycle
+from models.audit import AuditEvent
+from models.bulk import RowBatch
+from models.cycle import Contribution, Cycle, PersonalLink
 from models.ladder import Kind, Step, due_now, ladder
 from models.lifecycle import AWAITING, CycleState
 from models.outbox import OutboundEmail, OutboxStatus, refused_for_good
@@ -19,9 +20,9 @@ from models.partnership import Agency, Contact, ContactRole
 from models.store import calendar_of, contributions, cycle_values, partnership_of
 from tasks.asking.cycle_open import PlannedEmail
 from tasks.asking.digest import enqueue_digest
-from tasks.links.tokens import LINK_VALID_DAYS, personal_link
-from tasks.mail.context import email_context
-from tasks.mail.outbox import enqueue, partnership_envelope
+from tasks.links.tokens import LINK_VALID_DAYS, link_url, new_link
+from tasks.mail.context import contribution_context, cycle_context
+from tasks.mail.outbox import outbox_values, partnership_envelope
 from tasks.mail.render import render_email
 
 RUNNING = (CycleState.open, CycleState.in_review)  # the cycles the daily chase sweeps, as `running_cycles`
@@ -63,10 +64,22 @@ def contacts_by_agency_id(session: Session, agency_ids: list[int]) -> dict[int, 
     return found
 
 
-def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
+def partnership_contacts(session: Session, cycle: Cycle) -> list[Contact]:
+    """Every contact of every agency of the cycle's partnership (active or not), in one query."""
+    return list(
+        session.exec(
+            select(Contact)
+            .join(Agency, col(Agency.id) == Contact.agency_id)
+            .where(Agency.partnership_id == cycle.partnership_id)
+            .order_by(col(Contact.id))
+        )
+    )
+
+
+def refused_addresses(session: Session, cycle: Cycle, contacts: list[Contact] | None = None) -> set[str]:
     """Addresses a relay refused for good during this cycle, or that bounced (the contact is marked undeliverable
     until the desk corrects it), unless the desk said since that the address works: chasers go to the agency's
-    other contacts."""
+    other contacts. `contacts`: the partnership's (`partnership_contacts`), when the caller has read them."""
     rows = session.exec(
         select(OutboundEmail.deliveries).where(OutboundEmail.cycle_id == cycle.id, col(OutboundEmail.refused) > 0)
     ).all()
@@ -75,21 +88,19 @@ def refused_addresses(session: Session, cycle: Cycle) -> set[str]:
         for address in refused_for_good(dict(deliveries)):
             last_refused[address] = max(last_refused.get(address, ""), str(deliveries[address].get("at", "")))
     fixed: dict[str, dt.datetime] = {}
-    for event in session.exec(
-        select(AuditEvent).where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "contact.address_fixed")
-    ):
-        fixed[event.detail["email"]] = max(fixed.get(event.detail["email"], event.at), event.at)
+    if last_refused:  # most days nothing was refused, and no correction is worth reading
+        for event in session.exec(
+            select(AuditEvent).where(AuditEvent.cycle_id == cycle.id, AuditEvent.action == "contact.address_fixed")
+        ):
+            fixed[event.detail["email"]] = max(fixed.get(event.detail["email"], event.at), event.at)
     refused = {
         address
         for address, when in last_refused.items()
         if address not in fixed or (when and dt.datetime.fromisoformat(when) > fixed[address])
     }
-    bounced = session.exec(
-        select(Contact.email)
-        .join(Agency, col(Agency.id) == Contact.agency_id)
-        .where(Agency.partnership_id == cycle.partnership_id, col(Contact.undeliverable).is_not(None))
-    ).all()
-    return refused | set(bounced)
+    if contacts is None:
+        contacts = partnership_contacts(session, cycle)
+    return refused | {c.email for c in contacts if c.undeliverable is not None}
 
 
 def cover_for_the_away(
@@ -137,7 +148,7 @@ def audience(
 
 
 def _link(
-    session: Session,
+    rows: RowBatch,
     base_url: str,
     contribution: Contribution,
     addressee: Contact,
@@ -150,9 +161,9 @@ def _link(
     later; an escalation (to a chief officer) and a step never sent point at the page, which asks for a link."""
     if superseded or step.kind == Kind.escalation or addressee.id is None:
         return f"{base_url}/contribution/{contribution.id}"
-    return personal_link(
-        session, base_url, contribution_id=contribution.id or 0, contact_id=addressee.id, at=at, valid_days=valid_days
-    )
+    token, link = new_link(contribution_id=contribution.id or 0, contact_id=addressee.id, at=at, valid_days=valid_days)
+    rows.add(PersonalLink, **link)
+    return link_url(base_url, token)
 
 
 def chase_cycle(
@@ -167,8 +178,8 @@ def chase_cycle(
 ) -> ChaseReport:
     """Enqueue what the ladder says is due today for every awaiting contribution, then the digest.
 
-    A fixed number of queries per cycle, however many agencies it has, plus one
-    insert per email actually due.
+    A fixed number of statements per cycle, however many agencies it has and emails it sends: what is due is
+    read in a few queries, and the emails, their links and their audit events are inserted a table at a time.
     """
     partnership = partnership_of(session, cycle)
     calendar = calendar_of(partnership)
@@ -184,7 +195,8 @@ def chase_cycle(
         report.skipped_because = f"{local:%H:%M} is outside the send window {window}"
         return report
 
-    awaiting = [(c, a) for c, a in contributions(session, cycle) if c.status in AWAITING]
+    read = contributions(session, cycle)
+    awaiting = [(c, a) for c, a in read if c.status in AWAITING]
     if not awaiting:
         return report
     _, _, policy, _, _ = cycle_values(cycle)
@@ -192,11 +204,20 @@ def chase_cycle(
         agency_id=0, role="manager", name=partnership.business_manager_name, email=partnership.business_manager_email
     )
     done = steps_done(session, cycle)
-    refused = refused_addresses(session, cycle)
-    contacts_by_agency = contacts_by_agency_id(session, [a.id or 0 for _, a in awaiting])
+    everyone = partnership_contacts(session, cycle)
+    refused = refused_addresses(session, cycle, everyone)
+    contacts_by_agency: dict[int, dict[str, Contact]] = defaultdict(dict)
+    for contact in everyone:
+        contacts_by_agency[contact.agency_id][contact.role] = contact
+    # What every email of the cycle says alike, and each deadline's ladder, are worked out once for the cycle.
+    shared = cycle_context(partnership, cycle)
+    ladders: dict[dt.date, list[Step]] = {}
+    rows = RowBatch()
     did: list[str] = []
     for contribution, agency in awaiting:
-        steps = ladder(policy, contribution.due_date, calendar)
+        if contribution.due_date not in ladders:
+            ladders[contribution.due_date] = ladder(policy, contribution.due_date, calendar)
+        steps = ladders[contribution.due_date]
         already = done.get((contribution.id or 0, contribution.due_date.isoformat()), set())
         send, superseded = due_now(steps, today, contribution.deadline_set_on, already)
         contacts = contacts_by_agency.get(agency.id or 0, {})
@@ -218,16 +239,11 @@ def chase_cycle(
                 continue
             held = step.kind == Kind.escalation and policy.escalation_needs_confirmation and not superseded_step
             status = OutboxStatus.superseded if superseded_step else OutboxStatus.held if held else OutboxStatus.queued
-            context = email_context(
-                partnership=partnership,
-                cycle=cycle,
-                agency=agency,
-                contribution=contribution,
-                contact=addressee,
-                calendar=calendar,
-                at=at,
-                link=_link(session, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
-            )
+            context = {
+                **shared,
+                **contribution_context(agency=agency, contribution=contribution, contact=addressee, today=today),
+                "link": _link(rows, base_url, contribution, addressee, step, superseded_step, at, link_valid_days),
+            }
             envelope = partnership_envelope(
                 partnership,
                 key=step_key(contribution, step),
@@ -237,30 +253,26 @@ def chase_cycle(
                 cycle_id=cycle.id,
                 contribution_id=contribution.id,
             )
-            # Every step in `done` was left out by due_now: this key is new (one query read them all).
+            # Every step in `done` was left out by due_now: this key is new (one query read them all), and the
+            # key's unique constraint still refuses a second run that raced this one.
             rendered = render_email(templates_dir, step.kind, context)
-            row = enqueue(session, envelope, rendered, at=at, status=status, known_new=True)
-            if row is None:
-                continue
+            rows.add(OutboundEmail, **outbox_values(envelope, rendered, at=at, status=status))
             note = step.name + (" (held for the business manager's confirmation)" if held else "")
             planned = PlannedEmail(agency.slug, step.kind, tuple(to), tuple(cc), today, note=note)
             (report.superseded if superseded_step else report.emails).append(planned)
             # Queued, not sent: dispatch sends it after this run, and the digest must not claim more than it knows.
             verb = "superseded, not sent" if superseded_step else "held" if held else "queued"
             did.append(f"{agency.name}: {step.kind.replace('_', ' ')} ({step.name}) {verb} for {', '.join(to)}")
-            record(
-                session,
+            rows.add(
+                AuditEvent,
                 at=at,
                 actor=actor,
                 subject=f"contribution:{contribution.id}",
                 cycle_id=cycle.id,
                 action="chase.superseded" if superseded_step else f"chase.{step.kind}",
-                step=step.name,
-                due_on=str(step.due_on),
-                to=to,
-                cc=cc,
-                status=status,
+                detail={"step": step.name, "due_on": str(step.due_on), "to": to, "cc": cc, "status": status},
             )
+    rows.write(session)
     if did:
         enqueue_digest(session, cycle, did=did, at=at, templates_dir=templates_dir)
     return report

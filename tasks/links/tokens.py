@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
@@ -22,17 +22,24 @@ def hash_token(token: str) -> str:
 
 def issue_link(session: Session, *, contribution_id: int, contact_id: int, at: dt.datetime, valid_days: int) -> str:
     """Create a link row and return the raw token (the only time it exists in clear)."""
-    token = secrets.token_urlsafe(32)
-    session.add(
-        PersonalLink(
-            contribution_id=contribution_id,
-            contact_id=contact_id,
-            token_hash=hash_token(token),
-            created_at=at,
-            expires_at=at + dt.timedelta(days=valid_days),
-        )
-    )
+    token, values = new_link(contribution_id=contribution_id, contact_id=contact_id, at=at, valid_days=valid_days)
+    session.add(PersonalLink(**values))
     return token
+
+
+def new_link(*, contribution_id: int, contact_id: int, at: dt.datetime, valid_days: int) -> tuple[str, dict[str, Any]]:
+    """(the raw token, the link row's columns): `issue_link` adds the row; a run that issues many links (the
+    chase) inserts their rows together (`models.bulk.RowBatch`)."""
+    token = secrets.token_urlsafe(32)
+    values = {
+        "role": "agency",
+        "contribution_id": contribution_id,
+        "contact_id": contact_id,
+        "token_hash": hash_token(token),
+        "created_at": at,
+        "expires_at": at + dt.timedelta(days=valid_days),
+    }
+    return token, values
 
 
 # How long a personal link works unless the settings say otherwise (REPORTCYCLE_LINK_VALID_DAYS).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ def _words(text: str) -> list[str]:
     return [re.sub(r"\W", "", w).casefold() for w in text.split()]
 
 
+# Every email's subject and footer ask for these (three times an email); two strings in, a frozen value out.
+@functools.lru_cache(maxsize=256)
 def report_names(partnership: str, title: str) -> ReportNames:
     """The report's names, with the partnership's name once however the cycle's title is written.
 
@@ -86,8 +89,19 @@ def email_context(
     link: str,
     **extra: Any,
 ) -> dict[str, Any]:
-    brief, priorities, _, _, _ = cycle_values(cycle)
     today = calendar.local(at).date()
+    return {
+        **cycle_context(partnership, cycle),
+        **contribution_context(agency=agency, contribution=contribution, contact=contact, today=today),
+        "link": link,
+        **extra,
+    }
+
+
+def cycle_context(partnership: Partnership, cycle: Cycle) -> dict[str, Any]:
+    """What every email of a cycle says alike: the partnership, the cycle, its brief. A run that writes many
+    emails (the chase) works it out once and gives each email a copy with `contribution_context`."""
+    brief, priorities, _, _, _ = cycle_values(cycle)
     return {
         "partnership": {"name": partnership.name},
         "business_manager": {"name": partnership.business_manager_name, "email": partnership.business_manager_email},
@@ -97,17 +111,29 @@ def email_context(
             "period_text": f"{date_text(cycle.period_start)} to {date_text(cycle.period_end)}",
             "requested_text": date_text(cycle.requests_on),
         },
-        "agency": {"name": agency.name, "slug": agency.slug},
-        "contact": {"name": contact.name, "email": contact.email},
-        "deadline": {
-            "date_text": day_text(contribution.due_date),
-            "short": short_day_text(contribution.due_date),
-            "text": f"{contribution.cut_off:%H:%M} on {day_text(contribution.due_date)}",
-            "days_text": days_text(contribution.due_date, today),
-            "in_text": in_days_text(contribution.due_date, today),
-        },
         "brief": brief.model_dump(),
         "priorities": [p.model_dump() for p in priorities],
-        "link": link,
-        **extra,
+    }
+
+
+def contribution_context(
+    *, agency: Agency, contribution: Contribution, contact: Contact | Any, today: dt.date
+) -> dict[str, Any]:
+    """What one email says of its agency, its reader and the deadline, on the partnership's local `today`."""
+    return {
+        "agency": {"name": agency.name, "slug": agency.slug},
+        "contact": {"name": contact.name, "email": contact.email},
+        "deadline": dict(_deadline(contribution.due_date, contribution.cut_off, today)),
+    }
+
+
+# A cycle's agencies mostly share a deadline: its sentences are written once a run, not once an email.
+@functools.lru_cache(maxsize=256)
+def _deadline(due: dt.date, cut_off: dt.time, today: dt.date) -> dict[str, str]:
+    return {
+        "date_text": day_text(due),
+        "short": short_day_text(due),
+        "text": f"{cut_off:%H:%M} on {day_text(due)}",
+        "days_text": days_text(due, today),
+        "in_text": in_days_text(due, today),
     }

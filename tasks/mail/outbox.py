@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from email.headerregistry import Address
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, select
@@ -46,7 +47,13 @@ def partnership_envelope(partnership: Partnership, **fields: Any) -> Envelope:
         # digest, the weekly summary) keeps answering to the manager.
         fields.setdefault("tag", new_tag())
     fields.setdefault("reply_to", partnership.business_manager_email)
-    return Envelope(from_addr=str(Address(partnership.name, addr_spec=partnership.from_address)), **fields)
+    return Envelope(from_addr=from_header(partnership.name, partnership.from_address), **fields)
+
+
+# The same for every email of a partnership, and the email package's header classes are slow to build.
+@lru_cache(maxsize=256)
+def from_header(name: str, address: str) -> str:
+    return str(Address(name, addr_spec=address))
 
 
 def new_tag() -> str:
@@ -66,39 +73,47 @@ def enqueue(
     at: dt.datetime,
     send_after: dt.datetime | None = None,
     status: OutboxStatus = OutboxStatus.queued,
-    known_new: bool = False,
 ) -> OutboundEmail | None:
-    """Add the row unless its key is already there; return it, or None when it was.
-
-    `known_new`: the caller has read every key of its kind already (the chase reads a cycle's in one query), so
-    neither the lookup nor a flush per row is needed: the rows go to the database together at the commit, and
-    the key's unique constraint still refuses a second run that raced this one.
-    """
-    if not known_new and already_queued(session, envelope.key):
+    """Add the row unless its key is already there; return it, or None when it was. (The chase, which reads a
+    cycle's keys in one query first, inserts its rows together instead: `outbox_values`, `models.bulk`.)"""
+    if already_queued(session, envelope.key):
         return None
-    row = OutboundEmail(
-        idempotency_key=envelope.key,
-        message_id=message_id_for(envelope.key, envelope.from_addr),
-        kind=envelope.kind,
-        cycle_id=envelope.cycle_id,
-        contribution_id=envelope.contribution_id,
-        from_addr=envelope.from_addr,
-        to_addrs=envelope.to,
-        cc_addrs=envelope.cc,
-        reply_to=envelope.reply_to,
-        reply_tag=envelope.tag,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        attachments=envelope.attachments,
-        status=status,
-        created_at=at,
-        next_attempt_at=send_after or at,
-    )
+    row = OutboundEmail(**outbox_values(envelope, rendered, at=at, send_after=send_after, status=status))
     session.add(row)
-    if not known_new:
-        session.flush()
+    session.flush()
     return row
+
+
+def outbox_values(
+    envelope: Envelope,
+    rendered: RenderedEmail,
+    *,
+    at: dt.datetime,
+    send_after: dt.datetime | None = None,
+    status: OutboxStatus = OutboxStatus.queued,
+) -> dict[str, Any]:
+    """An outbox row's columns, as `enqueue` writes them and as a run that writes many rows at once
+    (`models.bulk.RowBatch`) inserts them: every field the model gives a default is given here."""
+    return {
+        "idempotency_key": envelope.key,
+        "message_id": message_id_for(envelope.key, envelope.from_addr),
+        "kind": envelope.kind,
+        "cycle_id": envelope.cycle_id,
+        "contribution_id": envelope.contribution_id,
+        "from_addr": envelope.from_addr,
+        "to_addrs": envelope.to,
+        "cc_addrs": envelope.cc,
+        "reply_to": envelope.reply_to,
+        "reply_tag": envelope.tag,
+        "subject": rendered.subject,
+        "text_body": rendered.text,
+        "html_body": rendered.html,
+        "attachments": envelope.attachments,
+        "status": status,
+        "created_at": at,
+        "next_attempt_at": send_after or at,
+        "deliveries": {},
+    }
 
 
 PERSONAL_LINK = re.compile(r"/c/[A-Za-z0-9_-]{43}")

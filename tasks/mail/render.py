@@ -46,6 +46,9 @@ def environment(templates_dir: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Compiled once per process: the email templates ship with the code and change with a deploy, and checking
+        # each file's date on every render cost a busy chase day a stat call per template per email (issue 19).
+        auto_reload=False,
     )
     env.globals["report_names"] = report_names  # subjects and openings name the report one way
     return env
@@ -55,20 +58,34 @@ def wrap_line(line: str, width: int = WRAP_AT) -> list[str]:
     """One rendered line as lines of at most `width` columns; a word longer than that (a URL) stays whole."""
     if len(line) <= LONGEST_LINE:
         return [line]
+    return list(_wrapped(line, width))
+
+
+# A chase renders the same long lines over and over (the footer's, the brief's guidance): each distinct one is
+# wrapped once per process. The line is the whole input, so nothing can go stale; the bound keeps memory small.
+@lru_cache(maxsize=2048)
+def _wrapped(line: str, width: int) -> tuple[str, ...]:
     indent = " " * len(BULLET.match(line).group(0))  # type: ignore[union-attr]  # the pattern always matches
-    return textwrap.wrap(
-        line,
-        width=width,
-        subsequent_indent=indent,
-        break_long_words=False,  # a URL is one word: broken, it no longer opens
-        break_on_hyphens=False,  # nor at its hyphens
+    return tuple(
+        textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=indent,
+            break_long_words=False,  # a URL is one word: broken, it no longer opens
+            break_on_hyphens=False,  # nor at its hyphens
+        )
     )
 
 
 def wrap_text(text: str, width: int = WRAP_AT) -> str:
     """The whole plain text wrapped line by line; short lines (the "-- " signature line, lists) as they are."""
-    lines = text.split("\n")
-    return "\n".join(wrapped for line in lines for wrapped in wrap_line(line, width))
+    wrapped: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= LONGEST_LINE:
+            wrapped.append(line)
+        else:
+            wrapped.extend(_wrapped(line, width))
+    return "\n".join(wrapped)
 
 
 def fit_subject(subject: str, longest: int = LONGEST_SUBJECT) -> str:
