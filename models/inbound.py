@@ -6,6 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, LargeBinary, UniqueConstraint
+from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime
@@ -63,9 +64,11 @@ class EmailedDocument(SQLModel, table=True):
 
 
 def waiting_documents(session: Session, contribution_id: int) -> list[EmailedDocument]:
-    """Documents emailed in for a contribution and not yet confirmed, oldest first."""
+    """Documents emailed in for a contribution and not yet confirmed, oldest first, without their bytes (the
+    summary names them; reading `content` from these raises rather than loading each document in turn)."""
     query = (
         select(EmailedDocument)
+        .options(defer(col(EmailedDocument.content), raiseload=True))
         .where(EmailedDocument.contribution_id == contribution_id, col(EmailedDocument.confirmed_at).is_(None))
         .order_by(col(EmailedDocument.id))
     )
