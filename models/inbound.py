@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, LargeBinary, UniqueConstraint
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.types import UTCDateTime
@@ -68,7 +69,7 @@ def waiting_documents(session: Session, contribution_id: int) -> list[EmailedDoc
     summary names them; reading `content` from these raises rather than loading each document in turn)."""
     query = (
         select(EmailedDocument)
-        .options(defer(col(EmailedDocument.content), raiseload=True))
+        .options(defer(cast(QueryableAttribute[Any], EmailedDocument.content), raiseload=True))
         .where(EmailedDocument.contribution_id == contribution_id, col(EmailedDocument.confirmed_at).is_(None))
         .order_by(col(EmailedDocument.id))
     )
