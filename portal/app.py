@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import (
     around,
+    assets,
     contribution,
     desk_brief,
     desk_framework,
@@ -126,10 +125,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             status_code=400,
         )
 
-    static = Path(__file__).parent / "static"
-    if not (static / "govuk" / "portal.css").exists():
+    served = assets.assets()
+    if "govuk/portal.css" not in served.files:
         ACCESS.warning("GOV.UK Frontend's styles are not built, so pages will look plain: run `make assets`")
-    app.mount("/static", StaticFiles(directory=static), name="static")
+    app.mount("/static", served, name="static")
     app.include_router(signin.router)
     app.include_router(contribution.router)
     app.include_router(kept.router)

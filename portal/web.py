@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from models.db import engine_for, reading_engine
 from models.portal import PortalSession
+from portal.assets import static_url
 from portal.words import install_filters
 from reportcycle.clock import Clock, SystemClock
 from reportcycle.settings import Settings, get_settings
@@ -103,6 +104,7 @@ def portal_environment(templates_dir: FilePath) -> Environment:
         auto_reload=False,
     )
     install_filters(env)
+    env.globals["static_url"] = static_url  # a file's address with its hash, kept by browsers (portal.assets)
     return env
 
 
