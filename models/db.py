@@ -16,6 +16,9 @@ from sqlmodel import Session, create_engine
 # restarted or dropped it meanwhile); one in steady use is not, since a ping per checkout was a round trip on every
 # portal request. A busy connection the server dropped fails its statement once, and the pool then starts afresh.
 PING_AFTER_IDLE_SECONDS = 10.0
+# Worker threads a portal process runs its routes' database work in (anyio's default is 40). On two cores more
+# threads only queue for the interpreter's lock, each holding a connection meanwhile.
+PORTAL_THREADS = 16
 
 
 @lru_cache(maxsize=8)
@@ -31,8 +34,10 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    # The portal runs up to 40 worker threads; each holds a connection only while its work runs.
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_timeout=30)
+    # The portal runs up to PORTAL_THREADS worker threads a process, each holding a connection only while its work
+    # runs: the pool keeps that many open, since a connection beyond the pool's size is closed when it comes back
+    # and opened afresh for the next request (a new PostgreSQL session each time, under load).
+    engine = create_engine(url, pool_size=PORTAL_THREADS, max_overflow=10, pool_timeout=30)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.db import PORTAL_THREADS
 from portal import (
     around,
     assets,
@@ -100,8 +104,15 @@ class Headers:
         )
 
 
+@asynccontextmanager
+async def _threads(_app: FastAPI) -> AsyncIterator[None]:
+    """As many worker threads as the database pool keeps connections (models.db.PORTAL_THREADS)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = PORTAL_THREADS
+    yield
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    app = FastAPI(title="reportcycle portal", docs_url=None, redoc_url=None)
+    app = FastAPI(title="reportcycle portal", docs_url=None, redoc_url=None, lifespan=_threads)
     base = default_state()
     app.state.portal = PortalState(settings or base.settings, clock or base.clock)
     app.add_middleware(Headers)
