@@ -6,7 +6,9 @@ a static file as the floor (what FastAPI and the middleware cost with the app do
 the app's call to its last byte: per action, the median wall time, the median CPU time of the process
 (the client's thread waits meanwhile, so it is the app's; it counts less of what else the machine runs),
 and the SQL statements issued; beside them the figures measured before issue 19's work on the same
-machine. `--profile` prints cProfile's top functions, over the routes' worker threads, instead.
+machine. `--profile` prints cProfile's top functions, over the routes' worker threads, instead. The floor is
+served from memory since the static files are (portal/assets.py): 1.3-1.5 ms CPU against 3.7-4.8 ms from disk
+on the same busy machine; README has the figures of each pass, main's code beside this.
 
     python bench/portal_service.py [--requests 200] [--postgres URL | --postgres ''] [--profile]
 """

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, LargeBinary, UniqueConstraint
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Field, Session, col, select
 
 from models import cycle, outbox, partnership  # noqa: F401  (the tables our foreign keys name)
@@ -65,9 +67,11 @@ class EmailedDocument(SQLModel, table=True):
 
 
 def waiting_documents(session: Session, contribution_id: int) -> list[EmailedDocument]:
-    """Documents emailed in for a contribution and not yet confirmed, oldest first."""
+    """Documents emailed in for a contribution and not yet confirmed, oldest first, without their bytes (the
+    summary names them; reading `content` from these raises rather than loading each document in turn)."""
     query = (
         select(EmailedDocument)
+        .options(defer(cast(QueryableAttribute[Any], EmailedDocument.content), raiseload=True))
         .where(EmailedDocument.contribution_id == contribution_id, col(EmailedDocument.confirmed_at).is_(None))
         .order_by(col(EmailedDocument.id))
     )

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.db import PORTAL_THREADS
 from portal import (
     around,
+    assets,
     contribution,
     desk_brief,
     desk_framework,
@@ -101,8 +104,15 @@ class Headers:
         )
 
 
+@asynccontextmanager
+async def _threads(_app: FastAPI) -> AsyncIterator[None]:
+    """As many worker threads as the database pool keeps connections (models.db.PORTAL_THREADS)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = PORTAL_THREADS
+    yield
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    app = FastAPI(title="reportcycle portal", docs_url=None, redoc_url=None)
+    app = FastAPI(title="reportcycle portal", docs_url=None, redoc_url=None, lifespan=_threads)
     base = default_state()
     app.state.portal = PortalState(settings or base.settings, clock or base.clock)
     app.add_middleware(Headers)
@@ -126,10 +136,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             status_code=400,
         )
 
-    static = Path(__file__).parent / "static"
-    if not (static / "govuk" / "portal.css").exists():
+    served = assets.assets()
+    if "govuk/portal.css" not in served.files:
         ACCESS.warning("GOV.UK Frontend's styles are not built, so pages will look plain: run `make assets`")
-    app.mount("/static", StaticFiles(directory=static), name="static")
+    app.mount("/static", served, name="static")
     app.include_router(signin.router)
     app.include_router(contribution.router)
     app.include_router(kept.router)

@@ -107,7 +107,7 @@ def _submit_task(w: Writer) -> dict[str, Any]:
 async def summary(request: Request, contribution_id: RowId, done: str = "") -> Response:
     # The page agencies open most: one hop to a worker thread for all of its work, where a session from a
     # dependency took three (opening it, the route, closing it).
-    return await in_thread(request, _summary, contribution_id, done)
+    return await in_thread(request, _summary, contribution_id, done, reading=True)
 
 
 def _summary(request: Request, session: Session, contribution_id: int, done: str) -> Response:
@@ -130,7 +130,7 @@ def _summary(request: Request, session: Session, contribution_id: int, done: str
         closed=w.closed,
         notice=DONE.get(done),
         notice_success=done in DONE,
-        emailed=[] if w.closed else waiting_documents(session, c.id or 0),
+        emailed=waiting_documents(session, c.id or 0) if w.emailed and not w.closed else [],
         zone=w.zone,
     )
     return page(request, "contribution.html", context)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from models.values import Brief, BriefSection
-from portal.web import RowId, db, in_thread, page, refused
+from portal.web import RowId, in_thread, page, refused
 from portal.writing import Writer, conflict_page, count_text, form_version, gate, words_of, writer
 from tasks.contributions.working_copy import Conflict, last_year, parse_figures, problems
 
 router = APIRouter()
-DB = Annotated[Session, Depends(db)]
 Key = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -46,7 +45,11 @@ def _section_page(
 
 
 @router.get("/contribution/{contribution_id}/section/{key}", response_class=HTMLResponse)
-def section_page(request: Request, contribution_id: RowId, key: Key, session: DB, saved: int = 0) -> Response:
+async def section_page(request: Request, contribution_id: RowId, key: Key, saved: int = 0) -> Response:
+    return await in_thread(request, _show_section, contribution_id, key, saved, reading=True)
+
+
+def _show_section(request: Request, session: Session, contribution_id: int, key: str, saved: int) -> Response:
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)
@@ -106,7 +109,11 @@ def _figures_page(
 
 
 @router.get("/contribution/{contribution_id}/figures", response_class=HTMLResponse)
-def figures_page(request: Request, contribution_id: RowId, session: DB) -> Response:
+async def figures_page(request: Request, contribution_id: RowId) -> Response:
+    return await in_thread(request, _show_figures, contribution_id, reading=True)
+
+
+def _show_figures(request: Request, session: Session, contribution_id: int) -> Response:
     w = writer(request, session, contribution_id)
     if w is None:
         return refused(request)

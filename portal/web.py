@@ -16,8 +16,9 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from models.db import engine_for
+from models.db import engine_for, reading_engine
 from models.portal import PortalSession
+from portal.assets import static_url
 from portal.words import install_filters
 from reportcycle.clock import Clock, SystemClock
 from reportcycle.settings import Settings, get_settings
@@ -48,15 +49,17 @@ def db(request: Request) -> Iterator[Session]:
         yield session
 
 
-async def in_thread(request: Request, work: Callable[..., Response], *args: Any) -> Response:
+async def in_thread(request: Request, work: Callable[..., Response], *args: Any, reading: bool = False) -> Response:
     """Run a handler's database work in a worker thread with its own session, closed when it returns.
 
     Async routes read the form, then hand over: the event loop never waits on the database,
-    and a connection is held only while the work runs.
+    and a connection is held only while the work runs. `reading`: work that writes nothing (a page), with
+    no transaction around its reads (see `reading_engine`).
     """
+    url = state(request).settings.database_url
 
     def run() -> Response:
-        with Session(engine_for(state(request).settings.database_url), expire_on_commit=False) as session:
+        with Session(reading_engine(url) if reading else engine_for(url), expire_on_commit=False) as session:
             return work(request, session, *args)
 
     return await run_in_threadpool(run)
@@ -101,6 +104,7 @@ def portal_environment(templates_dir: FilePath) -> Environment:
         auto_reload=False,
     )
     install_filters(env)
+    env.globals["static_url"] = static_url  # a file's address with its hash, kept by browsers (portal.assets)
     return env
 
 

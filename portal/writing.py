@@ -10,11 +10,12 @@ from typing import Any, cast
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col
 from sqlmodel.sql.expression import Select  # its select() types at most four entities
 
 from models.cycle import Contribution, Cycle, PersonalLink
+from models.inbound import EmailedDocument
 from models.partnership import Agency, Contact, Partnership
 from models.portal import PortalSession, WorkingCopy
 from models.store import cycle_values
@@ -46,6 +47,7 @@ class Writer:
     partnership: str
     zone: str
     partnership_row: Partnership  # its calendar, for the pages that say what is overdue
+    emailed: bool = False  # a Word document emailed in and not yet put in the draft (the summary lists them)
 
     @property
     def texts(self) -> dict[str, str]:
@@ -100,11 +102,17 @@ class Writer:
 
 
 # One statement for what every agency page reads: the session and its link, the contribution, its cycle, agency
-# and partnership, the person, and the working copy if there is one (a round trip each, before). Built once.
-_Row = Select[PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy]
+# and partnership, the person, the working copy if there is one, and whether a document emailed in waits (a
+# round trip each, before). Built once.
+_Row = Select[PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy, bool]
+_EMAILED = (
+    exists()
+    .where(col(EmailedDocument.contribution_id) == col(Contribution.id), col(EmailedDocument.confirmed_at).is_(None))
+    .label("emailed")
+)
 _WRITER = cast(
     _Row,
-    Select(PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy)
+    Select(PortalSession, PersonalLink, Contribution, Cycle, Agency, Contact, Partnership, WorkingCopy, _EMAILED)
     .join(PersonalLink, col(PersonalLink.id) == col(PortalSession.link_id))
     .join(Contribution, col(Contribution.id) == col(PortalSession.contribution_id))
     .join(Cycle, col(Cycle.id) == col(Contribution.cycle_id))
@@ -128,7 +136,7 @@ def writer(request: Request, session: Session, contribution_id: int) -> Writer |
     at = now(request)
     if row is None or not live(row[0], row[1], at=at):
         return None
-    portal_session, _, contribution, cycle, agency, contact, partnership, copy = row
+    portal_session, _, contribution, cycle, agency, contact, partnership, copy, emailed = row
     brief, priorities, _, _, chair = cycle_values(cycle)
     return Writer(
         session=session,
@@ -145,6 +153,7 @@ def writer(request: Request, session: Session, contribution_id: int) -> Writer |
         partnership=partnership.name,
         zone=partnership.timezone,
         partnership_row=partnership,
+        emailed=bool(emailed),
     )
 
 

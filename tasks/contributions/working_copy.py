@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from models.audit import record
 from models.cycle import Contribution, Cycle, Revision
@@ -44,23 +45,39 @@ def save(
     """Save the text if nobody saved since `expected_version`; otherwise a Conflict and nothing written."""
     known = {s.key for s in brief.sections}
     sections = {k: v for k, v in sections.items() if k in known}
-    # Read again, locked until the commit, and over what this session read before (the page's copy): the
-    # version compared is the one stored now, and nobody else's save can land between the check and the write.
-    current = session.exec(
-        select(WorkingCopy)
-        .where(WorkingCopy.contribution_id == contribution.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if (current.version if current else 0) != expected_version:
-        assert current is not None
-        return Conflict(theirs=current, mine=sections)
-    if current is None:
-        current = WorkingCopy(contribution_id=contribution.id or 0, sections={}, updated_at=at, updated_by=actor)
     known_figures = {f.key for f in brief.key_figures}
-    current.figures = {k: v.strip() for k, v in (figures or {}).items() if k in known_figures}
-    current.sections, current.version = sections, current.version + 1
-    current.updated_at, current.updated_by = at, actor
+    figures = {k: v.strip() for k, v in (figures or {}).items() if k in known_figures}
+    values = {"sections": sections, "figures": figures, "updated_at": at, "updated_by": actor}
+    current: WorkingCopy | None
+    if expected_version != 0:
+        # One compare-and-set: the row changes only if its stored version is still the one the page was loaded
+        # with, so nobody else's save can land between the check and the write, without reading the row first
+        # (a statement and a row lock fewer than SELECT ... FOR UPDATE, then UPDATE).
+        current = (
+            session.execute(
+                update(WorkingCopy)
+                .where(
+                    col(WorkingCopy.contribution_id) == contribution.id,
+                    col(WorkingCopy.version) == expected_version,
+                )
+                .values(version=expected_version + 1, **values)
+                .returning(WorkingCopy)
+                # the row as written, into the copy this session read with the page (if it did)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
+            .scalars()
+            .first()
+        )
+    else:
+        current = None if working_copy(session, contribution) else _first_copy(contribution, values)
+    if current is None:
+        theirs = session.exec(
+            select(WorkingCopy)
+            .where(WorkingCopy.contribution_id == contribution.id)
+            .execution_options(populate_existing=True)
+        ).first()
+        assert theirs is not None  # a version the page was loaded with, or a copy made since
+        return Conflict(theirs=theirs, mine=sections)
     session.add(current)
     record(
         session,
@@ -72,6 +89,11 @@ def save(
         version=current.version,
     )
     return current
+
+
+def _first_copy(contribution: Contribution, values: dict[str, Any]) -> WorkingCopy:
+    """The contribution's first working copy, version 1 (two first saves at once: the unique key refuses one)."""
+    return WorkingCopy(contribution_id=contribution.id or 0, version=1, **values)
 
 
 def parse_figures(brief: Brief, figures: dict[str, str]) -> tuple[dict[str, float], list[str]]:
