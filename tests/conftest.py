@@ -29,18 +29,12 @@ def _worker_database() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not (worker and url.startswith("postgresql")):
         return
-    from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
+
+    from tests.helpers import create_postgres_database, worker_name
 
     base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = create_postgres_database(base, worker_name(str(base.database)), fresh=False)
 
 
 _worker_database()

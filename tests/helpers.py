@@ -7,6 +7,7 @@ from collections import Counter
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import URL
 from sqlmodel import Session, func, select
 
 from models.audit import AuditEvent
@@ -108,7 +109,6 @@ def own_postgres_database(name: str) -> str:
     import pytest
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
 
     server = next(
         (
@@ -118,17 +118,29 @@ def own_postgres_database(name: str) -> str:
         ),
         make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
     )
-    name = worker_name(name)
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return create_postgres_database(server, worker_name(name), fresh=True)
     except sa.exc.OperationalError as exc:
         reason = f"no PostgreSQL at {server.render_as_string(hide_password=True)} ({str(exc.orig).splitlines()[0]})"
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"{reason}, and REQUIRE_POSTGRES is set")
         pytest.skip(f"{reason}: set TEST_POSTGRES_URL to a PostgreSQL server")
+
+
+def create_postgres_database(server: URL, name: str, *, fresh: bool) -> str:
+    """The URL of database `name` on `server`'s PostgreSQL, created when missing; `fresh`: dropped and created
+    again even when it exists."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            if fresh:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if found is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
     return server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
