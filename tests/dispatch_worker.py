@@ -6,6 +6,9 @@
 call); sent:3 right after the third message was accepted, before the row is marked sent.
 --go FILE waits until FILE exists, so two workers start together. --graceful: SIGTERM and SIGINT ask the
 run to stop (the message in flight finished and recorded, the rest released), as `reportcycle dispatch` does.
+
+`forked` is the same run as the target of a process forked from a forkserver that has imported this module
+already: a crash test starts forty of them, and a fresh interpreter spends over a second on its imports each.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from tasks.mail.dispatch import dispatch_due, stop_on_signals
 from tasks.mail.smtp import SmtpConfig
 
 
-def main() -> None:
+def run(argv: list[str]) -> dict[str, object]:
+    """Dispatch what is due as the arguments say; what it did, as the JSON line the script prints."""
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("port", type=int)
@@ -37,7 +41,7 @@ def main() -> None:
     parser.add_argument("--go")
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--graceful", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     seen: Counter[str] = Counter()
     phase, _, nth = (args.kill_at or "::").partition(":")
 
@@ -61,7 +65,16 @@ def main() -> None:
             stop=stop,
         )
     found = {"sent": report.sent, "reclaimed": report.reclaimed, "failed": report.failed}
-    print(json.dumps(found | {"released": report.released, "stopped": report.stopped}), flush=True)
+    return found | {"released": report.released, "stopped": report.stopped}
+
+
+def forked(argv: list[str], result: str) -> None:
+    """A forked process's run: its result written to the file `result` (absent if the process was killed)."""
+    Path(result).write_text(json.dumps(run(argv)), encoding="utf-8")
+
+
+def main() -> None:
+    print(json.dumps(run(sys.argv[1:])), flush=True)
 
 
 if __name__ == "__main__":
