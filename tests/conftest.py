@@ -55,6 +55,23 @@ def prefect() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pdfs_rendered_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each distinct report PDF rendered once in the session, whichever process meets it first (tests/pdf_cache.py).
+    Under pytest-xdist the workers' temporary directories share a parent, where the PDFs are kept."""
+    import tasks.report.pdf
+    import tasks.report.publish
+    from tests.pdf_cache import remembering
+
+    base = tmp_path_factory.getbasetemp()
+    where = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "report-pdfs"
+    source = Path(tasks.report.pdf.__file__).read_bytes()
+    real = tasks.report.publish.render_pdf
+    tasks.report.publish.render_pdf = remembering(real, where, source)
+    yield
+    tasks.report.publish.render_pdf = real
+
+
 _STALE_CLEARED: set[str] = set()
 
 
@@ -95,6 +112,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("once"):
         chosen = ["sqlite"]
     metafunc.parametrize("database_url", [d for d in DATABASES if d in chosen], indirect=True)
+
+
+# The modules whose tests take tens of seconds (a year under Prefect, `serve`, real processes), longest first, from
+# `--durations`. pytest-xdist hands tests out in collection order, so these go first: a long test that starts
+# last leaves the other processes idle while it finishes. Their SQLite runs go before their PostgreSQL runs, so
+# that what the two share (the PDFs of tests/pdf_cache.py) is rendered by the first and read by the second.
+SLOWEST = (
+    "test_demo_year",
+    "test_serve",
+    "test_cycle_flows",
+    "test_outbox_processes",
+    "test_cli_without_server",
+    "test_publication_sign_off",
+    "test_workers",
+    "test_emails_and_gate",
+    "test_report_output",
+    "test_portal_schema",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        module = item.path.stem
+        if module not in SLOWEST:
+            return (2, 0)
+        return (1 if "[postgresql" in item.name else 0, SLOWEST.index(module))
+
+    items.sort(key=rank)  # stable: the order within each rank is the collection's
 
 
 @pytest.fixture
