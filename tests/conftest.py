@@ -122,7 +122,6 @@ SLOWEST = (
     "test_demo_year",
     "test_serve",
     "test_cycle_flows",
-    "test_outbox_processes",
     "test_cli_without_server",
     "test_publication_sign_off",
     "test_workers",

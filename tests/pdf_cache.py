@@ -17,12 +17,14 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 
+from tasks.report.pdf import PDF_BASE
+
 Render = Callable[..., bytes]
 
 
-def _key(html: str, images: Mapping[str, bytes] | None, base_url: str, source: bytes) -> str:
+def _key(html: str, images: Mapping[str, bytes] | None, base_url: str, renderer: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (html.encode(), base_url.encode(), version("weasyprint").encode(), source):
+    for part in (html.encode(), base_url.encode(), renderer):
         digest.update(hashlib.sha256(part).digest())
     for name, data in sorted((images or {}).items()):
         digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
@@ -31,17 +33,18 @@ def _key(html: str, images: Mapping[str, bytes] | None, base_url: str, source: b
 
 def remembering(render: Render, where: Path, source: bytes) -> Render:
     """`render` (tasks.report.pdf.render_pdf), its results kept in `where` by a hash of its inputs and of
-    `source` (the renderer's own code, so a change to it renders afresh)."""
+    `source` (the renderer's own code) and WeasyPrint's version, so that a change to either renders afresh."""
     where.mkdir(parents=True, exist_ok=True)
+    renderer = source + version("weasyprint").encode()
 
     def cached(
         html: str,
         images: Mapping[str, bytes] | None = None,
         refused: list[str] | None = None,
         *,
-        base_url: str = "https://report.invalid/",
+        base_url: str = PDF_BASE,
     ) -> bytes:
-        key = _key(html, images, base_url, source)
+        key = _key(html, images, base_url, renderer)
         pdf, turned_away = where / f"{key}.pdf", where / f"{key}.json"
         if pdf.exists() and turned_away.exists():
             if refused is not None:
