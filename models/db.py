@@ -65,12 +65,21 @@ def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
-@lru_cache(maxsize=8)
 def reading_engine(url: str) -> Engine:
     """The engine for work that only reads: on PostgreSQL in autocommit, so each read is one round trip without
-    BEGIN and ROLLBACK around it. SQLite's driver opens no transaction for a SELECT anyway."""
+    BEGIN and ROLLBACK around it. SQLite's driver opens no transaction for a SELECT anyway.
+
+    It is kept on the engine `engine_for` returns now, not in a cache of its own: two caches of their own could
+    disagree once one had let an engine go (more databases than it holds), and reads would then run on a second
+    pool, out of sight of anything listening on the first."""
     engine = engine_for(url)
-    return engine if url.startswith("sqlite") else engine.execution_options(isolation_level="AUTOCOMMIT")
+    if url.startswith("sqlite"):
+        return engine
+    reader: Engine | None = getattr(engine, "_reportcycle_reader", None)
+    if reader is None:
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine._reportcycle_reader = reader  # type: ignore[attr-defined]
+    return reader
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session
 
-from models.db import engine_for
+from models.db import engine_for, reading_engine
 from portal.app import create_app
 from reportcycle.clock import FixedClock
 from reportcycle.settings import get_settings
@@ -64,3 +64,15 @@ def test_the_summary_is_one_statement_and_a_save_three_once_the_working_copy_exi
         # whether a Word document the agency emailed in waits for its check (issue 17) is asked in the same one
         assert len(statements) == 1 and "EXISTS (SELECT" in statements[0], statements
         assert "FROM emailed_document" in statements[0], statements
+
+
+def test_reads_share_the_engine_of_writes_after_other_databases_have_come_and_gone() -> None:
+    """The CI failure this guards against: the reading engine was cached apart from `engine_for`, so once more
+    databases had been opened than `engine_for` keeps, reads ran on an engine of their own that nobody listened to
+    (a second pool in production). No connection is made: an engine connects on first use."""
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/reads_and_writes"
+    reading_engine(url)
+    for n in range(12):  # more than engine_for keeps
+        engine_for(f"postgresql+psycopg://postgres@127.0.0.1:5432/another_{n}")
+    assert reading_engine(url).pool is engine_for(url).pool
+    assert reading_engine(url).get_execution_options()["isolation_level"] == "AUTOCOMMIT"
