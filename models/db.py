@@ -23,8 +23,25 @@ PING_AFTER_IDLE_SECONDS = 10.0
 PORTAL_THREADS = 16
 
 
-@lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
+    return _engines(url)[0]
+
+
+def reading_engine(url: str) -> Engine:
+    """The engine for work that only reads: on PostgreSQL in autocommit, so each read is one round trip without
+    BEGIN and ROLLBACK around it. SQLite's driver opens no transaction for a SELECT anyway. It is made and kept
+    with the engine of `engine_for` (one cache for both): cached apart, the two could disagree once one had let
+    an engine go, and reads would run on a second pool."""
+    return _engines(url)[1]
+
+
+@lru_cache(maxsize=8)
+def _engines(url: str) -> tuple[Engine, Engine]:
+    engine = _create(url)
+    return engine, engine if url.startswith("sqlite") else engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -63,23 +80,6 @@ def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         dbapi_conn.rollback()  # the ping opened a transaction: what the caller runs next starts its own
     except Exception as exc:  # whatever the driver raises for a dead connection
         raise DisconnectionError(str(exc)) from exc
-
-
-def reading_engine(url: str) -> Engine:
-    """The engine for work that only reads: on PostgreSQL in autocommit, so each read is one round trip without
-    BEGIN and ROLLBACK around it. SQLite's driver opens no transaction for a SELECT anyway.
-
-    It is kept on the engine `engine_for` returns now, not in a cache of its own: two caches of their own could
-    disagree once one had let an engine go (more databases than it holds), and reads would then run on a second
-    pool, out of sight of anything listening on the first."""
-    engine = engine_for(url)
-    if url.startswith("sqlite"):
-        return engine
-    reader: Engine | None = getattr(engine, "_reportcycle_reader", None)
-    if reader is None:
-        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        engine._reportcycle_reader = reader  # type: ignore[attr-defined]
-    return reader
 
 
 @contextmanager
