@@ -21,10 +21,15 @@ from sqlmodel import Session
 
 from models.db import engine_for
 from reportcycle.clock import resolve
+from reportcycle.exiting import leave_quickly
 from reportcycle.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from flows._recorder import Recorder
+
+# A deployment's flow run is a process of its own (`python -m prefect.engine`) that imports this module:
+# it exits in 0.04 s instead of 0.6-0.9 s, which frees the runner's slot (and a Ctrl-C of `serve`) sooner.
+leave_quickly()
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

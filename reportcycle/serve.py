@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,11 @@ from reportcycle.prefect_env import forget_served, record_served
 from reportcycle.settings import Settings
 
 STARTUP_SECONDS = 90.0  # a cold Prefect server migrates its database first
+ENDED_RUN_EXIT_SECONDS = 10.0  # how long Ctrl-C waits for a run that has ended to exit before it is killed
+
+
+# `python -m prefect server start`, leaving as quickly as our own processes do (reportcycle/exiting.py).
+_PREFECT_SERVER = "from reportcycle.exiting import leave_quickly; leave_quickly(); from prefect.cli import app; app()"
 
 
 class ServeError(Exception):
@@ -51,6 +56,28 @@ class PrefectServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@dataclass
+class _Stopping:
+    """How long each part took to stop after the signal: the line `serve` ends with, so an operator (or a
+    test) that finds a stop slow sees which part was."""
+
+    began: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+
+    def done(self, part: str, since: float | None = None) -> None:
+        if self.began is not None:
+            self.parts[part] = time.perf_counter() - (self.began if since is None else since)
+
+    def line(self) -> str:
+        if self.began is None:
+            return "stopped"
+        each = ", ".join(f"{part} {took:.1f} s" for part, took in self.parts.items())
+        return f"stopped in {time.perf_counter() - self.began:.1f} s ({each})"
 
 
 def _healthy(url: str) -> bool:
@@ -87,7 +114,7 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+            [sys.executable, "-c", _PREFECT_SERVER, "server", "start", "--host", host, "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop it after the runner
@@ -102,6 +129,8 @@ def prefect_server(existing: str | None, host: str, port: int, log: Path) -> Pre
                 # Its log is the operator's record of the server (requests refused, migrations, errors), not
                 # the banner alone; the quiet default is for short-lived servers in tests.
                 "PREFECT_SERVER_LOGGING_LEVEL": "INFO",
+                # and written: our own console handler's WARNING (prefect_env) would drop every INFO line
+                "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO",
             },
         )
     server = PrefectServer(url, process)
@@ -164,10 +193,42 @@ class _RunnerThread(threading.Thread):
 
     def stop(self, timeout: float = 15) -> None:
         if self.runner is not None and self.is_alive() and self.runner.started:
+            ended = asyncio.run_coroutine_threadsafe(self._let_ended_runs_exit(ENDED_RUN_EXIT_SECONDS), self.loop)
+            with contextlib.suppress(Exception):
+                ended.result(timeout=ENDED_RUN_EXIT_SECONDS + 5)
             future = asyncio.run_coroutine_threadsafe(self.runner.astop(), self.loop)
             with contextlib.suppress(Exception):
                 future.result(timeout=timeout)
         self.join(timeout=timeout)
+
+    async def _let_ended_runs_exit(self, within: float) -> None:
+        """Wait (briefly) for the processes of flow runs that have already ended to exit on their own.
+
+        Prefect's Runner cancels every run process it still tracks when it stops, and its kill sleeps 3 s
+        (a tenth of a 30 s grace) before it first looks whether the process has gone. A run that has just
+        ended is still exiting for a second or two (its heartbeat thread joined, its logs flushed), so a
+        Ctrl-C a moment after a run cost 3 s, or 6 on a loaded machine, and the run was marked cancelled
+        after it had completed. A run still working is left to the Runner, which cancels it.
+        """
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        # The Runner's own process list and API client (a new client costs 0.2 s of TLS set-up); another
+        # Prefect version without them leaves the runs to the Runner, as before.
+        manager = getattr(self.runner, "_process_manager", None)
+        client = getattr(self.runner, "_client", None)
+        if manager is None or client is None:
+            return
+        tracked = set(manager.flow_run_ids())
+        if not tracked:
+            return
+        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(tracked))))
+        ended = {run.id for run in runs if run.state is not None and run.state.is_final()}
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            exiting = [manager.get(run_id) for run_id in ended & manager.flow_run_ids()]
+            if not any(handle is not None and handle.is_alive() for handle in exiting):
+                return
+            await asyncio.sleep(0.05)
 
 
 def _portal(settings: Settings, host: str, port: int) -> Any:
@@ -203,6 +264,7 @@ def serve(
     from deployments.schedules import build
 
     log = settings.output_dir / "prefect-server.log"
+    stopping = _Stopping()
     server = prefect_server(PREFECT_API_URL.value(), prefect_host, prefect_port, log)
     os.environ["PREFECT_API_URL"] = server.url  # flow-run subprocesses the runner starts inherit it
     home = Path(PREFECT_HOME.value())
@@ -221,24 +283,35 @@ def serve(
         with temporary_settings(updates={PREFECT_API_URL: server.url}):
             started = "started here" if server.process else "already running"
             say(f"Prefect API {server.url} ({started}); UI at {server.url.removesuffix('/api')}")
-            asyncio.run(_serve(settings, deployments, host, port, say))
+            asyncio.run(_serve(settings, deployments, host, port, say, stopping))
     finally:
         forget_served(home)
         _send_logs_now()
+        began = time.perf_counter()
         server.stop()
-    say("stopped")
+        stopping.done("Prefect server", since=began)
+    say(stopping.line())
 
 
 def _send_logs_now() -> None:
-    """This process's log lines bound for the Prefect API go before the server it started stops, not after
-    (when each would print "Error logging to API" on the way out)."""
+    """This process's log lines and events bound for the Prefect API go before the server it started stops,
+    not after (when each would print "Error logging to API", or an event would be lost, on the way out)."""
+    from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    with contextlib.suppress(Exception):  # a log line lost on the way out must not stop the shutdown
-        APILogWorker.drain_all(timeout=10, at_exit=False)
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):  # a line lost on the way out must not stop the shutdown
+            worker.drain_all(timeout=10, at_exit=False)
 
 
-async def _serve(settings: Settings, deployments: list[Any], host: str, port: int, say: Callable[[str], None]) -> None:
+async def _serve(
+    settings: Settings,
+    deployments: list[Any],
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    stopping: _Stopping,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -259,10 +332,13 @@ async def _serve(settings: Settings, deployments: list[Any], host: str, port: in
     done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
     if not stop.is_set():
         say("a part stopped on its own; stopping the rest")
-    portal.should_exit = True
+    stopping.start()
+    portal.should_exit = True  # the portal and the runner stop side by side
     if runner is not None:
         await asyncio.to_thread(runner.stop)
+        stopping.done("deployments")
     await asyncio.wait_for(portal_task, timeout=15)
+    stopping.done("portal")
     if runner is not None and runner.error is not None and not isinstance(runner.error, asyncio.CancelledError):
         raise ServeError(f"the deployments' runner failed: {runner.error}")
     if portal_task in done and not stop.is_set():

@@ -144,9 +144,13 @@ def _ctrl_c(process: subprocess.Popen[str]) -> float:
         raise AssertionError(f"serve did not stop within 20 s of SIGINT:\n{out}") from None
     took = time.perf_counter() - stopped
     assert process.returncode == 0, out
-    assert out.rstrip().endswith("stopped"), out
+    last = out.rstrip().splitlines()[-1]
+    # the last line says how long each part took, so a slow stop names the part that was slow
+    parts = r"(deployments \d+\.\d s, )?portal \d+\.\d s, Prefect server \d+\.\d s"
+    assert re.fullmatch(rf"stopped in \d+\.\d s \({parts}\)", last), out
     assert "Traceback" not in out, out
-    assert took < 10, f"stopping took {took:.1f} s"
+    # 2-3 s on a quiet machine: a Ctrl-C just after a run no longer waits out Prefect's 3 s kill interval
+    assert took < 10, f"stopping took {took:.1f} s: {last}"
     return took
 
 

@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from reportcycle import prefect_env
+from reportcycle.exiting import leave_quickly
 
 prefect_env.apply()
+leave_quickly()  # a command's exit costs 0.04 s, not the 0.6-0.9 s of the interpreter's last collection
 
 # The command modules import Prefect and the models lazily, inside each command, so `--help` stays quick.
 from reportcycle.cli import chase, cycle, ops, plan, review, reviews, running, years  # noqa: E402
