@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -92,9 +93,9 @@ def reset_schema(url: str) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-# Each test starts on today's tables, empty. Dropping and creating them cost 0.6-0.8 s a test on PostgreSQL (262 tests)
-# and 50-70 ms on SQLite; emptying the tables a test left costs 10-20 ms, copying a file made once a few.
-_SQLITE_TEMPLATE: list[Path] = []
+# Each test starts on today's tables, empty. Dropping and creating them cost a PostgreSQL test (262 of them) about 0.1 s
+# on a quiet machine and 0.5-0.8 s under the suite's load, a SQLite test 50-70 ms; emptying the tables a test left
+# costs 10-20 ms, copying a file made once a few.
 _LAST_MADE: dict[str, tuple[object, ...]] = {}  # the PostgreSQL schema as create_all left it, per database
 
 
@@ -115,15 +116,14 @@ def fresh_schema(url: str) -> None:
             _LAST_MADE[url] = _shape(conn)
 
 
+@functools.cache
 def _sqlite_template() -> Path:
     """A SQLite file holding today's empty tables, made once a process (WAL mode is kept in its header)."""
-    if not _SQLITE_TEMPLATE:
-        path = Path(tempfile.mkdtemp(prefix="reportcycle-schema-")) / "template.db"
-        engine = engine_for(f"sqlite:///{path}")
-        SQLModel.metadata.create_all(engine)
-        engine.dispose()  # the last connection's close folds the WAL back into the file
-        _SQLITE_TEMPLATE.append(path)
-    return _SQLITE_TEMPLATE[0]
+    path = Path(tempfile.mkdtemp(prefix="reportcycle-schema-")) / "template.db"
+    engine = engine_for(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()  # the last connection's close folds the WAL back into the file
+    return path
 
 
 def _shape(conn: Connection) -> tuple[object, ...]:
