@@ -111,7 +111,8 @@ def test_journey_write_save_leave_return_submit_and_the_receipt_arrives(
     assert "The picture is saved" in page.locator(".govuk-notification-banner").inner_text()
     page.get_by_role("link", name="Check your answers and submit").click()
     shown = page.get_by_role("img", name="Chart: referrals by quarter, rising")
-    assert shown.evaluate("img => img.complete && img.naturalWidth") == 24
+    # decode() waits for the picture to arrive (a loaded machine may not have fetched it yet) and fails if it is broken
+    assert shown.evaluate("img => img.decode().then(() => img.naturalWidth)") == 24
     assert _axe(page) == []
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"/submitted\?revision=1$"))
