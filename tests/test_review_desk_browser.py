@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from models.cycle import Revision
@@ -98,7 +98,9 @@ def test_the_chairs_journey_return_then_approve(browser: Browser, portal: str, s
     summary = page.locator(".govuk-error-summary")
     summary.wait_for()
     assert summary.get_by_role("link", name="Choose approve or return.").get_attribute("href") == "#decision"
-    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    # GOV.UK Frontend's script moves the focus once it has loaded, which a busy machine can leave until after the
+    # summary is drawn: wait for it (and fail if it never comes)
+    expect(summary).to_be_focused()
     assert page.title().startswith("Error: ")
     assert _axe(page) == []
     page.get_by_label("Return with comments").check()
