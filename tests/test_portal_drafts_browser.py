@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Route
+from playwright.sync_api import Browser, Dialog, Page, Route, expect
 from sqlmodel import Session, select
 
 from models.portal import WorkingCopy
@@ -112,7 +112,9 @@ def test_typed_text_survives_every_other_page_and_enter_submits_only_its_own_for
     error = page.locator(".govuk-error-summary a")
     assert "Ask for a date after the current deadline" in error.inner_text()
     error.click()  # the summary's link takes the focus to the day field
-    assert page.evaluate("document.activeElement.id") == "until-day"
+    expect(
+        page.locator("#until-day")
+    ).to_be_focused()  # GOV.UK Frontend's script does it: awaited, as it loads late on a busy machine
     # a hand-over, then a sign-off, each on its own page
     page.goto(f"{summary}/handover")
     page.get_by_label("Their name").fill("Sam Writer")
